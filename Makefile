@@ -1,0 +1,93 @@
+# Social prescribing evaluation pipeline: the Makefile is the DAG.
+#   data_raw/<b>/ --process--> data_processed/<b>/ --notebooks--> build/<b>/ --publish--> reports/<b>/
+# Every step is a real file target: an unchanged borough is not rebuilt, and changing one
+# borough's data rebuilds only that borough. `make` alone prints this help.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SECONDEXPANSION:
+
+BOROUGH ?= merton
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+PKG_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*')) config/defaults.yml
+LOAD_SRC := pipeline/contract.py pipeline/load.py pipeline/extract.py pipeline/errors.py pipeline/config.py
+NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
+BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
+
+## Show this help
+help:
+	@echo "Social prescribing evaluation pipeline"
+	@echo
+	@echo "Usage: make <target> [BOROUGH=merton]"
+	@echo
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc!=""){split($$0,t,":"); printf "  \033[36m%-14s\033[0m %s\n", t[1], doc}; doc=""; next} {doc=""}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Boroughs with data: $(if $(BOROUGHS),$(BOROUGHS),(none yet: 'make report' generates a synthetic one))"
+
+# ---------------------------------------------------------------------------- environment
+
+$(STAMP): requirements-lock.txt
+	@echo "Setting up $(VENV) from requirements-lock.txt (first run only)..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lock.txt
+	@$(PY) -c "import site,pathlib; pathlib.Path(site.getsitepackages()[0],'sp_eval_project.pth').write_text('$(CURDIR)\n')"
+	@touch $@
+
+## Create the Python environment (.venv) from the pinned lock
+env: $(STAMP)
+
+# ---------------------------------------------------------------------------- the DAG
+
+data_raw/%/extract.yml: | $(STAMP)
+	@$(PY) -m pipeline data $*
+
+data_processed/%/manifest.json: data_raw/%/extract.yml $$(wildcard data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(LOAD_SRC) | $(STAMP)
+	@$(PY) -m pipeline process $*
+
+define NOTEBOOK_RULE
+build/%/notebooks/$(1).ipynb: notebooks/$(1).py data_processed/%/manifest.json $(PKG_SRC) | $(STAMP)
+	@$(PY) -m pipeline notebook $$* $(1)
+endef
+$(foreach nb,$(NOTEBOOKS),$(eval $(call NOTEBOOK_RULE,$(nb))))
+
+reports/%/results.json: $(foreach nb,$(NOTEBOOKS),build/%/notebooks/$(nb).ipynb) $(PKG_SRC) | $(STAMP)
+	@$(PY) -m pipeline publish $*
+
+# ---------------------------------------------------------------------------- user targets
+
+## Build one borough's report into reports/BOROUGH/ (e.g. make report BOROUGH=merton)
+report: | $(STAMP)
+	@$(MAKE) --no-print-directory reports/$(BOROUGH)/results.json
+
+## Build every borough that has an extract in data_raw/ (safe with make -j)
+reports: $(foreach b,$(BOROUGHS),reports/$(b)/results.json)
+
+## Generate the built-in synthetic extracts for all 34 areas (never overwrites real data)
+data: | $(STAMP)
+	@$(PY) -m pipeline data --all
+
+## Check an extract against the data contract and print a summary, building nothing
+validate: | $(STAMP)
+	@$(PY) -m pipeline validate $(BOROUGH)
+
+## Run the test suite (unit, golden and end-to-end)
+test: | $(STAMP)
+	@$(PY) -m pytest
+
+## Open JupyterLab on the notebooks, with the pipeline package importable
+lab: | $(STAMP)
+	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+## Remove build products (processed data, executed notebooks, reports); keeps data_raw/
+clean:
+	@rm -rf build
+	@find data_processed reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
+
+.PHONY: help env report reports data validate test lab clean

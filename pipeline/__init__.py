@@ -1,0 +1,21 @@
+"""Reproducible evaluation pipeline for social prescribing in England.
+
+The package holds all the logic; notebooks under ``notebooks/`` hold narrative and call in here.
+One module per concern:
+
+- :mod:`pipeline.paths`       project-root-anchored paths
+- :mod:`pipeline.extract`     the in-memory typed extract shared by every stage
+- :mod:`pipeline.errors`      data errors that print as messages, not tracebacks
+- :mod:`pipeline.contract`    data contract v1: schemas and cross-table rules
+- :mod:`pipeline.load`        reading, validating and writing processed extracts
+- :mod:`pipeline.synthetic`   deterministic synthetic extracts for every area
+- :mod:`pipeline.config`      project defaults and per-borough overrides
+- :mod:`pipeline.disclosure`  statistical disclosure control for everything published
+- :mod:`pipeline.analyses`    one module per analysis
+- :mod:`pipeline.render`      Quarto / nbconvert rendering
+- :mod:`pipeline.publish`     results.json assembly and atomic publishing
+- :mod:`pipeline.cli`         the command line the Makefile calls
+"""
+
+__version__ = "0.1.0"
+CONTRACT_VERSION = 1

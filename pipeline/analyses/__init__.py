@@ -1,0 +1,1 @@
+"""One module per analysis: ``compute(extract, settings)`` then ``publish(raw, sdc)``."""

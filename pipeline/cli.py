@@ -1,0 +1,230 @@
+"""The command line the Makefile calls; usable on its own: ``python -m pipeline <command>``.
+
+Commands::
+
+    boroughs                 list boroughs with an extract in data_raw/
+    data [SLUG ...] [--all]  generate missing synthetic extracts (never overwrites real data)
+    process SLUG             validate data_raw/SLUG and write data_processed/SLUG
+    validate SLUG            check an extract and print a summary; writes nothing
+    notebook SLUG NAME       execute notebooks/NAME.py for SLUG into build/SLUG/notebooks/
+    publish SLUG             assemble, render and publish reports/SLUG atomically
+    report SLUG              process + every notebook + publish (what `make report` does)
+
+A data error prints a message naming the file, column, row and value and exits with status 2;
+nothing is published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import paths
+from .errors import DataError
+
+EXIT_DATA = 2
+EXIT_BUILD = 1
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- boroughs and data
+
+def available_boroughs() -> list[str]:
+    """Folders of data_raw/ that hold an extract.yml."""
+    if not paths.DATA_RAW.exists():
+        return []
+    return sorted(p.parent.name for p in paths.DATA_RAW.glob("*/extract.yml") if paths.SLUG_RE.match(p.parent.name))
+
+
+def unknown_borough_message(slug: str) -> str:
+    from .areas import AREAS
+
+    have = available_boroughs()
+    synth = sorted(set(AREAS) - set(have))
+    lines = [f"Unknown borough '{slug}': there is no data_raw/{slug}/extract.yml and no synthetic area of that name."]
+    lines.append("Boroughs with data: " + (", ".join(have) if have else "(none yet)"))
+    lines.append("Synthetic areas that can be generated: " + ", ".join(synth))
+    lines.append("To bring your own data, see README.md ('Bring your own data').")
+    return "\n".join(lines)
+
+
+def ensure_raw(slug: str) -> Path:
+    """data_raw/<slug>, generating the built-in synthetic extract when it is absent."""
+    from .areas import AREAS
+    from .synthetic import ensure
+
+    paths.check_slug(slug)
+    raw = paths.raw_dir(slug)
+    if (raw / "extract.yml").exists():
+        return raw
+    if slug not in AREAS:
+        raise LookupError(unknown_borough_message(slug))
+    log(f"[{slug}] generating the synthetic extract into data_raw/{slug}/")
+    return ensure(slug)
+
+
+def cmd_data(slugs: list[str], all_areas: bool) -> None:
+    from .areas import AREAS
+
+    for slug in (sorted(AREAS) if all_areas else slugs):
+        ensure_raw(slug)
+
+
+# --------------------------------------------------------------------------- process / validate
+
+def process(slug: str) -> Path:
+    from .config import SETTINGS_FILE, load_settings
+    from .load import load_extract, write_processed
+
+    raw = ensure_raw(slug)
+    t0 = time.perf_counter()
+    load_settings(raw)  # a bad settings.yml is a data error too
+    extract = load_extract(raw)
+    out = paths.processed_dir(slug)
+    write_processed(extract, out)
+    if (raw / SETTINGS_FILE).exists():
+        shutil.copy2(raw / SETTINGS_FILE, out / SETTINGS_FILE)
+    elif (out / SETTINGS_FILE).exists():
+        (out / SETTINGS_FILE).unlink()
+    log(f"[{slug}] validated and processed {sum(len(t) for t in extract.tables.values()):,} rows "
+        f"in {time.perf_counter() - t0:.1f} s")
+    return out
+
+
+def validate(slug: str) -> None:
+    from .load import load_extract
+
+    raw = paths.raw_dir(slug)
+    if not (raw / "extract.yml").exists():
+        raise LookupError(unknown_borough_message(slug))
+    extract = load_extract(raw)
+    cfg = extract.config
+    print(f"{cfg.borough} ({cfg.slug}, {cfg.ons_code}): extract {cfg.extract_start} to {cfg.extract_end}"
+          f"{' [synthetic]' if cfg.synthetic else ''}")
+    print(f"{'table':<24}{'rows':>10}  complete")
+    for name, df in extract.tables.items():
+        complete = 100.0 if df.empty else float(df.notna().to_numpy().mean() * 100)
+        print(f"{name:<24}{len(df):>10,}  {complete:5.1f}%")
+    print("No problems found: the extract meets data contract v1.")
+
+
+# --------------------------------------------------------------------------- notebooks
+
+def notebook_names() -> list[str]:
+    return sorted(p.stem for p in paths.NOTEBOOKS.glob("[0-9]*.py"))
+
+
+def run_notebook(slug: str, name: str) -> Path:
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    src = paths.NOTEBOOKS / f"{name}.py"
+    if not src.exists():
+        raise LookupError(f"no notebook notebooks/{name}.py (have: {', '.join(notebook_names())})")
+    out_dir = paths.build_dir(slug) / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nb = jupytext.read(src)
+    tmp_in = out_dir / f".{name}.input.ipynb"
+    tmp_out = out_dir / f".{name}.running.ipynb"
+    nbformat.write(nb, tmp_in)
+    params = {
+        "borough": slug,
+        "processed_dir": str(paths.processed_dir(slug).relative_to(paths.ROOT)),
+        "fragments_dir": str((paths.build_dir(slug) / "fragments").relative_to(paths.ROOT)),
+    }
+    t0 = time.perf_counter()
+    log(f"[{slug}] running {name} ...")
+    try:
+        pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params, kernel_name="python3",
+                            cwd=str(paths.ROOT), progress_bar=False, log_output=False)
+    except pm.PapermillExecutionError as e:
+        raise RuntimeError(f"notebook {name} failed for {slug} in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
+                           f"(the partly executed notebook is {tmp_out.relative_to(paths.ROOT)})") from None
+    finally:
+        tmp_in.unlink(missing_ok=True)
+    dest = out_dir / f"{name}.ipynb"
+    os.replace(tmp_out, dest)
+    log(f"[{slug}] {name} done in {time.perf_counter() - t0:.1f} s")
+    return dest
+
+
+# --------------------------------------------------------------------------- publish
+
+def publish(slug: str) -> Path:
+    from .config import load_settings
+    from .load import read_processed
+    from .publish import publish_report
+
+    processed = paths.processed_dir(slug)
+    extract = read_processed(processed)
+    settings = load_settings(processed)
+    executed = [paths.build_dir(slug) / "notebooks" / f"{n}.ipynb" for n in notebook_names()]
+    t0 = time.perf_counter()
+    results = publish_report(slug, extract, settings, executed, paths.build_dir(slug) / "fragments")
+    dest = paths.report_dir(slug)
+    log(f"[{slug}] published {dest.relative_to(paths.ROOT)}/ ({results['provenance']['renderer']}, "
+        f"{', '.join(results['provenance']['formats'])} + results.json) in {time.perf_counter() - t0:.1f} s")
+    return dest
+
+
+def report(slug: str) -> Path:
+    process(slug)
+    for name in notebook_names():
+        run_notebook(slug, name)
+    return publish(slug)
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    # the Jupyter kernel is started as "python": make it this interpreter
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("boroughs", help="list boroughs with an extract")
+    p = sub.add_parser("data", help="generate missing synthetic extracts")
+    p.add_argument("slugs", nargs="*")
+    p.add_argument("--all", action="store_true", help="every built-in synthetic area")
+    for name in ("process", "validate", "publish", "report"):
+        sub.add_parser(name).add_argument("slug")
+    p = sub.add_parser("notebook", help="execute one notebook for a borough")
+    p.add_argument("slug")
+    p.add_argument("name")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "boroughs":
+            print("\n".join(available_boroughs()))
+        elif args.cmd == "data":
+            cmd_data(args.slugs, args.all)
+        elif args.cmd == "process":
+            process(args.slug)
+        elif args.cmd == "validate":
+            validate(args.slug)
+        elif args.cmd == "notebook":
+            run_notebook(args.slug, args.name)
+        elif args.cmd == "publish":
+            publish(args.slug)
+        elif args.cmd == "report":
+            report(args.slug)
+    except DataError as e:
+        log(f"error: data_raw/{getattr(args, 'slug', '')}: {e.format()}\nNothing was published.")
+        return EXIT_DATA
+    except (LookupError, ValueError) as e:
+        log(f"error: {e}")
+        return EXIT_DATA
+    except RuntimeError as e:
+        log(f"error: {e}\nNothing was published.")
+        return EXIT_BUILD
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

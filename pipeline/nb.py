@@ -1,0 +1,114 @@
+"""What a report notebook needs, in one import: ``ctx = nb.setup(borough, processed_dir, fragments_dir)``.
+
+A notebook (``notebooks/*.py``, jupytext percent format) has a ``parameters`` cell::
+
+    borough = "merton"
+    processed_dir = None   # default data_processed/<borough>; built on first use in JupyterLab
+    fragments_dir = None   # default build/<borough>/fragments
+
+then calls :func:`setup`, computes with a ``pipeline.analyses`` module, passes the raw result
+through disclosure control (``module.publish(raw, ctx.sdc.scoped(section))``), shows only
+published numbers, and saves its ``results.json`` section with :meth:`Context.save_section`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import paths
+from .config import Settings, load_settings
+from .disclosure import SDC, fmt
+from .extract import Extract
+
+
+@dataclass
+class Context:
+    borough: str
+    extract: Extract
+    settings: Settings
+    sdc: SDC
+    fragments_dir: Path
+
+    @property
+    def config(self):
+        return self.extract.config
+
+    def has(self, *tables: str) -> bool:
+        return self.extract.has(*tables)
+
+    def missing(self, *tables: str) -> list[str]:
+        return [t for t in tables if t not in self.extract.tables]
+
+    def save_section(self, name: str, data: dict[str, Any] | None, *, status: str = "ok",
+                     reason: str | None = None) -> dict[str, Any]:
+        """Write this notebook's section of results.json (already disclosure-controlled)."""
+        frag: dict[str, Any] = {"section": name, "status": status}
+        if status == "ok":
+            frag["data"] = data
+            frag["suppressed"] = [p for p in self.sdc.suppressed if p == name or p.startswith(name + ".")]
+        else:
+            frag["reason"] = reason
+        self.fragments_dir.mkdir(parents=True, exist_ok=True)
+        (self.fragments_dir / f"{name}.json").write_text(json.dumps(frag, indent=1, sort_keys=True) + "\n")
+        return frag
+
+    def not_run(self, name: str, needs: list[str] | None = None, reason: str | None = None) -> str:
+        """Record that a section could not run; returns the reason to show in the notebook."""
+        if reason is None:
+            reason = "this extract has no " + " or ".join(f"`{t}`" for t in (needs or [])) + " table"
+        self.save_section(name, None, status="not_run", reason=reason)
+        return reason
+
+
+def ensure_processed(borough: str) -> Path:
+    """The processed folder for a borough, building it (and a synthetic extract) when absent."""
+    out = paths.processed_dir(borough)
+    if not (out / "manifest.json").exists():
+        from .cli import process  # local import: cli imports this module's siblings
+
+        process(borough)
+    return out
+
+
+def setup(borough: str, processed_dir: str | Path | None = None,
+          fragments_dir: str | Path | None = None) -> Context:
+    from .load import read_processed
+
+    processed = Path(processed_dir) if processed_dir else ensure_processed(borough)
+    extract = read_processed(processed)
+    settings = load_settings(processed)  # processing copies settings.yml next to the tables
+    frag = Path(fragments_dir) if fragments_dir else paths.build_dir(borough) / "fragments"
+    _style()
+    return Context(borough, extract, settings, SDC(settings.disclosure), frag)
+
+
+def _style() -> None:
+    import matplotlib
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (8, 4),
+                                "svg.hashsalt": "sp-eval", "axes.titleweight": "bold"})
+    pd.set_option("display.max_rows", 60)
+
+
+def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = False) -> Any:
+    """Display a published table: ``None`` cells show as ``[c]``, numbers with separators."""
+    from IPython.display import HTML
+
+    out = df.copy()
+    for col in out.columns:
+        d = decimals.get(col, 1) if isinstance(decimals, dict) else decimals
+        out[col] = [fmt(v, d) if (v is None or isinstance(v, (int, float))) else v for v in out[col]]
+    return HTML(out.to_html(index=index, escape=True, border=0, classes="sp-table", na_rep="[c]"))
+
+
+def md(text: str) -> Any:
+    from IPython.display import Markdown
+
+    return Markdown(text)

@@ -1,0 +1,283 @@
+"""Assemble ``results.json``, render the report and publish it atomically.
+
+Everything is written into a temporary folder beside the destination; only when the whole
+report is complete, and has passed the identifier scan, is it swapped into place with one
+atomic rename. A failed or interrupted build leaves the previous report byte-identical.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+
+from . import CONTRACT_VERSION, paths
+from .config import Settings
+from .extract import Extract
+from .provenance import build_time, code_version, package_versions
+from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, render
+
+# Contract sections of results.json, in the order they appear.
+SECTIONS = ("activity", "wellbeing", "targets", "gp_appointments", "readmission")
+ID_COLUMNS = ("patient_id", "referral_id")
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------- results.json
+
+def read_fragments(fragments_dir: Path) -> dict[str, dict[str, Any]]:
+    frags = {}
+    if fragments_dir.exists():
+        for f in sorted(fragments_dir.glob("*.json")):
+            frag = json.loads(f.read_text())
+            frags[frag["section"]] = frag
+    return frags
+
+
+def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, dict[str, Any]],
+                     provenance: dict[str, Any]) -> dict[str, Any]:
+    cfg = extract.config
+    results: dict[str, Any] = {
+        "contract_version": CONTRACT_VERSION,
+        "borough": cfg.slug,
+        "extract": {"start": cfg.extract_start.isoformat(), "end": cfg.extract_end.isoformat(),
+                    "sha256": extract.sha256},
+        "code_version": provenance["code_version"],
+        "suppressed": [],
+    }
+    suppressed: list[str] = []
+    extra = [s for s in fragments if s not in SECTIONS]
+    for name in list(SECTIONS) + sorted(extra):
+        frag = fragments.get(name)
+        if frag is None:
+            results[name] = {"status": "not_run", "reason": "the analysis for this section has not been built yet"}
+        elif frag["status"] != "ok":
+            results[name] = {"status": frag["status"], "reason": frag.get("reason") or "not run"}
+        else:
+            results[name] = frag["data"]
+            suppressed += frag.get("suppressed", [])
+    results["suppressed"] = sorted(set(suppressed))
+    results["synthetic"] = bool(cfg.synthetic)
+    results["disclosure_control"] = settings.disclosure.model_dump()
+    results["provenance"] = provenance
+    return results
+
+
+def dumps(results: dict[str, Any]) -> str:
+    return json.dumps(results, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------- identifier scan
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+")
+
+
+def identifiers(extract: Extract) -> set[str]:
+    """Every patient/referral id in the inputs, and every 10-digit number in any text column."""
+    ids: set[str] = set()
+    for table in extract.tables.values():
+        for col in table.columns:
+            if col in ID_COLUMNS:
+                ids.update(str(v) for v in table[col].dropna().unique())
+            elif table[col].dtype == object:
+                vals = table[col].dropna().astype(str)
+                ids.update(vals[vals.str.fullmatch(r"\d{10}")].unique())
+    return ids
+
+
+def published_text(path: Path) -> str:
+    if path.suffix == ".docx":
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:
+            return " ".join(z.read(n).decode("utf-8", "ignore") for n in z.namelist() if n.endswith(".xml"))
+    if path.suffix == ".pdf":
+        pdftotext = shutil.which("pdftotext")
+        if pdftotext:
+            import subprocess
+
+            return subprocess.run([pdftotext, str(path), "-"], capture_output=True, text=True).stdout
+        return path.read_bytes().decode("latin-1")
+    if path.suffix in {".png", ".jpg", ".svg"}:
+        return ""
+    return path.read_text(encoding="utf-8", errors="ignore")
+
+
+def scan_for_identifiers(folder: Path, ids: set[str]) -> list[tuple[str, str]]:
+    """(file, identifier) for every input identifier found in a published file."""
+    hits = []
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = _DATA_URI.sub(" ", published_text(f))
+        found = ids.intersection(_TOKEN.findall(text))
+        hits += [(str(f.relative_to(folder)), i) for i in sorted(found)[:3]]
+    return hits
+
+
+# --------------------------------------------------------------------------- notebooks
+
+def strip_notebook(src: Path, dst: Path) -> None:
+    """Copy an executed notebook for publishing: outputs kept (they are disclosure-controlled),
+    stderr streams, error tracebacks and machine-specific metadata dropped."""
+    nb = nbformat.read(src, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.metadata.pop("execution", None)
+            pm = cell.metadata.get("papermill")
+            if pm:
+                for k in ("start_time", "end_time", "duration"):
+                    pm.pop(k, None)
+    pm = nb.metadata.get("papermill", {})
+    for k in ("start_time", "end_time", "duration", "input_path", "output_path"):
+        pm.pop(k, None)
+    nbformat.write(nb, dst)
+
+
+# --------------------------------------------------------------------------- atomic swap
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE). False when unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD = -100
+    res = fn(AT_FDCWD, os.fsencode(str(a)), AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE)
+    return res == 0
+
+
+def swap_into_place(staged: Path, dest: Path, keep: tuple[str, ...] = ()) -> None:
+    """Replace ``dest`` by ``staged`` in one step; ``keep`` names subfolders of the old report to
+    carry over (e.g. period reports published separately)."""
+    if dest.exists():
+        for name in keep:
+            if (dest / name).exists() and not (staged / name).exists():
+                shutil.copytree(dest / name, staged / name)
+        if _exchange(staged, dest):
+            shutil.rmtree(staged)  # staged now holds the old report
+            return
+        old = dest.with_name(f".old-{dest.name}-{os.getpid()}")
+        os.rename(dest, old)
+        os.rename(staged, dest)
+        shutil.rmtree(old)
+    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staged, dest)
+
+
+def staging_dir(dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
+
+
+# --------------------------------------------------------------------------- the whole step
+
+def provenance_markdown(results: dict[str, Any], rendered_by: str) -> str:
+    prov = results["provenance"]
+    pkgs = ", ".join(f"{k} {v}" for k, v in prov["package_versions"].items())
+    params = ", ".join(f"{k}={v}" for k, v in prov["parameters"].items())
+    return "\n".join([
+        "## Methods and provenance",
+        "",
+        f"- **Inputs**: `data_raw/{results['borough']}/`, sha256 `{results['extract']['sha256']}`; "
+        f"extract period {results['extract']['start']} to {results['extract']['end']}.",
+        f"- **Code version**: `{results['code_version']}` (data contract v{results['contract_version']}).",
+        f"- **Parameters**: {params}.",
+        f"- **Disclosure control**: {_sdc_sentence(results['disclosure_control'])}",
+        f"- **Rendered by**: {rendered_by}.",
+        f"- **Packages**: {pkgs}.",
+        f"- **Built**: {prov['build_time']}.",
+        "",
+        "Machine-readable figures are in `results.json`; the executed notebooks behind every section "
+        "are in `notebooks/`.",
+    ])
+
+
+def _sdc_sentence(d: dict[str, Any]) -> str:
+    if not d["enabled"]:
+        return "switched OFF: exact small numbers are shown. NOT FOR PUBLICATION."
+    return (f"counts of 1 to {d['min_count'] - 1} are suppressed (shown as [c]), other counts are rounded to "
+            f"the nearest {d['rounding']}, percentages are computed from rounded counts, and figures resting "
+            f"on fewer than {d['min_base']} people are suppressed, with secondary suppression within tables.")
+
+
+def publish_report(borough: str, extract: Extract, settings: Settings, executed: list[Path],
+                   fragments_dir: Path, dest: Path | None = None, parameters: dict[str, Any] | None = None,
+                   keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Build the whole report into a staging folder, check it, and swap it into ``dest``."""
+    dest = dest or paths.report_dir(borough)
+    for nb_path in executed:
+        if not nb_path.exists():
+            raise PublishError(f"executed notebook {nb_path} is missing; run the notebooks first")
+    provenance = {
+        "build_time": build_time(),
+        "code_version": code_version(),
+        "parameters": {"borough": borough, **(parameters or {})},
+        "package_versions": package_versions(),
+    }
+    results = assemble_results(extract, settings, read_fragments(fragments_dir), provenance)
+
+    banners = []
+    if extract.config.synthetic:
+        banners.append(SYNTHETIC_NOTE)
+    if not settings.disclosure.enabled:
+        banners.append(NOT_FOR_PUBLICATION)
+    cfg = extract.config
+    meta = ReportMeta(
+        title=f"{settings.report.title}: {cfg.borough}",
+        subtitle=f"{settings.report.organisation} · extract {cfg.extract_start:%d %B %Y} to {cfg.extract_end:%d %B %Y}",
+        banners=banners,
+    )
+    staged = staging_dir(dest)
+    try:
+        (staged / "notebooks").mkdir()
+        for nb_path in executed:
+            strip_notebook(nb_path, staged / "notebooks" / nb_path.name)
+        combined = combine(executed)
+        # the renderer and its version go into the provenance section, so render twice is avoided by
+        # asking the renderer first and filling the text after
+        from .render import quarto_path
+
+        renderer = "quarto" if quarto_path() else "nbconvert"
+        results["provenance"]["renderer"] = renderer
+        meta.provenance_md = provenance_markdown(results, renderer)
+        with tempfile.TemporaryDirectory(prefix="render-") as work:
+            rendered = render(combined, meta, staged, Path(work))
+        results["provenance"]["renderer"] = f"{rendered.renderer} {rendered.version}"
+        results["provenance"]["formats"] = rendered.files
+        (staged / "results.json").write_text(dumps(results), encoding="utf-8")
+        hits = scan_for_identifiers(staged, identifiers(extract))
+        if hits:
+            shown = "; ".join(f"{f}: {i}" for f, i in hits[:5])
+            raise PublishError(f"refusing to publish: patient identifiers found in the report ({shown})")
+        swap_into_place(staged, dest, keep=keep)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return results
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def frame_to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(df.to_json(orient="records"))
