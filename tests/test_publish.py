@@ -1,0 +1,102 @@
+"""results.json assembly, the identifier scan and atomic publishing."""
+
+import hashlib
+import json
+
+import pytest
+
+from pipeline import publish as pub
+from pipeline.config import load_settings
+from pipeline.render import RenderError
+
+from conftest import make_executed_notebook
+
+
+def _tree_hash(folder):
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def build(tmp_path, monkeypatch):
+    monkeypatch.setattr(pub, "code_version", lambda: "test-1")
+    monkeypatch.setattr("pipeline.render.quarto_path", lambda: None)
+    nbs = [make_executed_notebook(tmp_path / "20_activity.ipynb", "Activities")]
+    frags = tmp_path / "fragments"
+    frags.mkdir()
+    (frags / "activity.json").write_text(json.dumps(
+        {"section": "activity", "status": "ok", "data": {"referrals": 10}, "suppressed": ["activity.x"]}))
+    (frags / "wellbeing.json").write_text(json.dumps(
+        {"section": "wellbeing", "status": "not_run", "reason": "this extract has no `outcome_measures` table"}))
+    return nbs, frags, tmp_path / "reports" / "tiny"
+
+
+def test_results_json_follows_the_contract(build, small_extract):
+    nbs, frags, dest = build
+    res = pub.publish_report("tiny", small_extract, load_settings(), nbs, frags, dest)
+    on_disk = json.loads((dest / "results.json").read_text())
+    assert on_disk == res
+    assert on_disk["contract_version"] == 1 and on_disk["borough"] == "tiny"
+    assert on_disk["extract"] == {"start": "2022-04-01", "end": "2024-03-31", "sha256": "0" * 64}
+    assert on_disk["code_version"] == "test-1"
+    assert on_disk["activity"] == {"referrals": 10}
+    assert on_disk["wellbeing"] == {"status": "not_run", "reason": "this extract has no `outcome_measures` table"}
+    for section in ("targets", "gp_appointments", "readmission"):
+        assert on_disk[section]["status"] == "not_run" and on_disk[section]["reason"]
+    assert on_disk["suppressed"] == ["activity.x"]
+    prov = on_disk["provenance"]
+    assert prov["renderer"].startswith("nbconvert") and prov["package_versions"]["pandas"]
+    assert (dest / "index.html").exists() and (dest / "notebooks" / "20_activity.ipynb").exists()
+    assert "SYNTHETIC DATA" in (dest / "index.html").read_text()
+
+
+def test_two_builds_are_identical_apart_from_build_time(build, small_extract):
+    nbs, frags, dest = build
+    first = pub.publish_report("tiny", small_extract, load_settings(), nbs, frags, dest)
+    html1 = (dest / "index.html").read_text().split("Built")[0]
+    second = pub.publish_report("tiny", small_extract, load_settings(), nbs, frags, dest)
+    for r in (first, second):
+        r["provenance"].pop("build_time")
+    assert first == second
+    assert (dest / "index.html").read_text().split("Built")[0] == html1
+
+
+@pytest.mark.parametrize("failure", [RenderError("renderer broke"), KeyboardInterrupt()])
+def test_failed_or_interrupted_build_leaves_previous_report_byte_identical(build, small_extract, monkeypatch, failure):
+    nbs, frags, dest = build
+    pub.publish_report("tiny", small_extract, load_settings(), nbs, frags, dest)
+    before = _tree_hash(dest)
+
+    def broken(*a, **k):
+        raise failure
+
+    monkeypatch.setattr(pub, "render", broken)
+    with pytest.raises(type(failure)):
+        pub.publish_report("tiny", small_extract, load_settings(), nbs, frags, dest)
+    assert _tree_hash(dest) == before
+    assert not [p for p in dest.parent.iterdir() if p.name.startswith(".tmp-")], "staging folder left behind"
+
+
+def test_identifier_in_output_stops_publication(build, small_extract, tmp_path):
+    nbs, frags, dest = build
+    leaky = make_executed_notebook(tmp_path / "30_leak.ipynb", "Leak", body_html="<td>P0000002</td>")
+    with pytest.raises(pub.PublishError, match="P0000002"):
+        pub.publish_report("tiny", small_extract, load_settings(), nbs + [leaky], frags, dest)
+    assert not dest.exists()
+
+
+def test_swap_keeps_named_subfolders(tmp_path):
+    dest = tmp_path / "r"
+    (dest / "2023-24").mkdir(parents=True)
+    (dest / "2023-24" / "results.json").write_text("{}")
+    (dest / "old.txt").write_text("old")
+    staged = tmp_path / "s"
+    staged.mkdir()
+    (staged / "new.txt").write_text("new")
+    pub.swap_into_place(staged, dest, keep=("2023-24",))
+    assert sorted(p.name for p in dest.iterdir()) == ["2023-24", "new.txt"]
+    assert not staged.exists()
