@@ -59,7 +59,7 @@ if not missing:
         ("Attended appointments per patient seen (mean)", act["mean_attended_contacts_per_patient_seen"]),
         ("Days from referral to first contact (median)", act["median_days_referral_to_first_contact"]),
     ]
-    display(nb.table(pd.DataFrame(rows, columns=["Measure", "Value"]), decimals=1))
+    display(nb.table(pd.DataFrame(rows, columns=["Measure", "Value"], dtype=object), decimals=1))
 
 # %% [markdown]
 # ## Referrals by month
@@ -101,7 +101,7 @@ if not missing:
             keys = sorted(keys, key=lambda k: -(cells[k] or 0))
         df = pd.DataFrame({
             LABELS[col]: [k.replace("_", " ") for k in keys],
-            "Referrals": [cells[k] for k in keys],
+            "Referrals": pd.Series([cells[k] for k in keys], dtype=object),
             "%": [round(cells[k] / total * 100, 1) if cells[k] is not None and total else None for k in keys],
         })
         display(nb.md(f"**{LABELS[col]}**"))

@@ -57,13 +57,13 @@ def unknown_borough_message(slug: str) -> str:
 
 def ensure_raw(slug: str) -> Path:
     """data_raw/<slug>, generating the built-in synthetic extract when it is absent."""
-    from .areas import AREAS
-    from .synthetic import ensure
-
     paths.check_slug(slug)
     raw = paths.raw_dir(slug)
     if (raw / "extract.yml").exists():
         return raw
+    from .areas import AREAS
+    from .synthetic import ensure
+
     if slug not in AREAS:
         raise LookupError(unknown_borough_message(slug))
     log(f"[{slug}] generating the synthetic extract into data_raw/{slug}/")
@@ -144,7 +144,8 @@ def run_notebook(slug: str, name: str) -> Path:
     log(f"[{slug}] running {name} ...")
     try:
         pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params, kernel_name="python3",
-                            cwd=str(paths.ROOT), progress_bar=False, log_output=False)
+                            cwd=str(paths.ROOT), progress_bar=False, log_output=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except pm.PapermillExecutionError as e:
         raise RuntimeError(f"notebook {name} failed for {slug} in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
                            f"(the partly executed notebook is {tmp_out.relative_to(paths.ROOT)})") from None

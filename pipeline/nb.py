@@ -101,11 +101,15 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = Fa
     """Display a published table: ``None`` cells show as ``[c]``, numbers with separators."""
     from IPython.display import HTML
 
-    out = df.copy()
+    out = df.astype(object).copy()
     for col in out.columns:
         d = decimals.get(col, 1) if isinstance(decimals, dict) else decimals
-        out[col] = [fmt(v, d) if (v is None or isinstance(v, (int, float))) else v for v in out[col]]
+        out[col] = [fmt(_none_if_nan(v), d) if (v is None or isinstance(v, (int, float))) else v for v in out[col]]
     return HTML(out.to_html(index=index, escape=True, border=0, classes="sp-table", na_rep="[c]"))
+
+
+def _none_if_nan(v: Any) -> Any:
+    return None if isinstance(v, float) and v != v else v
 
 
 def md(text: str) -> Any:

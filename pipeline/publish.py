@@ -185,7 +185,9 @@ def swap_into_place(staged: Path, dest: Path, keep: tuple[str, ...] = ()) -> Non
 
 def staging_dir(dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
+    staged = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
+    staged.chmod(0o755)  # mkdtemp makes it private; a published report is readable
+    return staged
 
 
 # --------------------------------------------------------------------------- the whole step

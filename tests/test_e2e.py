@@ -1,0 +1,140 @@
+"""End to end: `make` in a copy of the project, as an evaluator runs it.
+
+One small synthetic borough (City of London) and the hand-checked tiny fixture are built once per
+session in a temporary copy of the project that shares this checkout's .venv.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import paths
+
+pytestmark = pytest.mark.e2e
+SMALL = "city-of-london"
+COPY = ("Makefile", "pipeline", "notebooks", "config", "requirements-lock.txt", "pyproject.toml",
+        "data_raw/README.md", "data_processed/README.md", "reports/README.md")
+
+
+def make(root, *args, env=None, check=True):
+    e = dict(os.environ, **(env or {}))
+    e.pop("MAKEFLAGS", None)
+    proc = subprocess.run(["make", "--no-print-directory", *args], cwd=root, capture_output=True, text=True, env=e)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def tree_hash(folder):
+    h = hashlib.sha256()
+    for p in sorted(Path(folder).rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    for rel in COPY:
+        src = paths.ROOT / rel
+        dst = root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.ipynb"))
+        else:
+            shutil.copy2(src, dst)
+    os.symlink(paths.ROOT / ".venv", root / ".venv")
+    shutil.copytree(paths.ROOT / "tests" / "fixtures" / "tiny", root / "data_raw" / "tiny")
+    # exact figures for the golden test: disclosure control off (the report says NOT FOR PUBLICATION)
+    (root / "data_raw" / "tiny" / "settings.yml").write_text("disclosure:\n  enabled: false\n")
+    make(root, "report", f"BOROUGH={SMALL}")
+    make(root, "report", "BOROUGH=tiny")
+    return root
+
+
+def test_report_is_published(project):
+    rep = project / "reports" / SMALL
+    assert (rep / "index.html").exists() and (rep / "results.json").exists()
+    res = json.loads((rep / "results.json").read_text())
+    assert res["contract_version"] == 1 and res["borough"] == SMALL
+    assert set(res["activity"]) >= {"referrals", "patients", "patients_seen", "contacts_booked", "contacts_attended",
+                                    "dna_or_cancelled_pct", "mean_attended_contacts_per_patient_seen",
+                                    "median_days_referral_to_first_contact", "referrals_by_month"}
+    assert res["synthetic"] is True
+    html = (rep / "index.html").read_text()
+    assert "SYNTHETIC DATA" in html
+    assert not re.search(r"""<(script|img|link|iframe)[^>]+(src|href)=["']?https?://""", html)
+    assert sorted(p.name for p in (rep / "notebooks").iterdir())
+
+
+def test_second_run_does_no_work(project):
+    rep = project / "reports" / SMALL
+    before = tree_hash(rep)
+    t0 = time.perf_counter()
+    out = make(project, "report", f"BOROUGH={SMALL}")
+    elapsed = time.perf_counter() - t0
+    assert "is up to date" in out.stdout + out.stderr, out.stdout + out.stderr
+    assert "running" not in out.stderr
+    assert tree_hash(rep) == before
+    print(f"no-op rebuild took {elapsed:.2f} s")  # measured, not asserted (see bench/)
+
+
+def test_make_knows_what_is_stale(project):
+    # question mode: 0 = up to date, 1 = would rebuild
+    assert make(project, "-q", f"reports/{SMALL}/results.json", check=False).returncode == 0
+    contacts = project / "data_raw" / "tiny" / "sp_contacts.csv"
+    os.utime(contacts)  # touching one borough's data makes only that borough stale
+    assert make(project, "-q", "reports/tiny/results.json", check=False).returncode == 1
+    assert make(project, "-q", f"reports/{SMALL}/results.json", check=False).returncode == 0
+    make(project, "report", "BOROUGH=tiny")
+    assert make(project, "-q", "reports/tiny/results.json", check=False).returncode == 0
+
+
+def test_unknown_borough_lists_the_available_ones(project):
+    out = make(project, "report", "BOROUGH=atlantis", check=False)
+    assert out.returncode != 0
+    assert "Unknown borough 'atlantis'" in out.stderr
+    assert SMALL in out.stderr and "merton" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_data_is_a_message_and_publishes_nothing(project):
+    rep = project / "reports" / "tiny"
+    before = tree_hash(rep)
+    refs = project / "data_raw" / "tiny" / "referrals.csv"
+    original = refs.read_text()
+    try:
+        lines = original.splitlines()
+        header = lines[0].split(",")
+        row = lines[3].split(",")
+        row[header.index("age")] = "200"
+        lines[3] = ",".join(row)
+        refs.write_text("\n".join(lines) + "\n")
+        out = make(project, "report", "BOROUGH=tiny", check=False)
+        assert out.returncode != 0
+        assert "referrals.csv" in out.stderr and "age" in out.stderr and "row 4" in out.stderr and "200" in out.stderr
+        assert "Traceback" not in out.stderr
+        assert tree_hash(rep) == before
+    finally:
+        refs.write_text(original)
+        make(project, "report", "BOROUGH=tiny")
+
+
+def test_golden_activity_figures_on_the_tiny_extract(project):
+    """Hand-computed from tests/fixtures/tiny/ (see its README) after disclosure control."""
+    res = json.loads((project / "reports" / "tiny" / "results.json").read_text())
+    expected = json.loads((paths.ROOT / "tests" / "fixtures" / "tiny_expected.json").read_text())
+    contract_keys = {k: res["activity"][k] for k in expected["activity"]}
+    assert contract_keys == expected["activity"]
+    assert res["suppressed"] == expected["suppressed"]
+    assert res["disclosure_control"]["enabled"] is False
+    assert "NOT FOR PUBLICATION" in (project / "reports" / "tiny" / "index.html").read_text()
