@@ -1,0 +1,696 @@
+"""Reading, validating and writing extracts.
+
+- :func:`read_extract_config` parses and validates ``extract.yml``.
+- :func:`load_extract` reads ``data_raw/<borough>/`` (CSV or Parquet per table), types every
+  column strictly, checks the whole extract against data contract v1 and either returns a typed
+  :class:`~pipeline.extract.Extract` or raises one :class:`~pipeline.errors.DataError` listing
+  every problem found in every table.
+- :func:`write_processed` / :func:`read_processed` store a validated extract as Parquet plus
+  ``manifest.json`` and read it back with identical dtypes.
+- :func:`inputs_sha256` hashes the input files.
+
+Row numbers in messages are what a spreadsheet user sees: the header is row 1 and the first
+data row is row 2. Parquet files have no header line, but the same numbering is used (the
+first record is reported as row 2) so that a CSV and a Parquet export of the same table give
+the same row numbers. CSV rows that are entirely empty are skipped (they keep their numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from . import contract
+from .contract import TABLES, ColumnSpec, TableSpec
+from .errors import ConfigError, DataError, Problem
+from .extract import Extract, ExtractConfig
+from .paths import SLUG_RE
+
+CONFIG_FILE = "extract.yml"
+SETTINGS_FILE = "settings.yml"
+MANIFEST = "manifest.json"
+ISO_DATE = "%Y-%m-%d"
+
+_ONS_CODE = re.compile(r"^[EWSN][0-9]{8}$")
+_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KNOWN_KEYS = (
+    "borough",
+    "ons_code",
+    "extract_start",
+    "extract_end",
+    "registered_population",
+    "referral_target_monthly",
+    "readmission_benchmark_30d_pct",
+    "date_format",
+    "synthetic",
+)
+_TRUE = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+# --------------------------------------------------------------------------------------------
+# extract.yml
+# --------------------------------------------------------------------------------------------
+
+
+class _TextDateLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so an impossible date gets a clear message."""
+
+
+_TextDateLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _as_date(v: Any) -> date | None:
+    if isinstance(v, datetime):
+        return None
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str) and _ISO_DATE_RE.match(v.strip()):
+        try:
+            return date.fromisoformat(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def human_date_format(fmt: str) -> str:
+    """``%d/%m/%Y`` -> ``DD/MM/YYYY``, for messages."""
+    for a, b in (("%Y", "YYYY"), ("%y", "YY"), ("%m", "MM"), ("%d", "DD"), ("%b", "Mon"), ("%B", "Month")):
+        fmt = fmt.replace(a, b)
+    return fmt
+
+
+def _check_date_format(fmt: str) -> bool:
+    probe = date(2021, 4, 30)
+    try:
+        text = probe.strftime(fmt)
+        return datetime.strptime(text, fmt).date() == probe
+    except (ValueError, TypeError):
+        return False
+
+
+def read_extract_config(raw_dir: Path) -> ExtractConfig:
+    """Parse and validate ``<raw_dir>/extract.yml``. The slug is the folder name.
+
+    Raises :class:`~pipeline.errors.ConfigError` listing every invalid or missing key (file
+    ``extract.yml``, the key as the column).
+    """
+    raw_dir = Path(raw_dir)
+    path = raw_dir / CONFIG_FILE
+    slug = raw_dir.name
+    if not path.is_file():
+        raise ConfigError(Problem(file=CONFIG_FILE, message=f"is missing: every extract folder needs one ({raw_dir})"))
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_TextDateLoader)  # noqa: S506
+    except UnicodeDecodeError:
+        raise ConfigError(Problem(file=CONFIG_FILE, message="is not UTF-8 text")) from None
+    except (yaml.YAMLError, ValueError) as e:
+        raise ConfigError(Problem(file=CONFIG_FILE, message=f"is not valid YAML: {e}")) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(Problem(file=CONFIG_FILE, message="must be a list of 'key: value' settings"))
+
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str, value: Any = None, show: bool = True) -> None:
+        problems.append(
+            Problem(
+                file=CONFIG_FILE, column=key, message=message, values=(value,) if show and value is not None else ()
+            )
+        )
+
+    if not SLUG_RE.match(slug):
+        problems.append(
+            Problem(
+                file=CONFIG_FILE,
+                column="folder name",
+                message=f"the folder name {slug!r} is not a valid borough slug: use lower-case letters, "
+                "digits and '-' only (e.g. barking-and-dagenham)",
+            )
+        )
+    for key in ("borough", "ons_code", "extract_start", "extract_end", "registered_population"):
+        if data.get(key) is None:
+            bad(key, "is missing: this key is required")
+
+    borough = data.get("borough")
+    if borough is not None and (not isinstance(borough, str) or not borough.strip()):
+        bad("borough", "must be the borough's display name (text)", borough)
+    ons = data.get("ons_code")
+    if ons is not None and (not isinstance(ons, str) or not _ONS_CODE.match(ons.strip())):
+        bad("ons_code", "must be an ONS area code: a letter E, W, S or N then 8 digits, e.g. E09000024", ons)
+
+    dates: dict[str, date | None] = {}
+    for key in ("extract_start", "extract_end"):
+        v = data.get(key)
+        if v is None:
+            continue
+        d = _as_date(v)
+        if d is None:
+            bad(key, "must be a date written YYYY-MM-DD, e.g. 2021-04-01", v)
+        dates[key] = d
+    start, end = dates.get("extract_start"), dates.get("extract_end")
+    if start and end and end < start:
+        bad("extract_end", f"is before extract_start ({start.isoformat()})", end.isoformat())
+
+    pop = data.get("registered_population")
+    if pop is not None and not (isinstance(pop, int) and not isinstance(pop, bool) and pop > 0):
+        bad("registered_population", "must be a positive whole number (no commas), e.g. 215000", pop)
+
+    target = data.get("referral_target_monthly")
+    target_t: tuple[int, int] | None = None
+    if target is not None:
+        if (
+            isinstance(target, (list, tuple))
+            and len(target) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in target)
+        ):
+            if target[0] > target[1]:
+                bad(
+                    "referral_target_monthly", "must be [lower, upper] with lower no more than upper", str(list(target))
+                )
+            else:
+                target_t = (int(target[0]), int(target[1]))
+        else:
+            bad("referral_target_monthly", "must be two whole numbers [lower, upper], e.g. [120, 160]", str(target))
+
+    bench = data.get("readmission_benchmark_30d_pct")
+    if bench is not None and not (_is_number(bench) and 0 <= bench <= 100):
+        bad("readmission_benchmark_30d_pct", "must be a percentage between 0 and 100", bench)
+
+    fmt = data.get("date_format")
+    if fmt is not None and not (isinstance(fmt, str) and _check_date_format(fmt)):
+        bad("date_format", 'must be a date format with day, month and year, e.g. "%d/%m/%Y" or "%Y-%m-%d"', fmt)
+
+    synthetic = data.get("synthetic", False)
+    if synthetic is None:
+        synthetic = False
+    if not isinstance(synthetic, bool):
+        bad("synthetic", "must be true or false", synthetic)
+
+    if problems:
+        raise ConfigError(problems)
+    extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
+    return ExtractConfig(
+        slug=slug,
+        borough=borough.strip(),
+        ons_code=ons.strip(),
+        extract_start=start,  # type: ignore[arg-type]
+        extract_end=end,  # type: ignore[arg-type]
+        registered_population=int(pop),
+        referral_target_monthly=target_t,
+        readmission_benchmark_30d_pct=float(bench) if bench is not None else None,
+        date_format=fmt,
+        synthetic=bool(synthetic),
+        extra=extra,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Typing raw columns
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare(s: pd.Series) -> pd.Series:
+    """Raw values with text stripped and empty text made missing (NaN)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        s = s.astype(object)
+        if kind in ("string", "empty"):
+            s = s.str.strip()
+            s = s.mask(s == "")
+        elif kind not in ("date", "datetime", "datetime64"):
+            # mixed Python objects (Parquet only): compare as text
+            s = s.where(s.isna(), s.astype(str).str.strip())
+            s = s.mask(s == "")
+    return s
+
+
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+
+
+def _to_strings(s: pd.Series) -> pd.Series:
+    present = s.notna()
+    if pd.api.types.is_float_dtype(s.dtype):
+        whole = s.dropna()
+        if len(whole) and bool((whole == np.round(whole)).all()):
+            s = s.astype("Int64")
+    out = s.astype(object).where(present, None)
+    out[present] = s[present].astype(str)
+    return out.astype(object)
+
+
+def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series, pd.Series, str]:
+    """Type one prepared column. Returns (typed, bad mask, message for bad values)."""
+    present = s.notna()
+    no_bad = pd.Series(False, index=s.index)
+    t = col.type
+    if t in ("string", "category"):
+        if _is_text(s):
+            return s.where(present, None).astype(object), no_bad, ""
+        return _to_strings(s), no_bad, ""
+
+    if t == "date":
+        human = human_date_format(date_format)
+        msg = f"is not a valid date in the format {human}"
+        if date_format != ISO_DATE:
+            msg += f" (date_format {date_format!r} in extract.yml)"
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_localize(None)
+            return s.astype("datetime64[ns]").dt.normalize(), no_bad, msg
+        if _is_text(s):
+            typed = pd.to_datetime(s, format=date_format, errors="coerce")
+        elif s.dtype == object:
+            typed = pd.to_datetime(s, errors="coerce")
+        else:
+            typed = pd.Series(pd.NaT, index=s.index)
+        typed = pd.Series(typed, index=s.index).astype("datetime64[ns]").dt.normalize()
+        return typed, present & typed.isna(), msg
+
+    if t == "boolean":
+        msg = "is not a yes/no value: use true/false, 1/0 or yes/no"
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return s.astype("boolean"), no_bad, msg
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            mapped = s.map({1: True, 0: False})
+        else:
+            mapped = s.astype(str).str.lower().map(_TRUE).where(present)
+        bad = present & mapped.isna()
+        return mapped.where(~bad).astype("boolean"), bad, msg
+
+    # integer / number
+    if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
+        num = pd.to_numeric(s.where(present).astype(object), errors="coerce")
+    else:
+        num = s
+    num = pd.Series(num, index=s.index).astype("float64")
+    if pd.api.types.is_bool_dtype(s.dtype):
+        num[:] = np.nan
+    values = num.to_numpy()
+    finite = np.isfinite(values) & (np.abs(np.nan_to_num(values)) < 2.0**53)
+    if t == "integer":
+        bad = present & ~(finite & (num == np.round(num)))
+        typed = num.where(~bad).round().astype("Int64")
+        return typed, bad, "is not a whole number"
+    bad = present & ~finite
+    return num.where(~bad), bad, "is not a number"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading tables
+# --------------------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(
+        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=False
+    )
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    if len(header) == len(df.columns):  # pandas renames repeated names ("age.1"); keep the real ones
+        df.columns = header
+    df.columns = [str(c).strip() for c in df.columns]
+    df.index = pd.RangeIndex(2, len(df) + 2)
+    return df
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    df = pq.read_table(path).to_pandas(date_as_object=False)
+    df.columns = [str(c).strip() for c in df.columns]
+    df.index = pd.RangeIndex(2, len(df) + 2)
+    return df
+
+
+def _find_table_files(raw_dir: Path) -> tuple[dict[str, Path], list[Problem]]:
+    found: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for name in TABLES:
+        csv, parquet = raw_dir / f"{name}.csv", raw_dir / f"{name}.parquet"
+        if csv.is_file() and parquet.is_file():
+            problems.append(
+                Problem(file=csv.name, message=f"both {csv.name} and {parquet.name} are present; keep only one of them")
+            )
+        elif csv.is_file():
+            found[name] = csv
+        elif parquet.is_file():
+            found[name] = parquet
+    return found, problems
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame | None, Problem | None]:
+    try:
+        if path.suffix == ".csv":
+            return _read_csv(path), None
+        return _read_parquet(path), None
+    except UnicodeDecodeError:
+        return None, Problem(file=path.name, message="is not UTF-8 text: save it as 'CSV UTF-8' and try again")
+    except pd.errors.EmptyDataError:
+        return None, Problem(file=path.name, message="is empty: it needs at least a header row")
+    except pd.errors.ParserError as e:
+        return None, Problem(file=path.name, message=f"could not be read as CSV: {e}")
+    except (OSError, pa.ArrowException) as e:
+        return None, Problem(file=path.name, message=f"could not be read as Parquet: {e}")
+
+
+def _type_table(
+    spec: TableSpec,
+    raw: pd.DataFrame,
+    file: str,
+    date_format: str,
+    unreadable: dict[str, list[int]] | None = None,
+) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem]]:
+    """Type a raw table (index = row numbers). Returns (typed or None, prepared raw, problems).
+
+    Row numbers of unreadable cells are added to ``unreadable`` by column.
+    """
+    problems: list[Problem] = []
+    unreadable = unreadable if unreadable is not None else {}
+    dup = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    if dup:
+        problems.append(Problem(file=file, message="has the same column name more than once", values=tuple(dup)))
+        return None, raw, problems
+    wanted = [c for c in spec.column_names if c in raw.columns]
+    everything = pd.DataFrame({c: _prepare(raw[c]) for c in raw.columns}, index=raw.index)
+    prepared = everything[wanted]
+    # rows where every cell is empty (e.g. trailing blank lines) are not data
+    if len(raw.columns):
+        all_blank = everything.isna().all(axis=1).to_numpy()
+        if all_blank.any():
+            prepared = prepared[~all_blank]
+
+    lower = {c.lower(): c for c in raw.columns}
+    for col in spec.columns:
+        if col.required and col.name not in raw.columns:
+            hint = ""
+            if col.name.lower() in lower:
+                hint = f" (found {lower[col.name.lower()]!r}: column names are lower case, exactly as in the contract)"
+            problems.append(Problem(file=file, column=col.name, message="required column is missing" + hint))
+    if problems:
+        return None, prepared, problems
+
+    typed: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        if col.name not in prepared.columns:
+            if col.dtype is object:
+                typed[col.name] = pd.Series([None] * len(prepared), index=prepared.index, dtype=object)
+            else:
+                typed[col.name] = pd.Series(index=prepared.index, dtype=col.dtype)
+            continue
+        series, bad, msg = _convert(prepared[col.name], col, date_format)
+        if bool(bad.any()):
+            rows = bad.index[bad.to_numpy(dtype=bool)]
+            vals = [prepared[col.name].loc[r] for r in rows[:5]]
+            problems.append(contract.problem_at(file, col.name, msg, rows, vals))
+            unreadable[col.name] = [int(r) for r in rows]
+        typed[col.name] = series
+    return pd.DataFrame(typed, index=prepared.index), prepared, problems
+
+
+def load_extract(raw_dir: Path) -> Extract:
+    """Read, type and validate the extract in ``raw_dir`` (``data_raw/<borough>/``).
+
+    Every table is ``<table>.csv`` or ``<table>.parquet``; other files are ignored. Raises
+    :class:`~pipeline.errors.ConfigError` when ``extract.yml`` is invalid, otherwise one
+    :class:`~pipeline.errors.DataError` listing every problem in every table. Row numbers: the
+    header is row 1, the first data row row 2 (Parquet: the first record is row 2 too).
+    """
+    raw_dir = Path(raw_dir)
+    config = read_extract_config(raw_dir)
+    date_format = config.date_format or ISO_DATE
+    found, problems = _find_table_files(raw_dir)
+    unreadable: set[str] = {_table_of(p.file) for p in problems}
+    bad_cells: dict[str, dict[str, list[int]]] = {}
+
+    tables: dict[str, pd.DataFrame] = {}
+    raws: dict[str, pd.DataFrame] = {}
+    files = {name: f"{name}.csv" for name in TABLES}
+    files.update({name: p.name for name, p in found.items()})
+    for name, path in found.items():
+        raw, err = _read_table(path)
+        if err is not None:
+            problems.append(err)
+            unreadable.add(name)
+            continue
+        bad_cells[name] = {}
+        typed, prepared, found_problems = _type_table(TABLES[name], raw, path.name, date_format, bad_cells[name])
+        problems.extend(found_problems)
+        raws[name] = prepared
+        if typed is None:
+            unreadable.add(name)
+            # still screen patient_id for NHS numbers, so they are never echoed
+            if "patient_id" in prepared.columns:
+                tables_for_nhs = {name: prepared[["patient_id"]]}
+                problems.extend(contract._nhs_problems(tables_for_nhs, contract._Ctx(tables_for_nhs, files, None)))
+            continue
+        tables[name] = typed
+
+    # required tables that are absent (not merely unreadable)
+    present = {name: df for name, df in tables.items()}
+    checked = contract.check_tables(present, config.extract_start, config.extract_end, files, raws, bad_cells)
+    checked = [
+        p
+        for p in checked
+        if not (p.message.startswith("required table is missing") and _table_of(p.file) in unreadable)
+    ]
+    nhs = [p for p in problems + checked if "looks like real NHS numbers" in p.message]
+    problems = contract.hide_nhs_values(problems + checked, nhs)
+    if problems:
+        raise DataError(_order(problems))
+
+    out = {name: tables[name].reset_index(drop=True) for name in TABLES if name in tables}
+    overall, per_file = inputs_sha256(raw_dir)
+    extract = Extract(config=config, tables=out, sha256=overall)
+    extract.input_files = per_file  # type: ignore[attr-defined]  # read by write_processed
+    return extract
+
+
+def _table_of(file: str) -> str:
+    return file.rsplit(".", 1)[0]
+
+
+def _order(problems: list[Problem]) -> list[Problem]:
+    """Stable order: file-level first, then by table in contract order."""
+    rank = {n: i for i, n in enumerate(TABLES)}
+    return sorted(problems, key=lambda p: (rank.get(_table_of(p.file), -1),))
+
+
+# --------------------------------------------------------------------------------------------
+# Hashes
+# --------------------------------------------------------------------------------------------
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def inputs_sha256(raw_dir: Path) -> tuple[str, dict[str, str]]:
+    """SHA-256 of every input file, and one overall hash.
+
+    Inputs: ``extract.yml``, ``settings.yml`` when present, and every contract table file
+    (``<table>.csv`` / ``<table>.parquet``), by file name. The overall hash is the SHA-256 of
+    the lines ``"<sha256>  <file name>\\n"`` in file-name order (the ``sha256sum`` format).
+    """
+    raw_dir = Path(raw_dir)
+    names = {CONFIG_FILE, SETTINGS_FILE}
+    for t in TABLES:
+        names.update({f"{t}.csv", f"{t}.parquet"})
+    per_file = {n: _file_sha256(raw_dir / n) for n in sorted(names) if (raw_dir / n).is_file()}
+    listing = "".join(f"{h}  {n}\n" for n, h in per_file.items())
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest(), per_file
+
+
+# --------------------------------------------------------------------------------------------
+# Processed extracts
+# --------------------------------------------------------------------------------------------
+
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "category": pa.string(),
+    "date": pa.date32(),
+    "boolean": pa.bool_(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+}
+
+
+def _arrow_table(name: str, df: pd.DataFrame) -> pa.Table:
+    spec = TABLES[name]
+    arrays, fields = [], []
+    for col in spec.columns:
+        s = df[col.name]
+        typ = _ARROW_TYPES[col.type]
+        if col.type == "date":
+            arr = pa.array(s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), type=typ, from_pandas=True)
+        elif col.type in ("string", "category"):
+            arr = pa.array(s.astype(object).where(s.notna(), None), type=typ, from_pandas=True)
+        else:
+            arr = pa.array(s, type=typ, from_pandas=True)
+        arrays.append(arr)
+        fields.append(pa.field(col.name, typ, nullable=True))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
+    spec = TABLES[name]
+    cols = {}
+    for col in spec.columns:
+        arr = table.column(col.name)
+        if col.type == "date":
+            s = pd.Series(arr.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
+        elif col.type in ("string", "category"):
+            s = pd.Series(arr.to_pylist(), dtype=object)
+        elif col.type == "boolean":
+            s = pd.Series(pd.array(arr.to_pylist(), dtype="boolean"))
+        elif col.type == "integer":
+            s = pd.Series(pd.array(arr.to_pylist(), dtype="Int64"))
+        else:
+            s = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
+        cols[col.name] = s
+    return pd.DataFrame(cols, index=pd.RangeIndex(table.num_rows))
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return list(v)
+    raise TypeError(f"not JSON serialisable: {v!r}")
+
+
+def config_to_dict(config: ExtractConfig) -> dict[str, Any]:
+    d = asdict(config)
+    d["extract_start"] = config.extract_start.isoformat()
+    d["extract_end"] = config.extract_end.isoformat()
+    if config.referral_target_monthly is not None:
+        d["referral_target_monthly"] = list(config.referral_target_monthly)
+    return json.loads(json.dumps(d, default=_json_default))
+
+
+def config_from_dict(d: dict[str, Any]) -> ExtractConfig:
+    target = d.get("referral_target_monthly")
+    return ExtractConfig(
+        slug=d["slug"],
+        borough=d["borough"],
+        ons_code=d["ons_code"],
+        extract_start=date.fromisoformat(d["extract_start"]),
+        extract_end=date.fromisoformat(d["extract_end"]),
+        registered_population=int(d["registered_population"]),
+        referral_target_monthly=tuple(target) if target is not None else None,  # type: ignore[arg-type]
+        readmission_benchmark_30d_pct=d.get("readmission_benchmark_30d_pct"),
+        date_format=d.get("date_format"),
+        synthetic=bool(d.get("synthetic", False)),
+        extra=dict(d.get("extra") or {}),
+    )
+
+
+def write_processed(extract: Extract, out_dir: Path, inputs: dict[str, str] | None = None) -> Path:
+    """Write ``extract`` to ``out_dir`` as one Parquet file per table plus ``manifest.json``.
+
+    The files are written into a temporary folder beside ``out_dir`` which then replaces it, so a
+    failure leaves any previous ``out_dir`` as it was. ``inputs`` ({file: sha256}) goes into the
+    manifest; by default the per-file hashes :func:`load_extract` / :func:`read_processed`
+    attached to the extract (``extract.input_files``), else ``{}``.
+    """
+    out_dir = Path(out_dir)
+    if inputs is None:
+        inputs = getattr(extract, "input_files", None) or {}
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        counts = {}
+        for name in TABLES:
+            if name not in extract.tables:
+                continue
+            df = extract.tables[name]
+            pq.write_table(_arrow_table(name, df), tmp / f"{name}.parquet", compression="zstd", write_statistics=True)
+            counts[name] = int(len(df))
+        manifest = {
+            "contract_version": contract.CONTRACT_VERSION,
+            "borough": extract.config.slug,
+            "inputs": dict(sorted((inputs or {}).items())),
+            "sha256": extract.sha256,
+            "tables": counts,
+            "config": config_to_dict(extract.config),
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        _swap_in(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old.rmdir()
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_processed(processed_dir: Path) -> Extract:
+    """Read an extract written by :func:`write_processed`, with the loader's dtypes."""
+    processed_dir = Path(processed_dir)
+    mpath = processed_dir / MANIFEST
+    if not mpath.is_file():
+        raise DataError(Problem(file=MANIFEST, message=f"is missing from {processed_dir}: run the load step again"))
+    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    if manifest.get("contract_version") != contract.CONTRACT_VERSION:
+        raise DataError(
+            Problem(
+                file=MANIFEST,
+                column="contract_version",
+                message=f"was written under contract version {manifest.get('contract_version')}, this code "
+                f"reads version {contract.CONTRACT_VERSION}: run the load step again",
+            )
+        )
+    tables = {}
+    for name in manifest["tables"]:
+        path = processed_dir / f"{name}.parquet"
+        if name not in TABLES or not path.is_file():
+            raise DataError(Problem(file=path.name, message="is listed in manifest.json but missing"))
+        tables[name] = _from_arrow(name, pq.read_table(path))
+    extract = Extract(config=config_from_dict(manifest["config"]), tables=tables, sha256=manifest["sha256"])
+    extract.input_files = dict(manifest.get("inputs") or {})  # type: ignore[attr-defined]
+    return extract
+
+
+def manifest(processed_dir: Path) -> dict[str, Any]:
+    """The manifest.json of a processed extract."""
+    return json.loads((Path(processed_dir) / MANIFEST).read_text(encoding="utf-8"))
