@@ -10,6 +10,8 @@ SHELL := /bin/bash
 .SECONDEXPANSION:
 
 BOROUGH ?= merton
+PERIOD ?=
+TARGET := $(BOROUGH)$(if $(PERIOD),/$(PERIOD))
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -51,8 +53,11 @@ data_raw/%/extract.yml: | $(STAMP)
 data_processed/%/manifest.json: data_raw/%/extract.yml $$(wildcard data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(LOAD_SRC) | $(STAMP)
 	@$(PY) -m pipeline process $*
 
+# a target is a borough (merton) or a borough and reporting period (merton/2023-24)
+processed_of = data_processed/$(firstword $(subst /, ,$(1)))/manifest.json
+
 define NOTEBOOK_RULE
-build/%/notebooks/$(1).ipynb: notebooks/$(1).py data_processed/%/manifest.json $(PKG_SRC) | $(STAMP)
+build/%/notebooks/$(1).ipynb: notebooks/$(1).py $$$$(call processed_of,$$$$*) $(PKG_SRC) | $(STAMP)
 	@$(PY) -m pipeline notebook $$* $(1)
 endef
 $(foreach nb,$(NOTEBOOKS),$(eval $(call NOTEBOOK_RULE,$(nb))))
@@ -62,9 +67,9 @@ reports/%/results.json: $(foreach nb,$(NOTEBOOKS),build/%/notebooks/$(nb).ipynb)
 
 # ---------------------------------------------------------------------------- user targets
 
-## Build one borough's report into reports/BOROUGH/ (e.g. make report BOROUGH=merton)
+## Build one borough's report into reports/BOROUGH/ (PERIOD=2023-24, 2023-Q2 or 2023-07 for a period report)
 report: | $(STAMP)
-	@$(MAKE) --no-print-directory reports/$(BOROUGH)/results.json
+	@$(if $(PERIOD),$(PY) -m pipeline period $(PERIOD) >/dev/null &&) $(MAKE) --no-print-directory reports/$(TARGET)/results.json
 
 ## Build every borough that has an extract in data_raw/ (safe with make -j)
 reports: $(foreach b,$(BOROUGHS),reports/$(b)/results.json)

@@ -23,6 +23,7 @@
 borough = "merton"
 processed_dir = None  # default: data_processed/<borough>, built on first use
 fragments_dir = None  # default: build/<borough>/fragments
+period = None  # e.g. "2023-24", "2023-Q2", "2023-07": restricts the activity sections
 
 # %%
 import matplotlib.pyplot as plt
@@ -33,13 +34,13 @@ from pipeline import nb
 from pipeline.analyses import activity
 from pipeline.disclosure import fmt
 
-ctx = nb.setup(borough, processed_dir, fragments_dir)
+ctx = nb.setup(borough, processed_dir, fragments_dir, period)
 missing = ctx.missing(*activity.REQUIRED)
 if missing:
     reason = ctx.not_run(activity.SECTION, needs=missing)
     display(nb.md(f"**Not available:** {reason}."))
 else:
-    raw = activity.compute(ctx.extract, ctx.settings)
+    raw = activity.compute(ctx.activity_extract, ctx.settings)
     act = activity.publish(raw, ctx.sdc.scoped(activity.SECTION))
     ctx.save_section(activity.SECTION, act)
 

@@ -6,9 +6,14 @@ Commands::
     data [SLUG ...] [--all]  generate missing synthetic extracts (never overwrites real data)
     process SLUG             validate data_raw/SLUG and write data_processed/SLUG
     validate SLUG            check an extract and print a summary; writes nothing
-    notebook SLUG NAME       execute notebooks/NAME.py for SLUG into build/SLUG/notebooks/
-    publish SLUG             assemble, render and publish reports/SLUG atomically
-    report SLUG              process + every notebook + publish (what `make report` does)
+    notebook TARGET NAME     execute notebooks/NAME.py for TARGET into build/TARGET/notebooks/
+    publish TARGET           assemble, render and publish reports/TARGET atomically
+    report TARGET            process + every notebook + publish (what `make report` does)
+    period LABEL             check a reporting period label and print its dates
+
+TARGET is a borough slug (``merton``) or a borough and reporting period (``merton/2023-24``,
+``merton/2023-Q2``, ``merton/2023-07``): a period report restricts the activity sections to the
+period and is published to reports/<slug>/<period>/.
 
 A data error prints a message naming the file, column, row and value and exits with status 2;
 nothing is published.
@@ -25,6 +30,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import DataError
+from .periods import PeriodError, parse_period, split_target
 
 EXIT_DATA = 2
 EXIT_BUILD = 1
@@ -121,15 +127,26 @@ def notebook_names() -> list[str]:
     return sorted(p.stem for p in paths.NOTEBOOKS.glob("[0-9]*.py"))
 
 
-def run_notebook(slug: str, name: str) -> Path:
+def target_dirs(target: str) -> tuple[str, str | None, Path, Path]:
+    """(slug, period label, build folder, report folder) for ``slug`` or ``slug/period``."""
+    slug, period = split_target(target)
+    paths.check_slug(slug)
+    label = period.label if period else None
+    build = paths.build_dir(slug) / label if label else paths.build_dir(slug)
+    report = paths.report_dir(slug) / label if label else paths.report_dir(slug)
+    return slug, label, build, report
+
+
+def run_notebook(target: str, name: str) -> Path:
     import jupytext
     import nbformat
     import papermill as pm
 
+    slug, label, build, _ = target_dirs(target)
     src = paths.NOTEBOOKS / f"{name}.py"
     if not src.exists():
         raise LookupError(f"no notebook notebooks/{name}.py (have: {', '.join(notebook_names())})")
-    out_dir = paths.build_dir(slug) / "notebooks"
+    out_dir = build / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(src)
     tmp_in = out_dir / f".{name}.input.ipynb"
@@ -138,49 +155,62 @@ def run_notebook(slug: str, name: str) -> Path:
     params = {
         "borough": slug,
         "processed_dir": str(paths.processed_dir(slug).relative_to(paths.ROOT)),
-        "fragments_dir": str((paths.build_dir(slug) / "fragments").relative_to(paths.ROOT)),
+        "fragments_dir": str((build / "fragments").relative_to(paths.ROOT)),
+        "period": label,
     }
     t0 = time.perf_counter()
-    log(f"[{slug}] running {name} ...")
+    log(f"[{target}] running {name} ...")
     try:
         pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params, kernel_name="python3",
                             cwd=str(paths.ROOT), progress_bar=False, log_output=False,
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except pm.PapermillExecutionError as e:
-        raise RuntimeError(f"notebook {name} failed for {slug} in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
+        raise RuntimeError(f"notebook {name} failed for {target} in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
                            f"(the partly executed notebook is {tmp_out.relative_to(paths.ROOT)})") from None
     finally:
         tmp_in.unlink(missing_ok=True)
     dest = out_dir / f"{name}.ipynb"
     os.replace(tmp_out, dest)
-    log(f"[{slug}] {name} done in {time.perf_counter() - t0:.1f} s")
+    log(f"[{target}] {name} done in {time.perf_counter() - t0:.1f} s")
     return dest
 
 
 # --------------------------------------------------------------------------- publish
 
-def publish(slug: str) -> Path:
+def publish(target: str) -> Path:
     from .config import load_settings
     from .load import read_processed
     from .publish import publish_report
 
+    slug, label, build, dest = target_dirs(target)
     processed = paths.processed_dir(slug)
     extract = read_processed(processed)
     settings = load_settings(processed)
-    executed = [paths.build_dir(slug) / "notebooks" / f"{n}.ipynb" for n in notebook_names()]
+    executed = [build / "notebooks" / f"{n}.ipynb" for n in notebook_names()]
     t0 = time.perf_counter()
-    results = publish_report(slug, extract, settings, executed, paths.build_dir(slug) / "fragments")
-    dest = paths.report_dir(slug)
-    log(f"[{slug}] published {dest.relative_to(paths.ROOT)}/ ({results['provenance']['renderer']}, "
+    period = split_target(target)[1]
+    keep = tuple(p.name for p in dest.glob("*") if p.is_dir() and _is_period_label(p.name)) if not label else ()
+    results = publish_report(slug, extract, settings, executed, build / "fragments", dest,
+                             period=period, keep=keep)
+    log(f"[{target}] published {dest.relative_to(paths.ROOT)}/ ({results['provenance']['renderer']}, "
         f"{', '.join(results['provenance']['formats'])} + results.json) in {time.perf_counter() - t0:.1f} s")
     return dest
 
 
-def report(slug: str) -> Path:
+def _is_period_label(name: str) -> bool:
+    try:
+        parse_period(name)
+        return True
+    except PeriodError:
+        return False
+
+
+def report(target: str) -> Path:
+    slug, _ = split_target(target)
     process(slug)
     for name in notebook_names():
-        run_notebook(slug, name)
-    return publish(slug)
+        run_notebook(target, name)
+    return publish(target)
 
 
 # --------------------------------------------------------------------------- main
@@ -194,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("data", help="generate missing synthetic extracts")
     p.add_argument("slugs", nargs="*")
     p.add_argument("--all", action="store_true", help="every built-in synthetic area")
-    for name in ("process", "validate", "publish", "report"):
+    for name in ("process", "validate"):
         sub.add_parser(name).add_argument("slug")
+    for name in ("publish", "report"):
+        sub.add_parser(name).add_argument("slug", metavar="target")
+    sub.add_parser("period", help="check a reporting period label").add_argument("label")
     p = sub.add_parser("notebook", help="execute one notebook for a borough")
     p.add_argument("slug")
     p.add_argument("name")
@@ -215,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             publish(args.slug)
         elif args.cmd == "report":
             report(args.slug)
+        elif args.cmd == "period":
+            p = parse_period(args.label)
+            print(f"{p.label}: {p.description}, {p.start:%Y-%m-%d} to {p.end:%Y-%m-%d}")
     except DataError as e:
         log(f"error: data_raw/{getattr(args, 'slug', '')}: {e.format()}\nNothing was published.")
         return EXIT_DATA

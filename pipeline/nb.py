@@ -5,6 +5,7 @@ A notebook (``notebooks/*.py``, jupytext percent format) has a ``parameters`` ce
     borough = "merton"
     processed_dir = None   # default data_processed/<borough>; built on first use in JupyterLab
     fragments_dir = None   # default build/<borough>/fragments
+    period = None          # e.g. "2023-24", "2023-Q2", "2023-07": activity sections only
 
 then calls :func:`setup`, computes with a ``pipeline.analyses`` module, passes the raw result
 through disclosure control (``module.publish(raw, ctx.sdc.scoped(section))``), shows only
@@ -24,6 +25,7 @@ from . import paths
 from .config import Settings, load_settings
 from .disclosure import SDC, fmt
 from .extract import Extract
+from .periods import Period, check_within, parse_period, restrict
 
 
 @dataclass
@@ -33,10 +35,29 @@ class Context:
     settings: Settings
     sdc: SDC
     fragments_dir: Path
+    period: Period | None = None
+    _activity: Extract | None = None
 
     @property
     def config(self):
         return self.extract.config
+
+    @property
+    def activity_extract(self) -> Extract:
+        """The extract for activity sections: restricted to the reporting period when one is set
+        (referrals received in it, and their contacts, signposts and needs recorded in it)."""
+        if self.period is None:
+            return self.extract
+        if self._activity is None:
+            self._activity = restrict(self.extract, self.period)
+        return self._activity
+
+    @property
+    def period_text(self) -> str:
+        """'the financial year 2023/24' or 'the whole extract (April 2021 to March 2024)'."""
+        if self.period is None:
+            return f"the whole extract ({self.config.extract_start:%B %Y} to {self.config.extract_end:%B %Y})"
+        return self.period.description
 
     def has(self, *tables: str) -> bool:
         return self.extract.has(*tables)
@@ -76,15 +97,19 @@ def ensure_processed(borough: str) -> Path:
 
 
 def setup(borough: str, processed_dir: str | Path | None = None,
-          fragments_dir: str | Path | None = None) -> Context:
+          fragments_dir: str | Path | None = None, period: str | None = None) -> Context:
     from .load import read_processed
 
     processed = Path(processed_dir) if processed_dir else ensure_processed(borough)
     extract = read_processed(processed)
     settings = load_settings(processed)  # processing copies settings.yml next to the tables
-    frag = Path(fragments_dir) if fragments_dir else paths.build_dir(borough) / "fragments"
+    per = parse_period(period) if period else None
+    if per is not None:
+        check_within(per, extract.config.start, extract.config.end)
+    default_frag = paths.build_dir(borough) / (per.label if per else "") / "fragments"
+    frag = Path(fragments_dir) if fragments_dir else default_frag
     _style()
-    return Context(borough, extract, settings, SDC(settings.disclosure), frag)
+    return Context(borough, extract, settings, SDC(settings.disclosure), frag, per)
 
 
 def _style() -> None:

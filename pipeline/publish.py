@@ -23,6 +23,7 @@ import pandas as pd
 from . import CONTRACT_VERSION, paths
 from .config import Settings
 from .extract import Extract
+from .periods import Period
 from .provenance import build_time, code_version, package_versions
 from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, render
 
@@ -223,7 +224,7 @@ def _sdc_sentence(d: dict[str, Any]) -> str:
 
 def publish_report(borough: str, extract: Extract, settings: Settings, executed: list[Path],
                    fragments_dir: Path, dest: Path | None = None, parameters: dict[str, Any] | None = None,
-                   keep: tuple[str, ...] = ()) -> dict[str, Any]:
+                   keep: tuple[str, ...] = (), period: Period | None = None) -> dict[str, Any]:
     """Build the whole report into a staging folder, check it, and swap it into ``dest``."""
     dest = dest or paths.report_dir(borough)
     for nb_path in executed:
@@ -232,10 +233,14 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
     provenance = {
         "build_time": build_time(),
         "code_version": code_version(),
-        "parameters": {"borough": borough, **(parameters or {})},
+        "parameters": {"borough": borough, "period": period.label if period else None, **(parameters or {})},
         "package_versions": package_versions(),
     }
     results = assemble_results(extract, settings, read_fragments(fragments_dir), provenance)
+    if period is not None:
+        results["period"] = {"label": period.label, "start": period.start.date().isoformat(),
+                             "end": period.end.date().isoformat(),
+                             "applies_to": "activity sections; outcome sections keep their own windows"}
 
     banners = []
     if extract.config.synthetic:
@@ -244,7 +249,7 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         banners.append(NOT_FOR_PUBLICATION)
     cfg = extract.config
     meta = ReportMeta(
-        title=f"{settings.report.title}: {cfg.borough}",
+        title=f"{settings.report.title}: {cfg.borough}" + (f", {period.description}" if period else ""),
         subtitle=f"{settings.report.organisation} · extract {cfg.extract_start:%d %B %Y} to {cfg.extract_end:%d %B %Y}",
         banners=banners,
     )
