@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import pandas as pd
 
 from . import CONTRACT_VERSION, paths
 from .config import Settings
 from .extract import Extract
 from .periods import Period
 from .provenance import build_time, code_version, package_versions
-from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, render
+from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, number_cells, render
+from .summary import markdown as summary_markdown
 
 # Contract sections of results.json, in the order they appear.
 SECTIONS = ("activity", "wellbeing", "targets", "gp_appointments", "readmission")
@@ -259,6 +259,8 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         for nb_path in executed:
             strip_notebook(nb_path, staged / "notebooks" / nb_path.name)
         combined = combine(executed)
+        combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results)))
+        number_cells(combined)
         # the renderer and its version go into the provenance section, so render twice is avoided by
         # asking the renderer first and filling the text after
         from .render import quarto_path
@@ -285,6 +287,3 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
 def load_results(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
-
-def frame_to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(df.to_json(orient="records"))

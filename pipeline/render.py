@@ -85,11 +85,11 @@ def combine(notebooks: list[Path]) -> nbformat.NotebookNode:
                 if not cell.outputs:
                     continue
             combined.cells.append(cell)
-    _number_cells(combined)
+    number_cells(combined)
     return combined
 
 
-def _number_cells(nb: nbformat.NotebookNode) -> None:
+def number_cells(nb: nbformat.NotebookNode) -> None:
     """Deterministic cell ids, so two builds of the same inputs give the same files."""
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:04d}"
@@ -124,7 +124,7 @@ def render_quarto(combined: nbformat.NotebookNode, meta: ReportMeta, out_dir: Pa
     for b in meta.banners:
         cells.append(nbformat.v4.new_markdown_cell(f"::: {{.callout-warning}}\n{b}\n:::"))
     nb.cells = cells + nb.cells + ([nbformat.v4.new_markdown_cell(meta.provenance_md)] if meta.provenance_md else [])
-    _number_cells(nb)
+    number_cells(nb)
     workdir.mkdir(parents=True, exist_ok=True)
     src = workdir / "report.ipynb"
     nbformat.write(nb, src)
@@ -159,7 +159,9 @@ nav.toc ul { list-style: none; padding-left: .8rem; margin: .2rem 0; }
 nav.toc a { color: var(--accent); text-decoration: none; }
 main { flex: 1 1 auto; min-width: 0; }
 header.title h1 { margin-bottom: .2rem; } header.title p { color: var(--muted); margin-top: 0; }
-table.sp-table, table.dataframe { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
+main table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
+main table th, main table td { border-bottom: 1px solid #d6dde3; padding: .25rem .6rem; vertical-align: top; }
+main table th { text-align: left; }
 table.sp-table th, table.sp-table td, table.dataframe th, table.dataframe td { border-bottom: 1px solid #d6dde3; padding: .25rem .6rem; text-align: right; }
 table.sp-table th:first-child, table.sp-table td:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
@@ -208,7 +210,7 @@ def render_html_fallback(combined: nbformat.NotebookNode, meta: ReportMeta, out_
     nb = copy.deepcopy(combined)
     if meta.provenance_md:
         nb.cells.append(nbformat.v4.new_markdown_cell(meta.provenance_md))
-    _number_cells(nb)
+    number_cells(nb)
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(nb)
