@@ -152,16 +152,9 @@ class SDC:
                 self._suppress(f"{key}.{k}" if key else str(k))
                 out[k] = None
             return out
-        hidden = self._secondary(cells)
         den = self.round_count(total)
-        for k, v in cells.items():
-            sub = f"{key}.{k}" if key else str(k)
-            if k in hidden:
-                self._suppress(sub)
-                out[k] = None
-            else:
-                out[k] = self._round(self.round_count(int(v)) / den * 100, self.rules.pct_decimals)
-        return out
+        return {k: None if v is None else self._round(v / den * 100, self.rules.pct_decimals)
+                for k, v in self.counts(cells, key).items()}
 
     def stat(self, value: float | None, base_n: int | None, key: str | None = None,
              decimals: int = 2, events: int | None = None) -> float | None:

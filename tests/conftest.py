@@ -18,12 +18,16 @@ def make_executed_notebook(path, title, body_html="<table class='sp-table'><tr><
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("borough = 'merton'")
     params.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell("borough = 'tiny'")
+    injected.metadata["tags"] = ["injected-parameters"]
     code = nbformat.v4.new_code_cell("SECRET_CODE_MARKER = 1")
     code.outputs = [
         nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy warning\n"),
         nbformat.v4.new_output("display_data", data={"text/html": body_html}),
     ]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}"), params, code]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nSome narrative."), params, injected, code,
+                nbformat.v4.new_markdown_cell("## A subsection")]
     nbformat.write(nb, path)
     return path
 

@@ -1,8 +1,6 @@
 """Rendering: the nbconvert fallback (offline, no code, images embedded) and the Quarto command
 contract through a fake ``quarto`` on PATH that records its arguments."""
 
-import base64
-import io
 import json
 import os
 import re
@@ -12,37 +10,16 @@ import textwrap
 
 import nbformat
 import pytest
+from conftest import make_executed_notebook
 
 from pipeline import render
-from pipeline.render import ReportMeta, RenderError, combine, render_html_fallback
-
-PNG = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")).decode()
-
-
-def _executed_notebook(path, title, secret_code="SECRET_CODE_MARKER = 1"):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("borough = 'merton'")
-    params.metadata["tags"] = ["parameters"]
-    injected = nbformat.v4.new_code_cell("borough = 'tiny'")
-    injected.metadata["tags"] = ["injected-parameters"]
-    code = nbformat.v4.new_code_cell(secret_code)
-    code.outputs = [
-        nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
-        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy warning\n"),
-        nbformat.v4.new_output("display_data", data={"text/html": "<table class='sp-table'><tr><td>42</td></tr></table>"}),
-    ]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nSome narrative."), params, injected, code,
-                nbformat.v4.new_markdown_cell("## A subsection")]
-    nbformat.write(nb, path)
-    return path
+from pipeline.render import RenderError, ReportMeta, combine, render_html_fallback
 
 
 @pytest.fixture
 def notebooks(tmp_path):
-    return [_executed_notebook(tmp_path / "20_a.ipynb", "Activities"),
-            _executed_notebook(tmp_path / "40_b.ipynb", "Wellbeing")]
+    return [make_executed_notebook(tmp_path / "20_a.ipynb", "Activities"),
+            make_executed_notebook(tmp_path / "40_b.ipynb", "Wellbeing")]
 
 
 def test_combine_keeps_order_and_drops_parameters_and_warnings(notebooks):
