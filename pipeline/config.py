@@ -77,6 +77,17 @@ class WellbeingSettings(_Strict):
 
 class HospitalSettings(_Strict):
     bed_day_tariff_gbp: float = Field(865, ge=0)
+    budget_bins_gbp: list[float] = [0, 50, 100, 250, 500, 1000]
+    regression_year: Literal["financial", "calendar"] = "financial"
+    regression_min_pcns: int = Field(2, ge=2)
+    regression_min_quarters: int = Field(8, ge=2)
+
+    @model_validator(mode="after")
+    def _bins_increase(self) -> "HospitalSettings":
+        b = self.budget_bins_gbp
+        if not b or b[0] != 0 or any(x >= y for x, y in zip(b[:-1], b[1:], strict=True)):
+            raise ValueError("budget_bins_gbp must start at 0 and increase")
+        return self
 
 
 class Settings(_Strict):

@@ -1,0 +1,220 @@
+"""The PCN-quarter workforce regression (Norfolk & Waveney appendix 3) and its fixed-effects
+alternative: preparation checked by hand, planted coefficients recovered, disclosure, not-run."""
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.analyses import workforce
+from pipeline.config import DisclosureSettings, load_settings
+from pipeline.disclosure import SDC
+from pipeline.extract import Extract, ExtractConfig
+
+
+def extract(panel):
+    cfg = ExtractConfig(slug="t", borough="T", ons_code="E09000099", extract_start=date(2020, 4, 1),
+                        extract_end=date(2023, 3, 31), registered_population=100000)
+    return Extract(cfg, {"pcn_quarterly": panel}, sha256="0" * 64)
+
+
+def quarters(n=8, start="2022-01-01"):
+    return pd.date_range(start, periods=n, freq="QS-JAN")
+
+
+def hand_panel():
+    """2 PCNs x 8 quarters, population 100,000 so a rate per 100,000 equals the count.
+    A&E: PCN A 1..8, PCN B 3..10."""
+    q = quarters()
+    rows = []
+    for pcn, ae in (("A", range(1, 9)), ("B", range(3, 11))):
+        for i, (qs, a) in enumerate(zip(q, ae, strict=True)):
+            rows.append(dict(pcn=pcn, quarter_start=qs, registered_population=100000,
+                             splw_fte=1.0 + 0.5 * i + (pcn == "B"), ae_attendances=float(a),
+                             nonelective_cost_gbp=1000.0 * a + 37 * i * i))
+    return pd.DataFrame(rows)
+
+
+def test_scaling_and_mean_replacement_by_hand():
+    df = workforce.prepare(hand_panel())
+    # 16 rates with mean 5.5; squared deviations sum to 100, so SD (n - 1) = sqrt(100 / 15)
+    sd = np.sqrt(100 / 15)
+    a1 = df[(df["pcn"] == "A") & (df["quarter_start"] == "2022-01-01")].iloc[0]
+    assert a1["attendances_rate"] == 1.0
+    assert a1["Attendances"] == pytest.approx((1 - 5.5) / sd) == pytest.approx(-1.742842, abs=1e-6)
+    # PCN means 4.5 (A) and 6.5 (B): deviations of +-1 on all 16 rows, SD sqrt(16 / 15)
+    assert a1["PCN_attendances"] == pytest.approx(-np.sqrt(15 / 16))
+    assert df.loc[df["pcn"] == "B", "PCN_attendances"].unique() == pytest.approx([np.sqrt(15 / 16)])
+    # leave-one-out PCN mean: A's first row (1) -> mean of 2..8 = 5; generally (PCN sum - own) / 7
+    loo = np.array([(36 - x) / 7 for x in range(1, 9)] + [(52 - x) / 7 for x in range(3, 11)])
+    assert loo[0] == 5
+    assert df["PCN_attendances_loo"].to_numpy() == pytest.approx((loo - loo.mean()) / loo.std(ddof=1))
+    for col in ("Attendances", "Cost", "SPs", "Year", "PCN_attendances", "PCN_cost"):
+        assert df[col].mean() == pytest.approx(0, abs=1e-12)
+        assert df[col].std(ddof=1) == pytest.approx(1)
+
+
+def test_rates_per_100000():
+    p = hand_panel()
+    p.loc[0, ["registered_population", "ae_attendances", "splw_fte", "nonelective_cost_gbp"]] = [50000, 3.0, 1.5, 2500.0]
+    df = workforce.prepare(p)
+    r = df.iloc[0]
+    assert (r["attendances_rate"], r["sp_rate"], r["cost_rate"]) == (6.0, 3.0, 5000.0)
+
+
+def test_quarter_dummies_and_year():
+    qs = pd.Series(pd.to_datetime(["2022-01-01", "2022-04-01", "2022-07-01", "2022-10-01", "2023-01-01"]))
+    assert list(workforce.quarter_name(qs)) == ["Q_Mar", "Q_Jun", "Q_Sept", "Q_Dec", "Q_Mar"]
+    assert list(workforce.year_of(qs, "financial")) == [2021, 2022, 2022, 2022, 2022]
+    assert list(workforce.year_of(qs, "calendar")) == [2022, 2022, 2022, 2022, 2023]
+    assert workforce.year_label(2020) == "2020/21"
+    df = workforce.prepare(hand_panel())
+    assert df.loc[df["quarter"] == "Q_Dec", list(workforce.DUMMIES)].sum().sum() == 0  # reference
+    assert (df[list(workforce.DUMMIES)].sum(axis=1) <= 1).all()
+
+
+def covariate_panel(n_pcn=6, n_q=12, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_pcn):
+        pop = float(rng.integers(20000, 80000))
+        for j, qs in enumerate(quarters(n_q, "2020-04-01")):
+            rows.append(dict(pcn=f"PCN{i}", quarter_start=qs, registered_population=pop,
+                             splw_fte=max(0.0, rng.uniform(0, 2) + 0.1 * j), ae_attendances=1.0,
+                             nonelective_cost_gbp=1.0))
+    return pd.DataFrame(rows)
+
+
+def test_published_specification_recovers_planted_coefficients_exactly():
+    """y = a + b * (PCN mean of y) + sum(beta * X), noise-free, with X the scaled regressors and
+    interactions. Solving for the PCN means makes the equation exact, so the scaled model must
+    return b * sd(P) / sd(y) for the PCN term and beta / sd(y) for the others."""
+    panel = covariate_panel()
+    base = workforce.prepare(panel)
+    a, b = 500.0, 0.6
+    beta = {"SPs": -30.0, "Year": 80.0, "Q_Mar": 40.0, "Q_Jun": -25.0, "Q_Sept": 10.0,
+            "SPs:Year": -15.0, "SPs:Q_Mar": 5.0, "SPs:Q_Jun": -7.0, "SPs:Q_Sept": 3.0}
+
+    def col(term):
+        parts = term.split(":")
+        return np.prod([base[p].to_numpy() for p in parts], axis=0)
+
+    xb = sum(v * col(t) for t, v in beta.items())
+    mean_xb = pd.Series(xb).groupby(base["pcn"]).transform("mean").to_numpy()
+    pcn_mean = (a + mean_xb) / (1 - b)
+    y = a + b * pcn_mean + xb
+    panel = base[["pcn", "quarter_start", "registered_population", "splw_fte", "nonelective_cost_gbp"]].copy()
+    panel["ae_attendances"] = y * panel["registered_population"] / workforce.PER
+    df = workforce.prepare(panel)
+    assert df["attendances_rate"].to_numpy() == pytest.approx(y)
+    fit = workforce.fit_seed(df, "attendances")
+    s_y, s_p = np.std(y, ddof=1), np.std(pcn_mean, ddof=1)
+    c = fit.coefs["coef"]
+    assert c["PCN_attendances"] == pytest.approx(b * s_p / s_y, abs=1e-8)
+    assert c["PCN_attendances:SPs"] == pytest.approx(0, abs=1e-8)
+    for term, v in beta.items():
+        assert c[term] == pytest.approx(v / s_y, abs=1e-8), term
+    assert c["Intercept"] == pytest.approx((a + b * pcn_mean.mean() - y.mean()) / s_y, abs=1e-8)
+    assert list(fit.coefs.index) == ["Intercept", *workforce.seed_terms("attendances")]
+
+
+def sim_panel(n_pcn=17, n_q=12, beta=-20.0, noise=20.0, seed=1):
+    rng = np.random.default_rng(seed)
+    season = {1: 0, 4: 80, 7: -50, 10: 120}
+    rows = []
+    for i in range(n_pcn):
+        pop = int(rng.integers(30000, 90000))
+        level = rng.normal(3000, 400)
+        fte0 = rng.uniform(0, 2)
+        for j, qs in enumerate(quarters(n_q, "2020-04-01")):
+            fte = max(0.0, fte0 + 0.15 * j + rng.normal(0, 0.4))
+            rate = level + 40 * j + season[qs.month] + beta * fte / pop * 1e5 + rng.normal(0, noise)
+            rows.append(dict(pcn=f"PCN {i:02d}", quarter_start=qs, registered_population=pop, splw_fte=fte,
+                             ae_attendances=rate * pop / 1e5, nonelective_cost_gbp=rate * 300 * pop / 1e5))
+    return pd.DataFrame(rows)
+
+
+def test_fixed_effects_alternative_recovers_planted_coefficient():
+    df = workforce.prepare(sim_panel(n_pcn=30, beta=-20.0))
+    fe = workforce.fit_fixed_effects(df, "attendances")
+    assert fe.coef == pytest.approx(-20.0, abs=1.5)
+    assert fe.lo < -20.0 < fe.hi
+    assert fe.df == 29 and fe.n_pcns == 30 and fe.nobs == 360
+    cost = workforce.fit_fixed_effects(df, "cost")
+    assert cost.coef == pytest.approx(-20.0 * 300, rel=0.08)
+
+
+def test_fixed_effects_not_estimable_without_within_pcn_change():
+    p = sim_panel(n_pcn=5, n_q=8)
+    p["splw_fte"] = p["registered_population"] / 1e5 * 2  # 2 FTE per 100,000 everywhere, always
+    p.loc[p["pcn"] == "PCN 00", "splw_fte"] *= 1.5  # differs between PCNs, never within one
+    df = workforce.prepare(p)
+    assert isinstance(workforce.fit_fixed_effects(df, "attendances"), str)
+
+
+def test_seed_design_degrees_of_freedom():
+    """17 PCNs x 12 quarters as in the seed: F on 11 and 192 df."""
+    raw = workforce.compute(extract(sim_panel()), load_settings())
+    out = workforce.publish(raw, SDC(DisclosureSettings()).scoped(workforce.SECTION))
+    m = out["seed_models"]["attendances"]
+    assert m["f_df"] == [11, 192] and m["n"] == 204
+    assert [r["term"] for r in m["coefficients"]][:2] == ["(Intercept)", "PCN_attendances"]
+    assert [r["row"] for r in m["coefficients"]] == list(range(12))
+    assert out["panel"]["years"] == ["2020/21", "2021/22", "2022/23"]
+    assert out["n_tests"] == 22
+    assert out["alternative"]["attendances"]["status"] == "ok"
+    assert out["by_quarter"]["2020-04-01"]["label"] == "Apr–Jun 2020"
+    assert out["by_quarter"]["2020-04-01"]["quarter"] == "Q_Jun"
+
+
+def test_significance_codes_holm_and_p_text():
+    assert [workforce.stars(p) for p in (0.0005, 0.0025, 0.03, 0.07, 0.2)] == ["***", "**", "*", ".", ""]
+    assert workforce.holm({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+    assert workforce.p_text(1e-20) == "<2e-16"
+    assert workforce.p_text(4.88e-10) == "4.88e-10"
+    assert workforce.p_text(0.650121) == "0.6501"
+
+
+def test_disclosure_small_quarter_totals_and_no_pcn_quarter_cells():
+    p = sim_panel(n_pcn=3, n_q=8, seed=4)
+    first = p["quarter_start"] == p["quarter_start"].min()
+    p.loc[first, "ae_attendances"] = [1.0, 2.0, 2.0]  # a quarter total of 5: must not be shown
+    sdc = SDC(DisclosureSettings())
+    raw = workforce.compute(extract(p), load_settings())
+    out = workforce.publish(raw, sdc.scoped(workforce.SECTION))
+    q0 = out["by_quarter"][p["quarter_start"].min().strftime("%Y-%m-%d")]
+    assert q0["ae_attendances"] is None and q0["ae_per_100k"] is None
+    assert f"{workforce.SECTION}.by_quarter.{p['quarter_start'].min():%Y-%m-%d}.ae_attendances" in sdc.suppressed
+    other = out["by_quarter"][p["quarter_start"].max().strftime("%Y-%m-%d")]
+    assert other["ae_attendances"] % 5 == 0  # rounded
+    text = json.dumps(out)
+    assert "PCN 00" not in text  # no PCN is named, so no PCN-quarter cell can be read off
+    assert any("fewer than" in n for n in out["notes"])
+    # coefficients are published (aggregate data, not people)
+    assert all(r["coefficient"] is not None for r in out["seed_models"]["attendances"]["coefficients"])
+
+
+def test_not_run_reasons():
+    s = load_settings()
+    assert "no `pcn_quarterly`" in workforce.availability(Extract(extract(hand_panel()).config, {}, "0"), s)
+    one = hand_panel()
+    one = one[one["pcn"] == "A"]
+    assert "1 PCN(s)" in workforce.availability(extract(one), s)
+    short = hand_panel()
+    short = short[short["quarter_start"] < "2023-01-01"]  # 4 quarters
+    assert "4 quarter(s)" in workforce.availability(extract(short), s)
+    dup = pd.concat([hand_panel(), hand_panel().iloc[[0]]])
+    assert "more than one row" in workforce.availability(extract(dup), s)
+    assert workforce.availability(extract(hand_panel()), s) is None
+    with pytest.raises(workforce.NotAvailable):
+        workforce.compute(extract(short), s)
+
+
+def test_tiny_fixture_has_too_few_quarters():
+    from pathlib import Path
+
+    p = pd.read_csv(Path(__file__).parent / "fixtures" / "tiny" / "pcn_quarterly.csv", parse_dates=["quarter_start"])
+    reason = workforce.availability(extract(p), load_settings())
+    assert reason and "2 PCN(s) and 4 quarter(s)" in reason
