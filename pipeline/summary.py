@@ -97,6 +97,13 @@ def headlines(results: dict[str, Any]) -> list[Headline]:
         if rr is not None:
             out.append(Headline("GP appointments vs matched comparison", f"rate ratio {rr:.2f}",
                                 f"difference-in-differences{_ci(did.get('ci95'), 2)}; the more causal-leaning estimate"))
+    hs = results.get("hospital")
+    if _ok(hs):
+        bd, cb = _get(hs, "bed_days_saved") or {}, _get(hs, "cost_benefit") or {}
+        if bd.get("mean") is not None:
+            out.append(Headline("Bed days saved (the service's own estimate)", f"{bd['mean']:.1f} per referral",
+                                f"{fmt(bd.get('total'), 0)} in total; notional value £{fmt(cb.get('total_gbp'), 0)} at "
+                                f"£{fmt(cb.get('bed_day_tariff_gbp'), 0)} a bed day, not cash released"))
     rd = results.get("readmission")
     if _ok(rd) and rd.get("cif_30d_pct") is not None:
         bench = rd.get("benchmark_30d_pct")
