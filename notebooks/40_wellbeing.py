@@ -1,0 +1,225 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Personal wellbeing (ONS4)
+#
+# *Logic model: outcomes for people.* The four ONS personal wellbeing questions, each scored
+# 0–10: life satisfaction, feeling that things are worthwhile, happiness yesterday and anxiety
+# yesterday. Definitions follow the data contract (section 2, *ONS4 pairs*): for each referral
+# and question the first score is the baseline and the last the follow-up, counted only when
+# they are at least 28 days apart (configurable: `wellbeing.min_days_between`); change =
+# follow-up − baseline. For anxiety a *fall* is an improvement.
+#
+# Every figure has passed disclosure control: counts are rounded to the nearest 5, small numbers
+# show as `[c]`, and a mean or percentage resting on fewer than 8 people is not shown.
+
+# %% tags=["parameters"]
+borough = "merton"
+processed_dir = None  # default: data_processed/<borough>, built on first use
+fragments_dir = None  # default: build/<borough>/fragments
+period = None  # a reporting period restricts activity sections only; this outcome section uses the whole extract
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from pipeline import nb
+from pipeline.analyses import wellbeing
+from pipeline.disclosure import fmt
+
+ctx = nb.setup(borough, processed_dir, fragments_dir, period)
+missing = ctx.missing(*wellbeing.REQUIRED)
+if missing:
+    reason = ctx.not_run(wellbeing.SECTION, needs=missing)
+    display(nb.md(f"**Not available:** {reason}. This section needs the `referrals` and "
+                  "`outcome_measures` tables with ONS4 scores."))
+else:
+    raw = wellbeing.compute(ctx.extract, ctx.settings)
+    wb = wellbeing.publish(raw, ctx.sdc.scoped(wellbeing.SECTION))
+    ctx.save_section(wellbeing.SECTION, wb)
+
+ITEMS = wellbeing.ITEMS
+LABELS = wellbeing.ITEM_LABELS
+
+
+def ci_text(ci):
+    return "[c]" if ci is None else f"{ci[0]:+.2f} to {ci[1]:+.2f}"
+
+
+def p_text(p):
+    return "[c]" if p is None else ("<0.0001" if p < 0.0001 else f"{p:.4f}")
+
+
+# %% [markdown]
+# ## Scores before and after
+# Descriptive (published method). Mean scores of people with a valid pair, at baseline and at
+# follow-up, and the mean change with its 95% confidence interval.
+
+# %%
+if not missing:
+    rows = []
+    for item in ITEMS:
+        o, d = wb["ons4"][item], wb["ons4_detail"][item]
+        rows.append((LABELS[item], d["direction"], o["n_pairs"], o["mean_baseline"], o["mean_followup"],
+                     o["mean_change"], ci_text(o["ci95"]), d["completion_pct"]))
+    table = pd.DataFrame(rows, columns=["Question", "Better is", "Pairs", "Baseline mean", "Follow-up mean",
+                                        "Mean change", "95% CI of change", "% of baselines followed up"],
+                         dtype=object)
+    display(nb.table(table, decimals={"Baseline mean": 2, "Follow-up mean": 2, "Mean change": 2,
+                                      "% of baselines followed up": 1}))
+
+# %%
+shown = not missing and any(wb["ons4"][i]["mean_change"] is not None for i in ITEMS)
+if not missing and not shown:
+    display(nb.md("Too few pairs to show a chart after disclosure control."))
+if shown:
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    y = np.arange(len(ITEMS))[::-1]
+    for yi, item in zip(y, ITEMS, strict=True):
+        o, d = wb["ons4"][item], wb["ons4_detail"][item]
+        for val, ci, colour, off, lab in ((o["mean_baseline"], d["mean_baseline_ci95"], "#9aa5b1", 0.12, "Baseline"),
+                                          (o["mean_followup"], d["mean_followup_ci95"], "#2b6a99", -0.12, "Follow-up")):
+            if val is None:
+                continue
+            err = None if ci is None else [[val - ci[0]], [ci[1] - val]]
+            ax.errorbar(val, yi + off, xerr=err, fmt="o", color=colour, capsize=3,
+                        label=lab if item == ITEMS[0] else None)
+        if o["mean_change"] is not None and o["ci95"] is not None:
+            c, ci = o["mean_change"], o["ci95"]
+            ax2.errorbar(c, yi, xerr=[[c - ci[0]], [ci[1] - c]], fmt="D", color="#2b6a99", capsize=3)
+    ax.set_yticks(y, [LABELS[i] for i in ITEMS])
+    ax.set_xlim(0, 10)
+    ax.set_xlabel("Mean score (0–10) with 95% CI")
+    ax.set_title("Baseline and follow-up")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=8)
+    ax2.axvline(0, color="#444", linewidth=0.8)
+    ax2.set_yticks(y, [LABELS[i] for i in ITEMS])
+    ax2.set_xlabel("Mean change (follow-up − baseline) with 95% CI")
+    ax2.set_title("Change (anxiety: below 0 is better)")
+    fig.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ## Moving between the ONS thresholds
+# Descriptive (published method). The share of people in each ONS band at baseline and at
+# follow-up (life satisfaction, worthwhile, happiness: low 0–4, medium 5–6, high 7–8, very high
+# 9–10; anxiety: very low 0–1, low 2–3, medium 4–5, high 6–10), and how many of those who
+# started in the worst band (low, or high anxiety) had left it at follow-up.
+
+# %%
+if shown:
+    fig, axes = plt.subplots(1, len(ITEMS), figsize=(12, 3.4), sharey=True)
+    for ax, item in zip(axes, ITEMS, strict=True):
+        d = wb["ons4_detail"][item]
+        names = [n for n, _, _ in wellbeing.bands(item)]
+        colours = plt.cm.RdYlGn(np.linspace(0.1, 0.9, len(names)))
+        if item == "anxiety":
+            colours = colours[::-1]
+        for xi, key in enumerate(("baseline_band_pct", "followup_band_pct")):
+            bottom = 0.0
+            for name, colour in zip(names, colours, strict=True):
+                v = d[key][name]
+                h = 0.0 if v is None else v
+                ax.bar(xi, h, bottom=bottom, color=colour, edgecolor="white",
+                       label=name.replace("_", " ") if xi == 0 else None)
+                if v is not None and v >= 8:
+                    ax.text(xi, bottom + h / 2, f"{v:.0f}%", ha="center", va="center", fontsize=8)
+                bottom += h
+        ax.set_xticks([0, 1], ["Baseline", "Follow-up"])
+        ax.set_title(LABELS[item], fontsize=10)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    axes[0].set_ylabel("% of people with a pair")
+    fig.tight_layout()
+    plt.show()
+if not missing:
+    rows = []
+    for item in ITEMS:
+        d = wb["ons4_detail"][item]
+        rows.append((LABELS[item], d["worst_band"].replace("_", " "), d["n_started_in_worst_band"],
+                     d["moved_out_of_worst_band_pct"], d["change_pct"]["improved"],
+                     d["change_pct"]["no_change"], d["change_pct"]["worsened"]))
+    display(nb.table(pd.DataFrame(rows, columns=[
+        "Question", "Worst band", "Started there", "% who left it", "% improved", "% no change", "% worse"],
+        dtype=object)))
+
+# %% [markdown]
+# ## Tests of change
+# Comparative/inferential. Paired t-test (the published `p_value`) and Wilcoxon signed-rank test
+# (zero changes dropped) of the change; Cohen's *dz* is the mean change divided by the SD of the
+# change (about 0.2 small, 0.5 medium, 0.8 large).
+
+# %%
+if not missing:
+    rows = []
+    for item in ITEMS:
+        o, d = wb["ons4"][item], wb["ons4_detail"][item]
+        rows.append((LABELS[item], o["mean_change"], d["sd_change"], d["cohens_dz"], p_text(o["p_value"]),
+                     p_text(d["wilcoxon_p_value"]), d["median_days_between"]))
+    display(nb.table(pd.DataFrame(rows, columns=["Question", "Mean change", "SD of change", "Cohen's dz",
+                                                 "Paired t p", "Wilcoxon p", "Median days apart"], dtype=object),
+                     decimals={"Mean change": 2, "SD of change": 2, "Cohen's dz": 2, "Median days apart": 0}))
+
+# %% [markdown]
+# ## Who was followed up?
+# Comparative. Referrals with at least one ONS4 score, split by whether they have a valid
+# follow-up pair for at least one question. A standardised difference beyond ±0.1 is a notable
+# imbalance: if completers started better or differ in age or deprivation, the average change
+# may not describe everyone referred.
+
+# %%
+ROW_LABELS = {"age": "Age (mean)", "female_pct": "Female (%)", "imd_decile": "IMD decile (mean, 1 = most deprived)",
+              "imd_most_deprived_fifth_pct": "Most deprived fifth, IMD 1–2 (%)"}
+if not missing:
+    c = wb["completion"]
+    display(nb.md(f"{fmt(c['n_completers'])} of {fmt(c['n_with_baseline'])} referrals with a baseline "
+                  f"({fmt(c['completion_pct'], 1)}%) had a valid follow-up."))
+    rows = []
+    for name, r in c["comparison"].items():
+        lab = ROW_LABELS.get(name) or "Baseline " + LABELS[name.removeprefix("baseline_")].lower() + " (mean)"
+        rows.append((lab, r["completers"], r["non_completers"], r["std_diff"]))
+    display(nb.table(pd.DataFrame(rows, columns=["Characteristic", "Followed up", "Not followed up",
+                                                 "Standardised difference"], dtype=object),
+                     decimals={"Followed up": 1, "Not followed up": 1, "Standardised difference": 2}))
+
+# %% [markdown]
+# ## Reading
+
+# %%
+if not missing:
+    parts = []
+    for item in ITEMS:
+        o = wb["ons4"][item]
+        if o["mean_change"] is None:
+            parts.append(f"{LABELS[item].lower()}: not enough pairs to report")
+            continue
+        parts.append(f"{LABELS[item].lower()} {o['mean_baseline']:.1f} → {o['mean_followup']:.1f} "
+                     f"(change {o['mean_change']:+.2f}, 95% CI {ci_text(o['ci95'])})")
+    c = wb["completion"]
+    if not shown:
+        reading = (f"Too few people with ONS4 scores at least {wb['min_days_between']} days apart to report "
+                   "changes after "
+                   "disclosure control (a mean needs at least 8 people behind it).")
+    else:
+        reading = (
+            f"Among people who answered the ONS4 questions at least {wb['min_days_between']} days apart, "
+            "average scores moved as follows: " + "; ".join(parts) + ". For anxiety a fall is an improvement. "
+            f"{fmt(c['completion_pct'], 1)}% of referrals with a first score had a follow-up score, and "
+            "those followed up may differ from those who were not (see the table above). "
+            "This is a before-and-after comparison without a comparison group: people often seek help at a "
+            "low point and tend to feel better over time anyway (regression to the mean), so these changes "
+            "show how people's wellbeing moved while they were supported, not how much of it the service "
+            "caused.")
+    display(nb.md(reading))

@@ -1,0 +1,449 @@
+"""Emergency readmission after a social-prescribing-supported hospital stay, with death as a
+competing event: the contract's ``readmission`` section (data contract section 2, *Readmission*).
+
+Definitions, exactly as the contract states them:
+
+- **Index**: each patient's first ``sp_index`` spell by discharge date (ties: earlier admission,
+  then file order). An elective spell is an index if ``sp_index`` is true. Only spells
+  discharged on or before ``extract_end`` can be an index (a later discharge has no follow-up).
+- **Event (cause 1)**: the patient's first *emergency* spell, other than the index spell,
+  admitted on or after the index discharge date; ``t = admission - index discharge`` in days
+  (a same-day readmission is ``t = 0``). Reading: a later spell that is itself flagged
+  ``sp_index`` *is* an event when it is an emergency spell admitted on/after the index
+  discharge (the contract says "other than the index spell", not "other than sp_index
+  spells"). An emergency spell admitted *before* the index discharge date (overlapping or
+  earlier) is not an event; elective and other spells are never events.
+- **Competing event (cause 2)**: death with no earlier readmission, at
+  ``t = date_of_death - index discharge``; a readmission on the day of death counts as the
+  readmission. Without a ``deaths`` table death is *not modelled*: deaths are invisible, the
+  cumulative incidence is then 1 - Kaplan–Meier, and ``death_90d_pct`` is null.
+- Events after ``extract_end`` are ignored; follow-up is otherwise censored at ``extract_end``
+  (``t = extract_end - index discharge``; events on the last day count).
+- "Within N days" means ``t <= N - 1``; rates are Aalen–Johansen cumulative incidences
+  (:mod:`pipeline.analyses.survival`); ``death_90d_pct`` is the cumulative incidence of death.
+
+Patients whose recorded death precedes the index discharge date are inconsistent and are
+excluded (counted in ``exclusions``).
+
+Beyond the contract: the naive ``1 - KM`` (death treated as censoring) to show how it
+overstates; a cause-specific Cox model of readmission on the index referral's covariates with a
+proportional-hazards check; and the comparison with the 30-day benchmark, which is a
+spell-based, case-mix standardised national/ICB figure and so not like-for-like.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..config import Settings, load_settings
+from ..disclosure import SDC
+from ..extract import Extract
+from .estimable import EstimableSDC
+from .survival import CI_METHOD, VARIANCE_METHOD, CompetingRisksFit, KaplanMeierFit, aalen_johansen, kaplan_meier
+
+SECTION = "readmission"
+REQUIRED = ("referrals", "hospital_spells")
+OPTIONAL = ("deaths",)
+
+READMIT, DEATH = 1, 2
+CONTRACT_HORIZONS = (14, 30, 90)
+AT_RISK_DAYS = (0, 14, 30, 60, 90)
+CURVE_STEP_DAYS = 7
+MIN_COX_EVENTS = 10
+MIN_COX_N = 20
+MIN_LEVEL_N = 5  # categorical levels with fewer people are pooled with the reference level
+PH_TEST_MAX_N = 20_000  # larger cohorts: the PH test runs on a fixed random sample of this size
+
+BENCHMARK_CAVEAT = (
+    "The benchmark is an all-patient emergency readmission rate within 30 days of discharge: it "
+    "counts spells, not people, and national/ICB figures are standardised for case mix. Patients "
+    "referred to social prescribing are older and frailer than the average discharge, and here "
+    "each person is counted once from one index stay with death as a competing event, so the "
+    "comparison is indicative, not like-for-like."
+)
+
+
+@dataclass
+class CoxRaw:
+    status: str  # "ok" or "not_run"
+    reason: str | None = None
+    n: int = 0
+    events: int = 0
+    penalizer: float = 0.0
+    # per covariate label: hr, lo, hi, p, n_with, events_with, n_without, events_without, kind
+    coefs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ph: pd.DataFrame = field(default_factory=pd.DataFrame)  # per covariate: test_statistic, p
+    reference: dict[str, str] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)  # covariate -> why
+    ph_n: int = 0  # people the proportional-hazards test used (a random sample when n is large)
+
+
+@dataclass
+class ReadmissionRaw:
+    cohort: pd.DataFrame  # patient level, never published
+    fit: CompetingRisksFit | None
+    naive: KaplanMeierFit | None
+    deaths_modelled: bool
+    horizons: list[int]
+    benchmark_pct: float | None
+    benchmark_source: str | None
+    extract_end: pd.Timestamp
+    exclusions: dict[str, int]
+    cox: CoxRaw
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_index(self) -> int:
+        return int(len(self.cohort))
+
+
+# ---------------------------------------------------------------------------------- cohort
+def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
+    """Each patient's earliest referral (ties: referral_id order): the covariates' source."""
+    ref = referrals.sort_values(["patient_id", "referral_date", "referral_id"], kind="mergesort")
+    return ref.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
+
+
+def build_cohort(spells: pd.DataFrame, deaths: pd.DataFrame | None,
+                 extract_end: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per index patient: ``time`` (days) and ``status`` (0 censored, 1 readmission,
+    2 death), plus the dates behind them. Vectorised; see the module docstring for the rules."""
+    end = pd.Timestamp(extract_end)
+    sp = spells[["patient_id", "admission_date", "discharge_date", "admission_method", "sp_index"]].copy()
+    sp["_row"] = np.arange(len(sp))
+    flagged = sp["sp_index"].fillna(False).astype(bool)
+    patients_flagged = sp.loc[flagged, "patient_id"].nunique()
+    cand = sp[flagged & sp["discharge_date"].notna() & (sp["discharge_date"] <= end)]
+    idx = (cand.sort_values(["patient_id", "discharge_date", "admission_date", "_row"], kind="mergesort")
+               .drop_duplicates("patient_id", keep="first")
+               .rename(columns={"_row": "index_row", "admission_date": "index_admission",
+                                "discharge_date": "index_discharge", "admission_method": "index_method"})
+               [["patient_id", "index_row", "index_admission", "index_discharge", "index_method"]])
+    exclusions = {"index_discharged_after_extract_end": int(patients_flagged - len(idx))}
+
+    em = sp.loc[sp["admission_method"] == "emergency", ["patient_id", "admission_date", "_row"]]
+    em = em.merge(idx[["patient_id", "index_row", "index_discharge"]], on="patient_id", how="inner")
+    em = em[(em["_row"] != em["index_row"]) & (em["admission_date"] >= em["index_discharge"])
+            & (em["admission_date"] <= end)]
+    first = em.groupby("patient_id", sort=False)["admission_date"].min().rename("readmission_date")
+    co = idx.merge(first, left_on="patient_id", right_index=True, how="left")
+
+    if deaths is not None:
+        dd = deaths[["patient_id", "date_of_death"]].dropna(subset=["date_of_death"])
+        dd = dd.sort_values("date_of_death", kind="mergesort").drop_duplicates("patient_id")
+        co = co.merge(dd, on="patient_id", how="left")
+        co.loc[co["date_of_death"] > end, "date_of_death"] = pd.NaT  # after the extract: ignored
+        bad = co["date_of_death"] < co["index_discharge"]
+        exclusions["death_before_index_discharge"] = int(bad.sum())
+        co = co[~bad]
+    else:
+        co["date_of_death"] = pd.NaT
+
+    t_r = (co["readmission_date"] - co["index_discharge"]).dt.days
+    t_d = (co["date_of_death"] - co["index_discharge"]).dt.days
+    t_c = (end - co["index_discharge"]).dt.days
+    readmit = t_r.notna() & (t_d.isna() | (t_r <= t_d))
+    died = ~readmit & t_d.notna()
+    co["status"] = np.select([readmit, died], [READMIT, DEATH], 0).astype("int64")
+    co["time"] = np.select([readmit, died], [t_r, t_d], t_c).astype("int64")
+    co["follow_up_potential"] = t_c.astype("int64")
+    return co.reset_index(drop=True), exclusions
+
+
+# ---------------------------------------------------------------------------------- Cox model
+def _covariates(cohort: pd.DataFrame, referrals: pd.DataFrame) -> pd.DataFrame:
+    ref = index_referrals(referrals)
+    cols = [c for c in ("age", "risk_band", "imd_decile", "health_budget_gbp", "service_outcome") if c in ref]
+    out = cohort[["patient_id"]].merge(ref[["patient_id"] + cols], on="patient_id", how="left")
+    cov = pd.DataFrame(index=cohort.index)
+    if "age" in out:
+        cov["age_per_10y"] = pd.to_numeric(out["age"], errors="coerce").astype("float64").to_numpy() / 10
+    if "imd_decile" in out:
+        dec = pd.to_numeric(out["imd_decile"], errors="coerce").astype("float64").to_numpy()
+        cov["imd_quintile"] = np.ceil(dec / 2)
+    if "health_budget_gbp" in out:
+        b = pd.to_numeric(out["health_budget_gbp"], errors="coerce").astype("float64").to_numpy()
+        cov["budget_received"] = np.where(np.isnan(b), np.nan, (b > 0).astype("float64"))
+    for c in ("risk_band", "service_outcome"):
+        if c in out:
+            cov[c] = out[c].astype("object").where(out[c].notna(), None).to_numpy()
+    return cov
+
+
+COVARIATE_LABELS = {
+    "age_per_10y": "Age (per 10 years)",
+    "imd_quintile": "IMD quintile (per quintile, 1 = most deprived)",
+    "budget_received": "One-off health budget received",
+}
+
+
+def fit_cox(cohort: pd.DataFrame, referrals: pd.DataFrame) -> CoxRaw:
+    """Cause-specific Cox model for readmission (deaths censored at their time)."""
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    if len(cohort) < MIN_COX_N or int((cohort["status"] == READMIT).sum()) < MIN_COX_EVENTS:
+        return CoxRaw("not_run", reason=f"a model needs at least {MIN_COX_N} index patients and "
+                                         f"{MIN_COX_EVENTS} readmissions")
+    cov = _covariates(cohort, referrals)
+    dropped: dict[str, str] = {}
+    reference: dict[str, str] = {}
+    design = pd.DataFrame(index=cov.index)
+    for col in cov.columns:
+        x = cov[col]
+        miss = x.isna().mean()
+        if miss > 0.5:
+            dropped[col] = "missing for more than half of index patients"
+            continue
+        if x.dropna().nunique() < 2:
+            dropped[col] = "the same for everyone"
+            continue
+        if x.dtype == object:
+            counts = x.value_counts()
+            ref_level = str(counts.index[0])  # most common level as reference
+            small = [lv for lv, n in counts.items() if n < MIN_LEVEL_N and lv != ref_level]
+            x = x.where(~x.isin(small), ref_level)
+            levels = [lv for lv in counts.index if lv != ref_level and lv not in small]
+            if not levels:
+                dropped[col] = "only one level with enough people"
+                continue
+            reference[col] = ref_level + (f" (pooled with {', '.join(map(str, small))})" if small else "")
+            for lv in sorted(levels):
+                design[f"{col}={lv}"] = np.where(x.isna(), np.nan, (x == lv).astype("float64"))
+        else:
+            design[col] = x.astype("float64")
+    if design.shape[1] == 0:
+        return CoxRaw("not_run", reason="no usable covariates", dropped=dropped)
+    df = design.assign(time=cohort["time"].astype("float64"),
+                       readmitted=(cohort["status"] == READMIT).astype("int64")).dropna()
+    const = [c for c in design.columns if df[c].nunique() < 2]
+    if const:
+        df = df.drop(columns=const)
+        dropped.update({c: "the same for everyone with complete data" for c in const})
+    n, events = len(df), int(df["readmitted"].sum())
+    if n < MIN_COX_N or events < MIN_COX_EVENTS or df.shape[1] <= 2:
+        return CoxRaw("not_run", reason="too few complete cases or readmissions for a model",
+                      n=n, events=events, dropped=dropped, reference=reference)
+
+    cph, penalizer = None, 0.0
+    for pen in (0.0, 0.1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cand = CoxPHFitter(penalizer=pen).fit(df, duration_col="time", event_col="readmitted")
+            if np.isfinite(cand.summary["se(coef)"]).all():
+                cph, penalizer = cand, pen
+                break
+        except Exception:  # lifelines ConvergenceError and linear-algebra failures
+            continue
+    if cph is None:
+        return CoxRaw("not_run", reason="the model did not converge", n=n, events=events,
+                      dropped=dropped, reference=reference)
+    s = cph.summary
+    rows = []
+    for c in s.index:
+        x, ev = df[c], df["readmitted"]
+        binary = set(np.unique(x)) <= {0.0, 1.0}
+        n_with = int(x.sum()) if binary else n
+        e_with = int(ev[x == 1].sum()) if binary else events
+        rows.append({"covariate": c, "hr": float(s.loc[c, "exp(coef)"]),
+                     "lo": float(s.loc[c, "exp(coef) lower 95%"]), "hi": float(s.loc[c, "exp(coef) upper 95%"]),
+                     "p": float(s.loc[c, "p"]), "kind": "binary" if binary else "continuous",
+                     "n_with": n_with, "events_with": e_with,
+                     "n_without": n - n_with if binary else n, "events_without": events - e_with if binary else events})
+    coefs = pd.DataFrame(rows).set_index("covariate")
+    ph_n = n
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ph_model, ph_df = cph, df
+            if n > PH_TEST_MAX_N:  # lifelines' Schoenfeld residuals loop over rows: test on a sample
+                ph_df = df.sample(PH_TEST_MAX_N, random_state=0)
+                ph_model = CoxPHFitter(penalizer=penalizer).fit(ph_df, duration_col="time", event_col="readmitted")
+                ph_n = PH_TEST_MAX_N
+            ph = proportional_hazard_test(ph_model, ph_df, time_transform="rank").summary[["test_statistic", "p"]]
+        ph.index = [i[0] if isinstance(i, tuple) else i for i in ph.index]
+    except Exception:
+        ph = pd.DataFrame(columns=["test_statistic", "p"])
+    return CoxRaw("ok", n=n, events=events, penalizer=penalizer, coefs=coefs, ph=ph,
+                  reference=reference, dropped=dropped, ph_n=ph_n)
+
+
+# ---------------------------------------------------------------------------------- compute
+def compute(extract: Extract, settings: Settings | None = None) -> ReadmissionRaw:
+    settings = settings or load_settings()
+    end = extract.config.end
+    deaths = extract.tables.get("deaths")
+    cohort, exclusions = build_cohort(extract["hospital_spells"], deaths, end)
+    horizons = sorted(set(CONTRACT_HORIZONS) | set(settings.readmission.horizons_days))
+    notes: list[str] = []
+    if deaths is None:
+        notes.append("This extract has no deaths table: death is not modelled as a competing event, "
+                     "so people who died are treated as still at risk and the readmission rate is "
+                     "1 - Kaplan-Meier; death_90d_pct is not available.")
+    fit = naive = None
+    if len(cohort):
+        causes = (READMIT, DEATH) if deaths is not None else (READMIT,)
+        fit = aalen_johansen(cohort["time"], cohort["status"], causes=causes)
+        naive = kaplan_meier(cohort["time"], cohort["status"] == READMIT)
+    if extract.config.readmission_benchmark_30d_pct is not None:
+        bench, source = float(extract.config.readmission_benchmark_30d_pct), "extract.yml"
+    elif settings.readmission.benchmark_30d_pct is not None:
+        bench, source = float(settings.readmission.benchmark_30d_pct), "project default (config/defaults.yml)"
+    else:
+        bench, source = None, None
+    cox = fit_cox(cohort, extract["referrals"]) if len(cohort) else CoxRaw("not_run", reason="no index patients")
+    return ReadmissionRaw(cohort=cohort, fit=fit, naive=naive, deaths_modelled=deaths is not None,
+                          horizons=horizons, benchmark_pct=bench, benchmark_source=source,
+                          extract_end=end, exclusions=exclusions, cox=cox, notes=notes)
+
+
+# ---------------------------------------------------------------------------------- publish
+def _within(days: int) -> float:
+    """"Within N days" means t <= N - 1."""
+    return days - 1
+
+
+def _cif_pct(raw: ReadmissionRaw, sdc: SDC, cause: int, days: int, key: str) -> float | None:
+    """A cumulative incidence in %, suppressed on a small cohort or on 1..7 events of its cause.
+    A cause that is not modelled (death without a deaths table) is None but not "suppressed"."""
+    fit = raw.fit
+    if fit is None:  # no index patients
+        return sdc.stat(None, raw.n_index, key)
+    if cause not in fit.causes:
+        return None
+    t = _within(days)
+    return sdc.stat(fit.cif(cause, t) * 100, raw.n_index, key, decimals=sdc.rules.pct_decimals,
+                    events=fit.events(cause, t))
+
+
+def _cif_ci(raw: ReadmissionRaw, sdc: SDC, cause: int, days: int, key: str) -> list[float] | None:
+    fit = raw.fit
+    if fit is None:
+        return sdc.interval(None, None, raw.n_index, key)
+    if cause not in fit.causes:
+        return None
+    t = _within(days)
+    lo, hi = fit.ci(cause, t)
+    return sdc.interval(lo * 100, hi * 100, raw.n_index, key, decimals=sdc.rules.pct_decimals,
+                        events=fit.events(cause, t))
+
+
+def _naive_pct(raw: ReadmissionRaw, sdc: SDC, days: int, key: str) -> float | None:
+    """1 - KM for readmission with death treated as censoring (overstates the risk)."""
+    if raw.naive is None:
+        return sdc.stat(None, raw.n_index, key)
+    t = _within(days)
+    return sdc.stat(raw.naive.cdf(t) * 100, raw.n_index, key, decimals=sdc.rules.pct_decimals,
+                    events=raw.naive.events(t))
+
+
+def _publish_cox(cox: CoxRaw, sdc: SDC) -> dict:
+    if cox.status != "ok":
+        return {"status": "not_run", "reason": cox.reason,
+                "dropped_covariates": dict(cox.dropped)}
+    hrs, ph = {}, {}
+    for c, r in cox.coefs.iterrows():
+        base = min(r["n_with"], r["n_without"])
+        ev = min(r["events_with"], r["events_without"])
+        k = f"hazard_ratios.{c}"
+        hr = sdc.stat(r["hr"], base, f"{k}.hr", decimals=2, events=ev)
+        hrs[c] = {"hr": hr,
+                  "ci95": sdc.interval(r["lo"], r["hi"], base, f"{k}.ci95", decimals=2, events=ev),
+                  "p_value": sdc.stat(r["p"], base, f"{k}.p_value", decimals=4, events=ev)}
+        if c in cox.ph.index:
+            key = f"ph_test_p_value.{c}"
+            ph[c] = (sdc.stat(float(cox.ph.loc[c, "p"]), base, key, decimals=4, events=ev) if hr is not None
+                     else sdc.withhold(key))
+    return {
+        "status": "ok",
+        "model": "cause-specific Cox proportional hazards for readmission (deaths censored), Efron ties",
+        "n": sdc.count(cox.n, "n"),
+        "events": sdc.count(cox.events, "events"),
+        "penalizer": cox.penalizer,
+        "reference_levels": dict(cox.reference),
+        "dropped_covariates": dict(cox.dropped),
+        "hazard_ratios": hrs,
+        "ph_test_p_value": ph,
+        "ph_test": "lifelines proportional_hazard_test on Schoenfeld residuals against rank(time); "
+                   "p < 0.05 suggests the hazard ratio changes over follow-up"
+                   + (f" (on a fixed random sample of {cox.ph_n:,} people)" if cox.ph_n < cox.n else ""),
+    }
+
+
+def publish(raw: ReadmissionRaw, sdc: SDC) -> dict:
+    """The contract's ``readmission`` section after disclosure control, plus extra keys."""
+    sdc = EstimableSDC(sdc)
+    fit, n = raw.fit, raw.n_index
+    death_ok = raw.deaths_modelled
+    out: dict = {
+        "n_index": sdc.count(n, "n_index"),
+        "cif_14d_pct": _cif_pct(raw, sdc, READMIT, 14, "cif_14d_pct"),
+        "cif_30d_pct": _cif_pct(raw, sdc, READMIT, 30, "cif_30d_pct"),
+        "cif_30d_ci95": _cif_ci(raw, sdc, READMIT, 30, "cif_30d_ci95"),
+        "cif_90d_pct": _cif_pct(raw, sdc, READMIT, 90, "cif_90d_pct"),
+        "death_90d_pct": _cif_pct(raw, sdc, DEATH, 90, "death_90d_pct") if death_ok else None,
+        "benchmark_30d_pct": raw.benchmark_pct,
+    }
+    # ------------------------------------------------------------- extra keys
+    h = list(raw.horizons)
+    out["deaths_modelled"] = death_ok
+    out["method"] = {
+        "estimator": "Aalen-Johansen cumulative incidence, death as competing event" if death_ok
+        else "Aalen-Johansen with a single cause (= 1 - Kaplan-Meier); death not modelled",
+        "variance": VARIANCE_METHOD, "ci": CI_METHOD,
+        "within_n_days": "t <= N - 1 days from index discharge (same-day readmission is t = 0)",
+        "censoring": f"extract_end {raw.extract_end:%Y-%m-%d}",
+    }
+    out["readmission_pct"] = {f"{d}d": _cif_pct(raw, sdc, READMIT, d, f"readmission_pct.{d}d") for d in h}
+    out["readmission_ci95"] = {f"{d}d": _cif_ci(raw, sdc, READMIT, d, f"readmission_ci95.{d}d") for d in h}
+    if death_ok:
+        out["death_pct"] = {f"{d}d": _cif_pct(raw, sdc, DEATH, d, f"death_pct.{d}d") for d in h}
+        out["death_ci95"] = {f"{d}d": _cif_ci(raw, sdc, DEATH, d, f"death_ci95.{d}d") for d in h}
+    out["naive_1_minus_km_pct"] = {f"{d}d": _naive_pct(raw, sdc, d, f"naive_1_minus_km_pct.{d}d") for d in h}
+    ev: dict = {"readmission": {}, "death": {}}
+    for d in h:
+        t = _within(d)
+        ev["readmission"][f"{d}d"] = sdc.count(fit.events(READMIT, t) if fit else 0, f"events.readmission.{d}d")
+        if death_ok:
+            ev["death"][f"{d}d"] = sdc.count(fit.events(DEATH, t) if fit else 0, f"events.death.{d}d")
+    if not death_ok:
+        del ev["death"]
+    out["events"] = ev
+    max_h = max(h)
+    at_risk_days = sorted({d for d in AT_RISK_DAYS if d <= max_h} | set(h))
+    out["at_risk"] = {str(d): sdc.count(fit.at_risk(d) if fit else 0, f"at_risk.{d}") for d in at_risk_days}
+    grid = sorted(set(range(CURVE_STEP_DAYS, max_h + 1, CURVE_STEP_DAYS)) | set(h))
+    curve = {}
+    for d in grid:
+        row = {"readmission_pct": _cif_pct(raw, sdc, READMIT, d, f"curve.{d}.readmission_pct"),
+               "readmission_ci95": _cif_ci(raw, sdc, READMIT, d, f"curve.{d}.readmission_ci95")}
+        if death_ok:
+            row["death_pct"] = _cif_pct(raw, sdc, DEATH, d, f"curve.{d}.death_pct")
+            row["death_ci95"] = _cif_ci(raw, sdc, DEATH, d, f"curve.{d}.death_ci95")
+        row["naive_1_minus_km_pct"] = _naive_pct(raw, sdc, d, f"curve.{d}.naive_1_minus_km_pct")
+        curve[str(d)] = row
+    out["curve"] = curve
+    pot = raw.cohort["follow_up_potential"] if n else pd.Series(dtype="float64")
+    out["median_potential_follow_up_days"] = sdc.stat(float(pot.median()) if n else None, n,
+                                                      "median_potential_follow_up_days", decimals=0)
+    out["exclusions"] = {k: sdc.count(v, f"exclusions.{k}") for k, v in raw.exclusions.items()}
+    cif30 = out["cif_30d_pct"]
+    ci30 = out["cif_30d_ci95"]
+    out["benchmark"] = {
+        "value_pct": raw.benchmark_pct,
+        "source": raw.benchmark_source,
+        "difference_pct_points": (round(cif30 - raw.benchmark_pct, 1)
+                                  if cif30 is not None and raw.benchmark_pct is not None else None),
+        "benchmark_within_ci95": (bool(ci30[0] <= raw.benchmark_pct <= ci30[1])
+                                  if ci30 is not None and raw.benchmark_pct is not None else None),
+        "caveat": BENCHMARK_CAVEAT,
+    }
+    out["cox"] = _publish_cox(raw.cox, sdc.scoped("cox"))
+    out["notes"] = list(raw.notes)
+    out["not_estimable"] = sorted(set(sdc.not_estimable))
+    return out

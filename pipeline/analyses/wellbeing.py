@@ -1,0 +1,331 @@
+"""Personal wellbeing (ONS4) before and after social prescribing: the contract's ``wellbeing``
+section (data contract section 2, *ONS4 pairs*).
+
+Definitions, exactly as the contract states them:
+
+- only ``instrument == "ons4"`` rows with one of the four items and a score are used;
+- per referral and item, **baseline** = the earliest assessment and **follow-up** = the latest
+  (several rows on the same date: the first in file order is the baseline, the last the
+  follow-up); the pair counts only if they are at least ``settings.wellbeing.min_days_between``
+  (default 28) days apart;
+- **change** = follow-up - baseline; for ``anxiety`` a fall is an improvement.
+
+Per item the contract publishes n_pairs, mean baseline, mean follow-up, mean change, the 95%
+t-interval of the mean change and ``p_value``, which is the two-sided **paired t-test**.
+Extra keys (``ons4_detail``) add the Wilcoxon signed-rank p (zero differences dropped), the
+SD of the change and Cohen's dz (mean change / SD of change), the share improved / unchanged /
+worse, the ONS threshold bands at baseline and follow-up, and the % who moved out of the worst
+band among those who started there (out of *low* for life satisfaction, worthwhile, happiness:
+0-4; out of *high* anxiety: 6-10). ``completion`` says how many referrals with a baseline got
+a valid follow-up, and how completers differ from non-completers (standardised differences).
+
+This is an uncontrolled before/after comparison: change may reflect regression to the mean
+(people often seek help at a low point), natural recovery, or who stayed to be re-assessed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..config import Settings, load_settings
+from ..disclosure import SDC
+from ..extract import Extract
+from .estimable import EstimableSDC
+
+SECTION = "wellbeing"
+REQUIRED = ("referrals", "outcome_measures")
+INSTRUMENT = "ons4"
+ITEMS = ("life_satisfaction", "worthwhile", "happiness", "anxiety")
+ITEM_LABELS = {"life_satisfaction": "Life satisfaction", "worthwhile": "Feeling things are worthwhile",
+               "happiness": "Happiness yesterday", "anxiety": "Anxiety yesterday"}
+
+# ONS thresholds (ONS personal well-being user guidance)
+POSITIVE_BANDS = (("low", 0, 4), ("medium", 5, 6), ("high", 7, 8), ("very_high", 9, 10))
+ANXIETY_BANDS = (("very_low", 0, 1), ("low", 2, 3), ("medium", 4, 5), ("high", 6, 10))
+
+
+def bands(item: str) -> tuple[tuple[str, int, int], ...]:
+    return ANXIETY_BANDS if item == "anxiety" else POSITIVE_BANDS
+
+
+def worst_band(item: str) -> str:
+    return "high" if item == "anxiety" else "low"
+
+
+def direction(item: str) -> int:
+    """+1 when a higher score is better, -1 for anxiety."""
+    return -1 if item == "anxiety" else 1
+
+
+def categorise(scores: pd.Series, item: str) -> pd.Series:
+    """ONS threshold band of each score (scores are 0..10; a fractional score falls in the band
+    of its integer part's range by the half-way cut points)."""
+    b = bands(item)
+    edges = [-np.inf] + [hi + 0.5 for _, _, hi in b[:-1]] + [np.inf]
+    return pd.cut(pd.to_numeric(scores, errors="coerce").astype("float64"), bins=edges,
+                  labels=[name for name, _, _ in b], right=False).astype("object")
+
+
+# ---------------------------------------------------------------------------------- statistics
+def paired_stats(baseline, followup, alpha: float = 0.05) -> dict:
+    """Mean baseline, follow-up and change; t-interval of the mean change; paired t-test and
+    Wilcoxon signed-rank p; Cohen's dz. NaN where undefined (n < 2, or no variation)."""
+    b = np.asarray(baseline, dtype="float64")
+    f = np.asarray(followup, dtype="float64")
+    c = f - b
+    n = len(c)
+    out = {"n": n, "mean_baseline": np.nan, "mean_followup": np.nan, "mean_change": np.nan,
+           "sd_change": np.nan, "ci_lo": np.nan, "ci_hi": np.nan, "p_t": np.nan, "p_wilcoxon": np.nan,
+           "dz": np.nan, "baseline_ci": (np.nan, np.nan), "followup_ci": (np.nan, np.nan)}
+    if n == 0:
+        return out
+    out.update(mean_baseline=float(b.mean()), mean_followup=float(f.mean()), mean_change=float(c.mean()))
+    if n < 2:
+        return out
+    sd = float(c.std(ddof=1))
+    se = sd / np.sqrt(n)
+    tq = float(stats.t.ppf(1 - alpha / 2, n - 1))
+    out.update(sd_change=sd, ci_lo=out["mean_change"] - tq * se, ci_hi=out["mean_change"] + tq * se)
+    for name, x in (("baseline_ci", b), ("followup_ci", f)):
+        half = tq * float(x.std(ddof=1)) / np.sqrt(n)
+        out[name] = (float(x.mean()) - half, float(x.mean()) + half)
+    if sd > 0:
+        out["p_t"] = float(2 * stats.t.sf(abs(out["mean_change"] / se), n - 1))
+        out["dz"] = out["mean_change"] / sd
+    if np.any(c != 0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out["p_wilcoxon"] = float(stats.wilcoxon(c, zero_method="wilcox").pvalue)
+            except ValueError:
+                pass
+    return out
+
+
+def std_diff_mean(x1: np.ndarray, x0: np.ndarray) -> float:
+    """Standardised difference of means: (m1 - m0) / sqrt((s1^2 + s0^2) / 2)."""
+    if len(x1) < 2 or len(x0) < 2:
+        return np.nan
+    pooled = np.sqrt((np.var(x1, ddof=1) + np.var(x0, ddof=1)) / 2)
+    return float((np.mean(x1) - np.mean(x0)) / pooled) if pooled > 0 else np.nan
+
+
+def std_diff_prop(p1: float, p0: float) -> float:
+    """Standardised difference of proportions: (p1 - p0) / sqrt((p1(1-p1) + p0(1-p0)) / 2)."""
+    pooled = np.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
+    if pooled == 0:
+        return 0.0 if p1 == p0 else np.nan
+    return float((p1 - p0) / pooled)
+
+
+# ---------------------------------------------------------------------------------- data
+def build_pairs(outcome_measures: pd.DataFrame, min_days: int) -> pd.DataFrame:
+    """One row per referral and ONS4 item with any score: baseline and follow-up dates and
+    scores, days between, ``valid`` (a pair at least ``min_days`` apart) and ``change``."""
+    om = outcome_measures
+    om = om[(om["instrument"] == INSTRUMENT) & om["item"].isin(ITEMS) & om["score"].notna()
+            & om["assessment_date"].notna()]
+    om = om[["referral_id", "item", "assessment_date", "score"]].copy()
+    om["_row"] = np.arange(len(om))
+    om = om.sort_values(["referral_id", "item", "assessment_date", "_row"], kind="mergesort")
+    g = om.groupby(["referral_id", "item"], sort=True)
+    first = g.head(1).set_index(["referral_id", "item"])
+    last = g.tail(1).set_index(["referral_id", "item"])
+    pairs = pd.DataFrame({
+        "baseline_date": first["assessment_date"], "baseline": first["score"].astype("float64"),
+        "followup_date": last["assessment_date"], "followup": last["score"].astype("float64"),
+    })
+    pairs["days"] = (pairs["followup_date"] - pairs["baseline_date"]).dt.days
+    pairs["valid"] = pairs["days"] >= min_days
+    pairs["change"] = np.where(pairs["valid"], pairs["followup"] - pairs["baseline"], np.nan)
+    return pairs.reset_index()
+
+
+@dataclass
+class ItemRaw:
+    item: str
+    n_with_baseline: int
+    stats: dict
+    baseline_bands: dict[str, int]
+    followup_bands: dict[str, int]
+    started_worst: int
+    moved_out: int
+    change_groups: dict[str, int]  # improved / no_change / worsened
+    median_days: float
+
+
+@dataclass
+class CompletionRaw:
+    n_with_baseline: int
+    n_completers: int
+    # row -> {"kind": "mean"|"pct", completers/non_completers: (value, n) or (count, n), "std_diff": float}
+    comparison: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass
+class WellbeingRaw:
+    pairs: pd.DataFrame  # patient level, never published
+    items: dict[str, ItemRaw]
+    completion: CompletionRaw
+    min_days_between: int
+
+
+def _item_raw(pairs: pd.DataFrame, item: str) -> ItemRaw:
+    allp = pairs[pairs["item"] == item]
+    p = allp[allp["valid"]]
+    st = paired_stats(p["baseline"], p["followup"])
+    names = [name for name, _, _ in bands(item)]
+    bb = categorise(p["baseline"], item).value_counts()
+    fb = categorise(p["followup"], item).value_counts()
+    worst = worst_band(item)
+    started = categorise(p["baseline"], item) == worst
+    moved = started & (categorise(p["followup"], item) != worst)
+    signed = p["change"] * direction(item)
+    return ItemRaw(
+        item=item, n_with_baseline=int(len(allp)), stats=st,
+        baseline_bands={k: int(bb.get(k, 0)) for k in names},
+        followup_bands={k: int(fb.get(k, 0)) for k in names},
+        started_worst=int(started.sum()), moved_out=int(moved.sum()),
+        change_groups={"improved": int((signed > 0).sum()), "no_change": int((signed == 0).sum()),
+                       "worsened": int((signed < 0).sum())},
+        median_days=float(p["days"].median()) if len(p) else np.nan,
+    )
+
+
+def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame) -> CompletionRaw:
+    by_ref = pairs.groupby("referral_id")["valid"].any().rename("completer")
+    base = pairs.pivot(index="referral_id", columns="item", values="baseline").reindex(columns=list(ITEMS))
+    cols = [c for c in ("age", "gender", "imd_decile") if c in referrals]
+    ref = referrals.drop_duplicates("referral_id").set_index("referral_id")[cols]
+    df = base.join(by_ref).join(ref, how="left")
+    comp = df["completer"].to_numpy(dtype=bool)
+    out = CompletionRaw(n_with_baseline=int(len(df)), n_completers=int(comp.sum()))
+
+    def mean_row(name: str, values: pd.Series) -> None:
+        v = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+        x1, x0 = v[comp & ~np.isnan(v)], v[~comp & ~np.isnan(v)]
+        out.comparison[name] = {"kind": "mean",
+                                "completers": (float(x1.mean()) if len(x1) else np.nan, len(x1)),
+                                "non_completers": (float(x0.mean()) if len(x0) else np.nan, len(x0)),
+                                "std_diff": std_diff_mean(x1, x0)}
+
+    def pct_row(name: str, flag: pd.Series, known: pd.Series) -> None:
+        f = flag.to_numpy(dtype=bool)
+        k = known.to_numpy(dtype=bool)
+        n1, n0 = int((comp & k).sum()), int((~comp & k).sum())
+        c1, c0 = int((comp & k & f).sum()), int((~comp & k & f).sum())
+        sd = std_diff_prop(c1 / n1, c0 / n0) if n1 and n0 else np.nan
+        out.comparison[name] = {"kind": "pct", "completers": (c1, n1), "non_completers": (c0, n0), "std_diff": sd}
+
+    if "age" in df:
+        mean_row("age", df["age"])
+    if "gender" in df:
+        g = df["gender"].astype("object")
+        pct_row("female_pct", g == "female", g.notna() & (g != "not_stated"))
+    if "imd_decile" in df:
+        imd = pd.to_numeric(df["imd_decile"], errors="coerce").astype("float64")
+        mean_row("imd_decile", imd)
+        pct_row("imd_most_deprived_fifth_pct", imd <= 2, imd.notna())
+    for item in ITEMS:
+        mean_row(f"baseline_{item}", df[item])
+    return out
+
+
+def compute(extract: Extract, settings: Settings | None = None) -> WellbeingRaw:
+    settings = settings or load_settings()
+    min_days = settings.wellbeing.min_days_between
+    pairs = build_pairs(extract["outcome_measures"], min_days)
+    items = {item: _item_raw(pairs, item) for item in ITEMS}
+    return WellbeingRaw(pairs=pairs, items=items, completion=_completion(pairs, extract["referrals"]),
+                        min_days_between=min_days)
+
+
+# ---------------------------------------------------------------------------------- publish
+def _nan_none(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
+
+
+def publish(raw: WellbeingRaw, sdc: SDC) -> dict:
+    """The contract's ``wellbeing`` section after disclosure control, plus extra keys.
+
+    ``not_estimable`` lists paths whose value could not be computed although the base passes
+    disclosure control (e.g. a p-value when every change is identical); they are not suppressed."""
+    sdc = EstimableSDC(sdc)
+    ons4, detail = {}, {}
+    for item in ITEMS:
+        r = raw.items[item]
+        s, n = r.stats, r.stats["n"]
+        k = f"ons4.{item}"
+        ons4[item] = {
+            "n_pairs": sdc.count(n, f"{k}.n_pairs"),
+            "mean_baseline": sdc.stat(_nan_none(s["mean_baseline"]), n, f"{k}.mean_baseline"),
+            "mean_followup": sdc.stat(_nan_none(s["mean_followup"]), n, f"{k}.mean_followup"),
+            "mean_change": sdc.stat(_nan_none(s["mean_change"]), n, f"{k}.mean_change"),
+            "ci95": sdc.interval(_nan_none(s["ci_lo"]), _nan_none(s["ci_hi"]), n, f"{k}.ci95"),
+            "p_value": sdc.stat(_nan_none(s["p_t"]), n, f"{k}.p_value", decimals=4),
+        }
+        d = f"ons4_detail.{item}"
+        worst = worst_band(item)
+        detail[item] = {
+            "direction": "lower is better" if item == "anxiety" else "higher is better",
+            "n_with_baseline": sdc.count(r.n_with_baseline, f"{d}.n_with_baseline"),
+            "completion_pct": sdc.pct(n, r.n_with_baseline, f"{d}.completion_pct"),
+            "mean_baseline_ci95": sdc.interval(*map(_nan_none, s["baseline_ci"]), n, f"{d}.mean_baseline_ci95"),
+            "mean_followup_ci95": sdc.interval(*map(_nan_none, s["followup_ci"]), n, f"{d}.mean_followup_ci95"),
+            "sd_change": sdc.stat(_nan_none(s["sd_change"]), n, f"{d}.sd_change"),
+            "wilcoxon_p_value": sdc.stat(_nan_none(s["p_wilcoxon"]), n, f"{d}.wilcoxon_p_value", decimals=4),
+            "cohens_dz": sdc.stat(_nan_none(s["dz"]), n, f"{d}.cohens_dz"),
+            "median_days_between": sdc.stat(_nan_none(r.median_days), n, f"{d}.median_days_between", decimals=0),
+            "change_pct": sdc.distribution(r.change_groups, f"{d}.change_pct"),
+            "baseline_band_pct": sdc.distribution(r.baseline_bands, f"{d}.baseline_band_pct"),
+            "followup_band_pct": sdc.distribution(r.followup_bands, f"{d}.followup_band_pct"),
+            "worst_band": worst,
+            "n_started_in_worst_band": sdc.count(r.started_worst, f"{d}.n_started_in_worst_band"),
+            "moved_out_of_worst_band_pct": sdc.pct(r.moved_out, r.started_worst,
+                                                   f"{d}.moved_out_of_worst_band_pct"),
+        }
+    c = raw.completion
+    comparison = {}
+    for name, row in c.comparison.items():
+        key = f"completion.comparison.{name}"
+        (v1, n1), (v0, n0) = row["completers"], row["non_completers"]
+        if row["kind"] == "mean":
+            a = sdc.stat(_nan_none(v1), n1, f"{key}.completers")
+            b = sdc.stat(_nan_none(v0), n0, f"{key}.non_completers")
+        else:
+            a = sdc.pct(v1, n1, f"{key}.completers")
+            b = sdc.pct(v0, n0, f"{key}.non_completers")
+        sd = (sdc.stat(_nan_none(row["std_diff"]), min(n1, n0), f"{key}.std_diff")
+              if a is not None and b is not None else sdc.withhold(f"{key}.std_diff"))
+        comparison[name] = {"completers": a, "non_completers": b, "std_diff": sd}
+    return {
+        "ons4": ons4,
+        # ------------------------------------------------------------- extra keys
+        "ons4_detail": detail,
+        "completion": {
+            "definition": "referrals with at least one ONS4 score (baseline) that have a valid pair "
+                          f"(>= {raw.min_days_between} days apart) for at least one item",
+            "n_with_baseline": sdc.count(c.n_with_baseline, "completion.n_with_baseline"),
+            "n_completers": sdc.count(c.n_completers, "completion.n_completers"),
+            "completion_pct": sdc.pct(c.n_completers, c.n_with_baseline, "completion.completion_pct"),
+            "comparison": comparison,
+            "std_diff_note": "standardised difference = (completers - non-completers) / pooled SD; "
+                             "|d| > 0.1 is a notable imbalance",
+        },
+        "method": {
+            "pairs": f"per referral and item: earliest vs latest ONS4 score, at least {raw.min_days_between} "
+                     "days apart; change = follow-up - baseline",
+            "p_value": "two-sided paired t-test of the change (the contract's p_value)",
+            "wilcoxon_p_value": "Wilcoxon signed-rank test, zero changes dropped",
+            "ci95": "t-interval of the mean change",
+            "bands": "ONS thresholds: life satisfaction, worthwhile, happiness 0-4 low, 5-6 medium, "
+                     "7-8 high, 9-10 very high; anxiety 0-1 very low, 2-3 low, 4-5 medium, 6-10 high",
+        },
+        "min_days_between": raw.min_days_between,
+        "not_estimable": sorted(set(sdc.not_estimable)),
+    }

@@ -1,0 +1,296 @@
+"""ONS4 wellbeing: pairs as the contract defines them, hand-computed statistics, ONS bands,
+completion, disclosure control, and recovery of planted changes on simulated extracts."""
+
+import json
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from pipeline.analyses import wellbeing as W
+from pipeline.config import DisclosureSettings, load_settings
+from pipeline.contract import TABLES
+from pipeline.disclosure import SDC
+from pipeline.extract import Extract, ExtractConfig
+
+REF_DEFAULTS = dict(patient_id=None, practice_code="A12345", pcn="PCN 1", referral_date="2022-06-01",
+                    referral_source="gp", referral_reason="other", age=60, gender="female", ethnicity="white")
+
+
+def typed(name: str, df: pd.DataFrame, defaults: dict | None = None) -> pd.DataFrame:
+    out = {}
+    for col in TABLES[name].columns:
+        if col.name in df:
+            s = df[col.name]
+            out[col.name] = pd.to_datetime(s) if col.type == "date" else s.astype(col.dtype)
+        elif defaults and defaults.get(col.name) is not None:
+            v = defaults[col.name]
+            out[col.name] = (pd.Series(pd.to_datetime([v] * len(df))) if col.type == "date"
+                             else pd.Series([v] * len(df), dtype=col.dtype))
+        else:
+            out[col.name] = pd.Series([None] * len(df), dtype=col.dtype)
+    return pd.DataFrame(out)
+
+
+def make_extract(measures, referrals=None):
+    om = pd.DataFrame(measures, columns=["referral_id", "assessment_date", "instrument", "item", "score"])
+    if referrals is None:
+        ids = sorted(om["referral_id"].unique())
+        referrals = pd.DataFrame({"referral_id": ids, "patient_id": [f"P{r}" for r in ids]})
+    refs = typed("referrals", pd.DataFrame(referrals), REF_DEFAULTS)
+    cfg = ExtractConfig(slug="test", borough="Test", ons_code="E09000099", extract_start=date(2022, 4, 1),
+                        extract_end=date(2024, 3, 31), registered_population=10000)
+    return Extract(cfg, {"referrals": refs, "outcome_measures": typed("outcome_measures", om)}, sha256="0" * 64)
+
+
+def m(ref, day, item, score, instrument="ons4"):
+    return (ref, pd.Timestamp("2023-01-01") + pd.Timedelta(days=day), instrument, item, score)
+
+
+# ------------------------------------------------------------------------------ pairs
+def test_pairs_earliest_vs_latest_and_28_day_rule():
+    ex = make_extract([
+        m("R1", 0, "happiness", 3), m("R1", 20, "happiness", 9), m("R1", 60, "happiness", 6),  # middle ignored
+        m("R2", 0, "happiness", 5), m("R2", 27, "happiness", 8),                               # 27 days: no pair
+        m("R3", 0, "happiness", 5), m("R3", 28, "happiness", 7),                               # 28 days: a pair
+        m("R4", 0, "happiness", 4),                                                            # baseline only
+        m("R5", 0, "happiness", 1, instrument="swemwbs"), m("R5", 90, "happiness", 9, instrument="swemwbs"),
+        m("R6", 50, "anxiety", 8), m("R6", 10, "anxiety", 2),                                  # unsorted input
+    ])
+    pairs = W.build_pairs(ex["outcome_measures"], 28).set_index(["referral_id", "item"])
+    assert pairs.loc[("R1", "happiness"), ["baseline", "followup", "change", "days"]].tolist() == [3, 6, 3, 60]
+    assert not pairs.loc[("R2", "happiness"), "valid"]
+    assert pairs.loc[("R3", "happiness"), "valid"] and pairs.loc[("R3", "happiness"), "change"] == 2
+    assert not pairs.loc[("R4", "happiness"), "valid"]
+    assert ("R5", "happiness") not in pairs.index  # only ons4 rows are used
+    assert pairs.loc[("R6", "anxiety"), ["baseline", "followup", "change"]].tolist() == [2, 8, 6]
+
+
+def test_same_date_ties_first_row_baseline_last_row_followup():
+    ex = make_extract([m("R1", 0, "worthwhile", 4), m("R1", 0, "worthwhile", 5),
+                       m("R1", 40, "worthwhile", 6), m("R1", 40, "worthwhile", 7)])
+    p = W.build_pairs(ex["outcome_measures"], 28).iloc[0]
+    assert (p["baseline"], p["followup"]) == (4, 7)
+
+
+# ------------------------------------------------------------------------------ statistics by hand
+def test_paired_stats_by_hand():
+    # baseline 4 5 6 3, follow-up 6 5 9 4 -> change 2 0 3 1; mean 1.5
+    # SD = sqrt((0.25 + 2.25 + 2.25 + 0.25) / 3) = sqrt(5/3); SE = SD / 2
+    # t(0.975, 3) = 3.182446; CI = 1.5 +/- 3.182446 * sqrt(5/3)/2
+    s = W.paired_stats([4, 5, 6, 3], [6, 5, 9, 4])
+    sd = math.sqrt(5 / 3)
+    assert s["n"] == 4 and s["mean_baseline"] == 4.5 and s["mean_followup"] == 6.0 and s["mean_change"] == 1.5
+    assert s["sd_change"] == pytest.approx(sd)
+    half = stats.t.ppf(0.975, 3) * sd / 2
+    assert s["ci_lo"] == pytest.approx(1.5 - half) and s["ci_hi"] == pytest.approx(1.5 + half)
+    assert stats.t.ppf(0.975, 3) == pytest.approx(3.182446, abs=1e-6)
+    # paired t: t = 1.5 / (sd/2) = 2.3238, df 3
+    assert s["p_t"] == pytest.approx(stats.ttest_rel([6, 5, 9, 4], [4, 5, 6, 3]).pvalue)
+    assert s["p_t"] == pytest.approx(2 * stats.t.sf(1.5 / (sd / 2), 3))
+    # Wilcoxon: the zero change is dropped; 3 positive ranks, exact two-sided p = 2 * 1/2^3 = 0.25
+    assert s["p_wilcoxon"] == pytest.approx(0.25)
+    assert s["dz"] == pytest.approx(1.5 / sd)
+
+
+def test_paired_stats_degenerate():
+    assert math.isnan(W.paired_stats([], [])["mean_change"])
+    one = W.paired_stats([3], [5])
+    assert one["mean_change"] == 2 and math.isnan(one["ci_lo"])
+    same = W.paired_stats([3, 4, 5], [4, 5, 6])  # every change is +1: no variation
+    assert same["mean_change"] == 1 and math.isnan(same["p_t"]) and same["ci_lo"] == 1
+
+
+def test_ons_bands():
+    scores = pd.Series(range(11))
+    pos = W.categorise(scores, "happiness").tolist()
+    assert pos == ["low"] * 5 + ["medium"] * 2 + ["high"] * 2 + ["very_high"] * 2
+    anx = W.categorise(scores, "anxiety").tolist()
+    assert anx == ["very_low"] * 2 + ["low"] * 2 + ["medium"] * 2 + ["high"] * 5
+
+
+# ------------------------------------------------------------------------------ compute / publish
+def hand_extract():
+    """10 referrals. Life satisfaction pairs for R0..R9: baseline 0..9, follow-up baseline + 2 for even,
+    baseline - 1 for odd. Anxiety pairs: baseline 8 for R0..R4 (high) -> 5 for R0..R2, 7 for R3..R4;
+    baseline 3 for R5..R9 -> 3. Worthwhile only at baseline (no follow-up). Happiness: none."""
+    rows = []
+    for i in range(10):
+        r = f"R{i}"
+        b = i
+        f = min(b + 2, 10) if i % 2 == 0 else b - 1
+        rows += [m(r, 0, "life_satisfaction", b), m(r, 90, "life_satisfaction", f)]
+        if i < 5:
+            rows += [m(r, 0, "anxiety", 8), m(r, 90, "anxiety", 5 if i < 3 else 7)]
+        else:
+            rows += [m(r, 0, "anxiety", 3), m(r, 90, "anxiety", 3)]
+        rows.append(m(r, 0, "worthwhile", 6))
+    refs = pd.DataFrame({"referral_id": [f"R{i}" for i in range(12)], "patient_id": [f"P{i}" for i in range(12)],
+                         "age": [30 + 5 * i for i in range(12)]})
+    rows.append(m("R10", 0, "life_satisfaction", 2))  # a baseline with no follow-up: a non-completer
+    rows.append(m("R11", 0, "anxiety", 9))
+    return make_extract(rows, refs)
+
+
+def test_compute_and_publish_by_hand():
+    raw = W.compute(hand_extract(), load_settings())
+    ls = raw.items["life_satisfaction"]
+    # changes: even i: +2 (i = 0, 2, 4, 6, 8; 8 -> 10 is not capped); odd: -1 -> (2*5 - 5)/10 = 0.5
+    assert ls.stats["n"] == 10 and ls.stats["mean_change"] == pytest.approx(0.5)
+    assert ls.stats["mean_baseline"] == pytest.approx(4.5)
+    assert ls.n_with_baseline == 11
+    # bands at baseline (0..9): low 0-4 = 5, medium 5-6 = 2, high 7-8 = 2, very high 9 = 1
+    assert ls.baseline_bands == {"low": 5, "medium": 2, "high": 2, "very_high": 1}
+    # started low: 0..4 -> 2, 0, 4, 2, 6: out of low only i = 4 (6)
+    assert (ls.started_worst, ls.moved_out) == (5, 1)
+    assert ls.change_groups == {"improved": 5, "no_change": 0, "worsened": 5}
+    anx = raw.items["anxiety"]
+    # changes -3 x3, -1 x2, 0 x5: mean -1.1; improved = fall
+    assert anx.stats["mean_change"] == pytest.approx(-1.1)
+    assert anx.change_groups == {"improved": 5, "no_change": 5, "worsened": 0}
+    assert (anx.started_worst, anx.moved_out) == (5, 3)
+    assert raw.items["worthwhile"].stats["n"] == 0 and raw.items["worthwhile"].n_with_baseline == 10
+    assert raw.items["happiness"].n_with_baseline == 0
+    # completion: 12 referrals with a baseline, 10 with a valid pair
+    assert (raw.completion.n_with_baseline, raw.completion.n_completers) == (12, 10)
+    age = raw.completion.comparison["age"]
+    assert age["completers"] == (pytest.approx(52.5), 10) and age["non_completers"] == (pytest.approx(82.5), 2)
+
+    sdc = SDC(DisclosureSettings(enabled=False))
+    out = W.publish(raw, sdc.scoped("wellbeing"))
+    assert set(out["ons4"]) == set(W.ITEMS)  # all four items, always
+    o = out["ons4"]["life_satisfaction"]
+    assert o["n_pairs"] == 10 and o["mean_change"] == 0.5 and o["mean_baseline"] == 4.5
+    p = W.paired_stats(*[raw.pairs.query("item == 'life_satisfaction' and valid")[c] for c in ("baseline", "followup")])
+    assert o["ci95"] == [round(p["ci_lo"], 2), round(p["ci_hi"], 2)]
+    assert o["p_value"] == round(p["p_t"], 4)
+    assert out["ons4"]["happiness"]["n_pairs"] == 0 and out["ons4"]["happiness"]["mean_change"] is None
+    d = out["ons4_detail"]["anxiety"]
+    assert d["worst_band"] == "high" and d["moved_out_of_worst_band_pct"] == 60.0
+    assert d["change_pct"] == {"improved": 50.0, "no_change": 50.0, "worsened": 0.0}
+    for item in W.ITEMS:
+        assert set(out["ons4"][item]) == {"n_pairs", "mean_baseline", "mean_followup", "mean_change", "ci95",
+                                          "p_value"}
+    json.dumps(out, allow_nan=False)
+
+
+def test_disclosure_small_groups_suppressed_and_paths_recorded():
+    rows = []
+    for i in range(6):
+        rows += [m(f"R{i}", 0, "happiness", 4), m(f"R{i}", 60, "happiness", 6 + i % 2)]
+    sdc = SDC()
+    out = W.publish(W.compute(make_extract(rows), load_settings()), sdc.scoped("wellbeing"))
+    h = out["ons4"]["happiness"]
+    assert all(h[k] is None for k in h)
+    for k in h:
+        assert f"wellbeing.ons4.happiness.{k}" in sdc.suppressed
+    assert out["ons4"]["anxiety"]["n_pairs"] == 0  # a true zero is published
+    assert "wellbeing.ons4.anxiety.mean_change" in sdc.suppressed
+    json.dumps(out, allow_nan=False)
+
+
+# ------------------------------------------------------------------------------ recovery
+def simulated_extract(n, planted: dict, seed: int, follow_share=0.7):
+    """n referrals; baseline scores uniform on 2..8; follow-up = baseline + planted change + noise
+    in {-1, 0, +1} (symmetric, so the mean change is exactly the planted value while nothing is capped)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        r = f"R{i:05d}"
+        followed = rng.random() < follow_share
+        gap = int(rng.integers(35, 200))
+        for item, delta in planted.items():
+            b = int(rng.integers(2, 9))
+            rows.append(m(r, 0, item, b))
+            if followed:
+                rows.append(m(r, gap, item, b + delta + int(rng.integers(-1, 2))))
+    return make_extract(rows)
+
+
+def test_planted_changes_fall_in_the_confidence_intervals():
+    planted = {"life_satisfaction": 1, "worthwhile": 1, "happiness": 2, "anxiety": -2}
+    raw = W.compute(simulated_extract(400, planted, seed=3), load_settings())
+    out = W.publish(raw, SDC().scoped("wellbeing"))
+    for item, delta in planted.items():
+        lo, hi = out["ons4"][item]["ci95"]
+        assert lo <= delta <= hi, (item, lo, hi)
+        assert out["ons4"][item]["p_value"] < 0.001
+    assert 60 <= out["completion"]["completion_pct"] <= 80
+
+
+def test_no_ons4_rows_still_publishes_all_four_items():
+    ex = make_extract([m("R1", 0, "happiness", 3, instrument="swemwbs")])
+    out = W.publish(W.compute(ex, load_settings()), SDC().scoped("wellbeing"))
+    assert set(out["ons4"]) == set(W.ITEMS)
+    assert all(out["ons4"][i]["n_pairs"] == 0 for i in W.ITEMS)
+    assert out["completion"]["n_with_baseline"] == 0
+    json.dumps(out, allow_nan=False)
+
+
+def test_tiny_fixture_by_hand():
+    """tests/fixtures/tiny: pairs for R001 (133 days) and R010 (141 days); R005 baseline only.
+    life_satisfaction 3 -> 6 and 2 -> 5: mean 2.5 -> 5.5, change +3 (no variation: p not estimable);
+    happiness 3 -> 5 and 2 -> 6: changes +2, +4, mean 3, SD sqrt(2), SE 1, t(0.975, 1) = 12.706
+    -> CI 3 +/- 12.706; t = 3 on 1 df -> p = 0.2048."""
+    from pipeline import paths
+    from pipeline.load import load_extract
+
+    ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    sdc = SDC(DisclosureSettings(enabled=False))
+    out = W.publish(W.compute(ex, load_settings()), sdc.scoped("wellbeing"))
+    ls = out["ons4"]["life_satisfaction"]
+    assert ls == {"n_pairs": 2, "mean_baseline": 2.5, "mean_followup": 5.5, "mean_change": 3.0,
+                  "ci95": [3.0, 3.0], "p_value": None}
+    assert "ons4.life_satisfaction.p_value" in out["not_estimable"]
+    h = out["ons4"]["happiness"]
+    half = stats.t.ppf(0.975, 1)
+    assert h["mean_change"] == 3.0 and h["ci95"] == [round(3 - half, 2), round(3 + half, 2)]
+    assert h["p_value"] == round(2 * stats.t.sf(3, 1), 4) == 0.2048
+    assert out["ons4"]["anxiety"]["mean_change"] == -3.0
+    assert out["ons4"]["worthwhile"]["mean_change"] == 2.0
+    assert out["completion"]["n_with_baseline"] == 3 and out["completion"]["n_completers"] == 2
+    assert sdc.suppressed == []  # disclosure off: nothing suppressed; undefined values are not_estimable
+    json.dumps(out, allow_nan=False)
+
+
+# ------------------------------------------------------------------------------ synthetic areas
+def _find_numeric_dict(obj, keys):
+    """The first nested dict holding a number for every one of ``keys`` (PLANTED's layout is the
+    synthetic module's business; this finds the planted ONS4 changes wherever they sit)."""
+    if isinstance(obj, dict):
+        if all(isinstance(obj.get(k), (int, float)) for k in keys):
+            return obj
+        for v in obj.values():
+            found = _find_numeric_dict(v, keys)
+            if found is not None:
+                return found
+    return None
+
+
+@pytest.mark.parametrize("slug", ["norfolk-and-waveney", "city-of-london"])
+def test_synthetic_area_recovers_planted_ons4_changes(slug, tmp_path):
+    synthetic = pytest.importorskip("pipeline.synthetic")
+    from pipeline.load import load_extract
+
+    synthetic.generate(slug, tmp_path / slug)
+    raw_dir = next(p.parent for p in sorted(tmp_path.rglob("extract.yml")))
+    ex = load_extract(raw_dir)
+    if "outcome_measures" not in ex.tables:
+        pytest.skip(f"the synthetic {slug} extract has no outcome_measures")
+    out = W.publish(W.compute(ex, load_settings()), SDC().scoped("wellbeing"))
+    assert set(out["ons4"]) == set(W.ITEMS)
+    json.dumps(out, allow_nan=False)
+    planted = getattr(synthetic, "PLANTED", {})
+    planted = planted.get(slug, planted) if isinstance(planted, dict) else {}
+    changes = _find_numeric_dict(planted, W.ITEMS)
+    if changes is None:
+        pytest.skip("PLANTED has no ONS4 changes to compare with")
+    for item in W.ITEMS:
+        ci = out["ons4"][item]["ci95"]
+        if ci is not None:
+            # the CI should cover the planted change (allowing for regression to the mean / capping
+            # at 0 and 10 that the generator may add: 0.25 points of slack)
+            assert ci[0] - 0.25 <= changes[item] <= ci[1] + 0.25, (item, ci, changes[item])
