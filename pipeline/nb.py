@@ -96,12 +96,30 @@ def ensure_processed(borough: str) -> Path:
     return out
 
 
-def setup(borough: str, processed_dir: str | Path | None = None,
-          fragments_dir: str | Path | None = None, period: str | None = None) -> Context:
+_CACHE: dict[tuple[str, int], Extract] = {}
+
+
+def _read_processed_cached(processed: Path) -> Extract:
+    """Read a processed extract once per kernel: notebooks sharing a kernel share the tables.
+
+    Keyed on the manifest's modification time, so reprocessed data is read afresh. Analyses
+    treat the tables as read-only."""
     from .load import read_processed
 
+    key = (str(processed.resolve()), (processed / "manifest.json").stat().st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = read_processed(processed)
+    return _CACHE[key]
+
+
+def setup(borough: str, processed_dir: str | Path | None = None,
+          fragments_dir: str | Path | None = None, period: str | None = None) -> Context:
     processed = Path(processed_dir) if processed_dir else ensure_processed(borough)
-    extract = read_processed(processed)
+    pd.set_option("mode.copy_on_write", True)
+    cached = _read_processed_cached(processed)
+    # lazy copies: with copy-on-write a notebook that adds a column never changes the shared tables
+    extract = Extract(cached.config, {k: v.copy(deep=False) for k, v in cached.tables.items()}, cached.sha256)
     settings = load_settings(processed)  # processing copies settings.yml next to the tables
     per = parse_period(period) if period else None
     if per is not None:
