@@ -12,12 +12,15 @@
 # ---
 
 # %% [markdown]
-# # Activities, outputs and participants
+# # Activities and outputs
 #
-# *Logic model: activities → participants.* How many people were referred to social
-# prescribing, how many were seen, how link-worker appointments were used, and who the service
-# reached. Definitions follow the data contract (section 2, *Activity*). Every figure has passed
-# disclosure control: counts are rounded to the nearest 5 and small numbers show as `[c]`.
+# *Logic model: activities → outputs.* How many people were referred to social prescribing and
+# by whom, how quickly they were seen, how link-worker appointments were used, where people were
+# signposted, which needs no local service could meet, and how referrals were closed.
+# Definitions follow the data contract (section 2, *Activity*). Every figure in this section is
+# **descriptive**: counts of what the service did, not evidence of what it changed. Every figure
+# has passed disclosure control: counts are rounded to the nearest 5, small numbers show as `[c]`,
+# and a percentage, average or rate resting on fewer than 8 people is not shown.
 
 # %% tags=["parameters"]
 borough = "merton"
@@ -28,7 +31,6 @@ period = None  # e.g. "2023-24", "2023-Q2", "2023-07": restricts the activity se
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 from pipeline import nb
 from pipeline.analyses import activity
@@ -36,24 +38,65 @@ from pipeline.disclosure import fmt
 
 ctx = nb.setup(borough, processed_dir, fragments_dir, period)
 missing = ctx.missing(*activity.REQUIRED)
+ran = not missing
 if missing:
     reason = ctx.not_run(activity.SECTION, needs=missing)
-    display(nb.md(f"**Not available:** {reason}."))
+    display(nb.md(f"**Not available:** {reason}. This section needs the `referrals` and `sp_contacts` tables."))
 else:
-    raw = activity.compute(ctx.activity_extract, ctx.settings)
+    raw = activity.compute(ctx.activity_extract, ctx.settings, history=ctx.extract)
     act = activity.publish(raw, ctx.sdc.scoped(activity.SECTION))
     ctx.save_section(activity.SECTION, act)
+    display(nb.md(f"This section covers **{ctx.period_text}**: referrals received in that time and their "
+                  "appointments, signposts and needs recorded in it."))
+
+BLUE, GREY, AMBER = "#2b6a99", "#9aa5b1", "#f2b134"
+
+
+def nice(key):
+    return str(key).replace("_", " ")
+
+
+def showable(cells):
+    """Is there anything to draw? (at least one published, non-zero count)"""
+    return any(v for v in cells.values())
+
+
+def hbar(ax, cells, title, xlabel="Referrals (rounded to 5)", order=None, top=None):
+    """Horizontal bars of published counts; a suppressed cell is drawn as an empty bar marked [c]."""
+    keys = order or sorted(cells, key=lambda k: -(cells[k] or 0))
+    keys = keys[:top] if top else keys
+    y = list(range(len(keys)))[::-1]
+    ax.barh(y, [cells[k] or 0 for k in keys], color=BLUE)
+    for yi, k in zip(y, keys, strict=True):
+        if cells[k] is None:
+            ax.text(0, yi, " [c]", va="center", fontsize=8, color="#555")
+    ax.set_yticks(y, [nice(k) for k in keys])
+    ax.set_xlim(left=0)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+
+
+def count_table(cells, label, total=None, pct=None):
+    keys = list(cells)
+    df = pd.DataFrame({label: [nice(k) for k in keys],
+                       "Referrals": pd.Series([cells[k] for k in keys], dtype=object)})
+    if pct is not None:
+        df["%"] = pd.Series([pct.get(k) for k in keys], dtype=object)
+    return nb.table(df)
+
 
 # %% [markdown]
 # ## Headline activity
-# Descriptive (published method).
+# Descriptive (published method: the NEL and Merton dashboards report the same figures).
 
 # %%
-if not missing:
+if ran:
     rows = [
         ("Referrals", act["referrals"]),
         ("Patients referred", act["patients"]),
         ("Patients seen (at least one attended appointment)", act["patients_seen"]),
+        ("New referrals (the patient's first)", act["new_vs_rereferrals"]["new"]),
+        ("Re-referrals (the patient's second or later)", act["new_vs_rereferrals"]["re_referral"]),
         ("Appointments booked", act["contacts_booked"]),
         ("Appointments attended", act["contacts_attended"]),
         ("Did not attend or cancelled (% of booked)", act["dna_or_cancelled_pct"]),
@@ -63,68 +106,231 @@ if not missing:
     display(nb.table(pd.DataFrame(rows, columns=["Measure", "Value"], dtype=object), decimals=1))
 
 # %% [markdown]
-# ## Referrals by month
-# Monthly referrals against the service's monthly target band where `extract.yml` sets one.
+# ## Referrals by month, against the target
+# Descriptive. Monthly referrals against the service's monthly target band where `extract.yml`
+# sets one (Barnet reports referrals against the DES target's lower and upper bounds each month).
+# Months whose count is suppressed are marked "c" on the chart.
 
 # %%
-if not missing:
-    months = pd.DataFrame({"month": list(act["referrals_by_month"]),
-                           "referrals": list(act["referrals_by_month"].values())})
-    fig, ax = plt.subplots(figsize=(9, 3.5))
-    sns.barplot(data=months.fillna(0), x="month", y="referrals", color="#2b6a99", ax=ax)
-    target = ctx.config.referral_target_monthly
-    if target:
-        ax.axhspan(target[0], target[1], color="#f2b134", alpha=0.25, label=f"target {target[0]}–{target[1]}")
+if ran:
+    by_month = act["referrals_by_month"]
+    months = list(by_month)
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    x = range(len(months))
+    ax.bar(x, [by_month[m] or 0 for m in months], color=BLUE)
+    for xi, m in zip(x, months, strict=True):
+        if by_month[m] is None:
+            ax.text(xi, 0, "c", ha="center", va="bottom", fontsize=7, color="#555")
+    tgt = act["referral_target"]
+    if tgt:
+        ax.axhspan(tgt["lower"], tgt["upper"], color=AMBER, alpha=0.25,
+                   label=f"monthly target {tgt['lower']}–{tgt['upper']}")
         ax.legend(loc="upper left")
-    ax.set_xlabel("")
+    step = max(1, len(months) // 12)
+    ax.set_xticks(list(x)[::step], months[::step], rotation=45, ha="right")
     ax.set_ylabel("Referrals (rounded to 5)")
-    ax.set_xticks(ax.get_xticks()[::3])
-    ax.tick_params(axis="x", rotation=45)
-    ax.set_title("Referrals by month")
+    ax.set_title("Referrals by month" + ("  (c = suppressed)" if None in by_month.values() else ""))
+    fig.tight_layout()
     plt.show()
+    if tgt:
+        unknown = (f", and {tgt['months_unknown']} could not be judged because their count is suppressed"
+                   if tgt["months_unknown"] else "")
+        display(nb.md(f"Of {len(months)} months, **{tgt['months_below']} were below** the target band "
+                      f"({tgt['lower']}–{tgt['upper']} a month), **{tgt['months_within']} within** it and "
+                      f"**{tgt['months_above']} above** it{unknown}. Months are judged on the published "
+                      "(rounded) counts."))
+    else:
+        display(nb.md("`extract.yml` sets no monthly referral target (`referral_target_monthly`), so months are "
+                      "not judged against one."))
 
 # %% [markdown]
-# ## Participants
-# Who was referred: age at referral, gender, ethnicity, deprivation (IMD decile, 1 = most
-# deprived), referral source and reason. Counts are referrals.
+# ## Where referrals came from
+# Descriptive. Referrals by registered practice and Primary Care Network (PCN), and the rate
+# per 1,000 registered patients: the borough's `registered_population` from `extract.yml`, and
+# each PCN's population from `pcn_quarterly` where it is given.
 
 # %%
-LABELS = {"age_band": "Age band", "gender": "Gender", "ethnicity": "Ethnicity",
-          "imd_decile": "IMD decile", "referral_source": "Referral source",
-          "referral_reason": "Referral reason"}
-if not missing:
-    total = act["referrals"]
-    for col, cells in act["participants"].items():
-        keys = list(cells)
-        if col == "imd_decile":
-            keys = sorted(keys, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0))
-        elif col != "age_band":
-            keys = sorted(keys, key=lambda k: -(cells[k] or 0))
-        df = pd.DataFrame({
-            LABELS[col]: [k.replace("_", " ") for k in keys],
-            "Referrals": pd.Series([cells[k] for k in keys], dtype=object),
-            "%": [round(cells[k] / total * 100, 1) if cells[k] is not None and total else None for k in keys],
-        })
-        display(nb.md(f"**{LABELS[col]}**"))
+if ran:
+    rates = act["referral_rates"]
+    display(nb.md(
+        f"Across the borough, about **{fmt(rates['per_1000_registered'], 1)} referrals per 1,000 registered "
+        f"patients** over the period ({fmt(rates['per_1000_registered_per_year'], 1)} per 1,000 a year; "
+        f"registered population {fmt(rates['registered_population'])})."))
+    if rates["by_pcn"]:
+        rows = [(p, r["referrals"], r["registered_population"], r["per_1000"], r["per_1000_per_year"])
+                for p, r in rates["by_pcn"].items()]
+        display(nb.md("**By PCN** (population: the mean of the PCN's quarters in `pcn_quarterly` that overlap the "
+                      "period)"))
+        display(nb.table(pd.DataFrame(rows, columns=["PCN", "Referrals", "Registered population",
+                                                     "Per 1,000 registered", "Per 1,000 a year"], dtype=object),
+                         decimals=2))
+    else:
+        display(nb.md("**By PCN**"))
+        display(count_table(act["referrals_by_pcn"], "PCN"))
+        display(nb.md("No `pcn_quarterly` table gives PCN populations, so rates by PCN are not shown."))
+    display(nb.md("**By practice**"))
+    display(count_table(act["referrals_by_practice"], "Practice (ODS code)"))
+
+# %% [markdown]
+# ## Who referred, and why
+# Descriptive. Referral source and the main reason for referral (NEL and Barnet report both).
+
+# %%
+if ran and showable(act["referrals_by_source"]):
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    hbar(a1, act["referrals_by_source"], "Referral source")
+    hbar(a2, act["referrals_by_reason"], "Reason for referral")
+    fig.tight_layout()
+    plt.show()
+elif ran:
+    display(nb.md("Too few referrals in each group to show after disclosure control."))
+
+# %% [markdown]
+# ## Appointments
+# Descriptive. Appointments booked by type, how many were attended, missed (did not attend) or
+# cancelled, and the length of attended appointments (Barnet reports appointment totals and
+# durations monthly). Appointments with no type are shown as "not recorded".
+
+# %%
+if ran:
+    cbt = act["contacts_by_type"]
+    rows = [(nice(t), r["booked"], r["attended"], r["dna"], r["cancelled"], r["dna_or_cancelled_pct"],
+             r["median_minutes"], r["mean_minutes"]) for t, r in cbt.items() if r["booked"] != 0]
+    display(nb.table(pd.DataFrame(rows, columns=["Type", "Booked", "Attended", "Did not attend", "Cancelled",
+                                                 "% missed or cancelled", "Median minutes (attended)",
+                                                 "Mean minutes (attended)"], dtype=object), decimals=1))
+
+# %% [markdown]
+# ## Waiting for a first contact
+# Descriptive. Days from referral to first contact, for referrals with a first contact. Referrals
+# received near the end of the period may not have been contacted yet, so waits near the end are
+# under-represented.
+
+# %%
+if ran:
+    w = act["wait"]
+    display(nb.md(
+        f"Median **{fmt(w['median_days'], 0)} days** (quartiles {fmt(w['q1_days'], 0)} to {fmt(w['q3_days'], 0)} "
+        f"days); **{fmt(w['within_14_days_pct'], 1)}%** of those contacted were contacted within 14 days. "
+        f"About {fmt(w['referrals_with_first_contact'])} referrals had a first contact and "
+        f"{fmt(w['referrals_not_seen'])} had none."))
+    dist = w["distribution"]
+    if any(v for v in dist.values()):
+        fig, ax = plt.subplots(figsize=(7, 3))
+        x = range(len(w["bins"]))
+        ax.bar(x, [dist[b] or 0 for b in w["bins"]], color=BLUE)
+        for xi, b in zip(x, w["bins"], strict=True):
+            if dist[b] is None:
+                ax.text(xi, 0, "[c]", ha="center", va="bottom", fontsize=8, color="#555")
+        ax.set_xticks(list(x), [f"{b} days" for b in w["bins"]])
+        ax.set_ylabel("Referrals (rounded to 5)")
+        ax.set_title("Days from referral to first contact")
+        fig.tight_layout()
+        plt.show()
+
+# %% [markdown]
+# ## Closures
+# Descriptive. Referrals closed by the end of the period and why; the rest were still open.
+
+# %%
+if ran:
+    c = act["closures"]
+    display(nb.md(
+        f"About {fmt(c['closed'])} referrals were closed and {fmt(c['open_at_end'])} were still open at the end of "
+        f"the period ({fmt(c['open_longer_than_365_days'])} of them open for more than a year). The median time from "
+        f"referral to closure was {fmt(c['median_days_referral_to_closure'], 0)} days."))
+    reasons = {k: v for k, v in c["reasons"].items() if v != 0}
+    if reasons:
+        display(count_table(reasons, "Closure reason", pct=c["reasons_pct"]))
+
+# %% [markdown]
+# ## Signposting
+# Descriptive. Where link workers signposted or referred people on (the Merton report lists its
+# most-used services; Barnet reports the most prescribed services by PCN). Service names are
+# grouped ignoring capital letters and spacing, so "AGE UK MERTON" and "Age UK Merton" count
+# together. Only services with enough signposts to publish are named; the rest are "all other".
+
+# %%
+sp = act["signposting"] if ran else None
+if ran and sp.get("status") == "not_available":
+    display(nb.md(f"**Not available:** {sp['reason']}."))
+elif ran:
+    display(nb.md(
+        f"About {fmt(sp['signposts'])} signposts for {fmt(sp['referrals_signposted'])} referrals "
+        f"({fmt(sp['referrals_signposted_pct'], 1)}% of referrals), to {fmt(sp['services'])} different services."))
+    top = sp["top_services"]
+    if top:
+        display(nb.table(pd.DataFrame([(t["service"], t["signposts"], t["pct"]) for t in top],
+                                      columns=["Service", "Signposts", "% of signposts"], dtype=object)))
+    cats = {k: v for k, v in sp["by_category"].items() if v != 0}
+    if showable(cats):
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        hbar(ax, cats, "Signposts by service category", xlabel="Signposts (rounded to 5)")
+        fig.tight_layout()
+        plt.show()
+
+# %% [markdown]
+# ## Unmet needs: the gap report
+# Descriptive. Needs that link workers could find no service for, tagged on the referral (the
+# Barnet "cohort" tags that turned an anecdotal list of gaps into a weighted report). A referral
+# counts once for each need. Needs per 1,000 referrals put PCNs of different sizes side by side.
+
+# %%
+un = act["unmet_needs"] if ran else None
+if ran and un.get("status") == "not_available":
+    display(nb.md(f"**Not available:** {un['reason']}. Recording gaps as tags on referrals would let this report "
+                  "weigh each gap by the number of people who needed it."))
+elif ran:
+    display(nb.md(
+        f"About {fmt(un['needs_recorded'])} unmet needs were recorded for {fmt(un['referrals_with_need'])} referrals "
+        f"({fmt(un['referrals_with_need_pct'], 1)}% of referrals), across {fmt(un['distinct_needs'])} different "
+        "needs."))
+    rows = [(nice(k), v, un["top_needs_per_1000_referrals"][k]) for k, v in un["top_needs"].items()]
+    if rows:
+        display(nb.md("**Largest gaps**"))
+        display(nb.table(pd.DataFrame(rows, columns=["Need", "Referrals with the need", "Per 1,000 referrals"],
+                                      dtype=object)))
+    rows = [(p, r["referrals"], r["needs"], r["needs_per_1000_referrals"]) for p, r in un["by_pcn"].items()]
+    display(nb.md("**By PCN**"))
+    display(nb.table(pd.DataFrame(rows, columns=["PCN", "Referrals", "Needs recorded", "Needs per 1,000 referrals"],
+                                  dtype=object)))
+    grid = un["by_need_pcn_per_1000_referrals"]
+    if grid:
+        pcns = list(un["by_pcn"])
+        df = pd.DataFrame([[nice(n)] + [grid[n][p] for p in pcns] for n in grid], columns=["Need"] + pcns,
+                          dtype=object)
+        display(nb.md("**Needs per 1,000 referrals, by need and PCN**"))
         display(nb.table(df))
 
 # %% [markdown]
 # ## Reading
+
 # %%
-if not missing:
-    core20 = act["participants"]["imd_decile"]
-    c20 = [core20.get(k) for k in ("1", "2")]
-    core_txt = ""
-    if all(v is not None for v in c20) and act["referrals"]:
-        core_txt = (f" About {fmt(round(sum(c20) / act['referrals'] * 100))}% of referrals came from the "
-                    "most deprived fifth of neighbourhoods (IMD deciles 1–2, the Core20 population).")
-    display(nb.md(
-        f"Between {ctx.config.extract_start:%B %Y} and {ctx.config.extract_end:%B %Y} the service received "
-        f"about {fmt(act['referrals'])} referrals for {fmt(act['patients'])} people, and saw "
-        f"{fmt(act['patients_seen'])} of them at least once. Of the appointments booked, "
-        f"{fmt(act['dna_or_cancelled_pct'], 1)}% were missed or cancelled; people who were seen attended "
-        f"{fmt(act['mean_attended_contacts_per_patient_seen'], 1)} appointments on average, and the median "
-        f"wait from referral to first contact was {fmt(act['median_days_referral_to_first_contact'], 0)} days."
-        + core_txt +
-        " These are counts of activity, not evidence of impact: the outcome sections below ask what changed."
-    ))
+if ran:
+    seen_pct = (round(act["patients_seen"] / act["patients"] * 100)
+                if act["patients"] and act["patients_seen"] is not None else None)
+    tgt = act["referral_target"]
+    parts = [
+        f"In {ctx.period_text} the service received about {fmt(act['referrals'])} referrals for "
+        f"{fmt(act['patients'])} people ({fmt(act['referral_rates']['per_1000_registered_per_year'], 1)} per 1,000 "
+        f"registered patients a year) and saw {fmt(act['patients_seen'])} of them at least once "
+        f"({fmt(seen_pct)}%).",
+        f"Of the appointments booked, {fmt(act['dna_or_cancelled_pct'], 1)}% were missed or cancelled; people who "
+        f"were seen attended {fmt(act['mean_attended_contacts_per_patient_seen'], 1)} appointments on average, and "
+        f"the median wait from referral to first contact was {fmt(act['median_days_referral_to_first_contact'], 0)} "
+        f"days ({fmt(act['wait']['within_14_days_pct'], 0)}% within two weeks).",
+    ]
+    if tgt:
+        parts.append(f"Referrals were below the monthly target in {tgt['months_below']} of "
+                     f"{len(act['referrals_by_month'])} months, within it in {tgt['months_within']} and above it "
+                     f"in {tgt['months_above']}.")
+    if act["signposting"].get("status") != "not_available" and act["signposting"]["top_services"]:
+        first = act["signposting"]["top_services"][0]
+        if first["service"] != activity.OTHER:
+            parts.append(f"The most used onward service was {first['service']}.")
+    if act["unmet_needs"].get("status") != "not_available" and act["unmet_needs"]["top_needs"]:
+        named = [k for k in act["unmet_needs"]["top_needs"] if k != activity.OTHER][:3]
+        if named:
+            parts.append("The largest recorded gaps were " + ", ".join(named) + ".")
+    parts.append("These are counts of activity, not evidence of impact: the outcome sections ask what changed.")
+    display(nb.md(" ".join(parts)))

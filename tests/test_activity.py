@@ -56,3 +56,330 @@ def test_age_bands_follow_the_merton_dashboard():
 
     bands = activity.age_band(pd.Series([0, 14, 15, 18, 19, 24, 25, 54, 84, 85, 120], dtype="Int64"))
     assert bands.tolist() == ["0-14", "0-14", "15-18", "15-18", "19-24", "19-24", "25-34", "45-54", "75-84", "85+", "85+"]
+
+
+# ============================================================================ the logic-model extras
+"""Extra facts about tests/fixtures/tiny used below (hand-computed from the CSV files):
+
+- practices: F84001 4 referrals (R001, R002, R006, R011), F84002 3, F84003 3, F84004 2;
+  PCN North 7 (R001-R003, R006, R007, R010, R011), PCN South 5.
+- PCN populations (mean of the 4 quarters in pcn_quarterly): North 6016.25, South 3988.75.
+  Rates per 1,000: borough 12 / 10,000 * 1,000 = 1.2 over 731 days (2.0014 years) = 0.6 a year;
+  North 7 / 6016.25 * 1000 = 1.16, South 5 / 3988.75 * 1000 = 1.25.
+- re-referrals: R006 (P001's second) is the only one.
+- face_to_face: booked 13, attended 11, dna 2 (R004, R007), cancelled 0; attended minutes
+  40,45,45,50,50,55,60,60,60,60,60: median 55, mean 53.2. telephone: booked 12, attended 7,
+  dna 2, cancelled 3 (41.7% missed); minutes 20,20,25,30,30,30,35: median 30, mean 27.1.
+  R006's cancelled contact has no type ("not_recorded").
+- waits (days) 0,2,4,7,7,7,7,8,14,14,14: quartiles 5.5 and 11 (linear), all 11 within 14 days,
+  7 in 0-7 days, 4 in 8-14; R003 never seen.
+- closures by 2024-03-31: R001 (141 days), R004 (91), R006 (142), R010 (148): median 141.5;
+  completed 3, disengaged 1; 8 open, 4 of them referred more than 365 days before the end
+  (R002, R003, R005, R007).
+- signposting: 4 signposts, 4 referrals (R001, R002, R004, R010, 33.3% of 12), one each to
+  social_activity, mental_health, financial_advice, physical_activity.
+- unmet needs: R003 (North), R011 (North), R004 (South): North 2 per 7 referrals = 285.7 per
+  1,000, South 1 per 5 = 200.0; each need 1 per 12 referrals = 83.3 per 1,000.
+- participants: carer yes 4 (R003, R005, R011, R012), no 7, empty 1 (R009); diabetes yes 5, no 6,
+  empty 1; risk_band high 4, very_high 3, medium 2, low 2, empty 1 (R012); Core20 (IMD 1-2)
+  R002, R003, R010, R012 = 4 of 12 = 33.3%.
+- referred people at their index referral: female 5, male 4, other 1, not_stated 1 (of 11);
+  comparison pool: female 2, male 1, not_stated 1 (of 4).
+- FY 2022/23 (R001-R007): R006 is a re-referral; closed by 2023-03-31: R001, R004 (R006 closes
+  2023-05-31, after the period).
+"""
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from pipeline.extract import Extract  # noqa: E402
+from pipeline.periods import parse_period, restrict  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_extract(TINY)
+
+
+@pytest.fixture(scope="module")
+def exact(raw):
+    sdc = SDC(DisclosureSettings(enabled=False))
+    out = activity.publish(raw, sdc.scoped("activity"))
+    assert sdc.suppressed == []  # nothing is recorded as suppressed when control is off
+    return out
+
+
+@pytest.fixture(scope="module")
+def controlled(raw):
+    sdc = SDC(DisclosureSettings())
+    return activity.publish(raw, sdc.scoped("activity")), sdc
+
+
+def test_contract_keys_are_unchanged(exact):
+    contract = ["referrals", "patients", "patients_seen", "contacts_booked", "contacts_attended",
+                "dna_or_cancelled_pct", "mean_attended_contacts_per_patient_seen",
+                "median_days_referral_to_first_contact", "referrals_by_month"]
+    assert list(exact)[:9] == contract
+    assert exact["period_covered"] == {"start": "2022-04-01", "end": "2024-03-31"}
+
+
+def test_referrals_by_practice_pcn_target_and_rates(exact):
+    assert exact["referrals_by_practice"] == {"F84001": 4, "F84002": 3, "F84003": 3, "F84004": 2}
+    assert exact["referrals_by_pcn"] == {"PCN North": 7, "PCN South": 5}
+    assert exact["referrals_by_source"]["gp"] == 5 and sum(exact["referrals_by_source"].values()) == 12
+    assert list(exact["referrals_by_reason"]) == activity.CATEGORIES["referral_reason"]
+    t = exact["referral_target"]
+    assert (t["lower"], t["upper"], t["months_below"], t["months_within"], t["months_above"]) == (5, 10, 24, 0, 0)
+    r = exact["referral_rates"]
+    assert r["registered_population"] == 10000
+    assert r["per_1000_registered"] == 1.2 and r["per_1000_registered_per_year"] == 0.6
+    assert r["by_pcn"]["PCN North"]["per_1000"] == 1.16 and r["by_pcn"]["PCN South"]["per_1000"] == 1.25
+    assert r["by_pcn"]["PCN North"]["registered_population"] == 6016
+    assert exact["new_vs_rereferrals"] == {"new": 11, "re_referral": 1}
+
+
+def test_contacts_by_type_and_duration(exact):
+    f2f, tel = exact["contacts_by_type"]["face_to_face"], exact["contacts_by_type"]["telephone"]
+    assert (f2f["booked"], f2f["attended"], f2f["dna"], f2f["cancelled"]) == (13, 11, 2, 0)
+    assert (f2f["median_minutes"], f2f["mean_minutes"], f2f["dna_or_cancelled_pct"]) == (55.0, 53.2, 15.4)
+    assert (tel["booked"], tel["attended"], tel["dna"], tel["cancelled"]) == (12, 7, 2, 3)
+    assert (tel["median_minutes"], tel["mean_minutes"], tel["dna_or_cancelled_pct"]) == (30.0, 27.1, 41.7)
+    assert exact["contacts_by_type"]["not_recorded"]["cancelled"] == 1
+    assert sum(r["booked"] for r in exact["contacts_by_type"].values()) == 32
+    assert exact["attended_contacts_by_type"] == {"face_to_face": 11, "group": 2, "home_visit": 1,
+                                                  "telephone": 7, "video": 2}
+
+
+def test_wait_closures(exact):
+    w = exact["wait"]
+    assert (w["median_days"], w["q1_days"], w["q3_days"], w["within_14_days_pct"]) == (7.0, 5.5, 11.0, 100.0)
+    assert w["distribution"] == {"0-7": 7, "8-14": 4, "15-28": 0, "29-56": 0, "57+": 0}
+    assert (w["referrals_with_first_contact"], w["referrals_not_seen"]) == (11, 1)
+    c = exact["closures"]
+    assert (c["closed"], c["open_at_end"], c["open_longer_than_365_days"]) == (4, 8, 4)
+    assert c["reasons"]["completed"] == 3 and c["reasons"]["disengaged"] == 1
+    assert c["reasons_pct"]["completed"] == 75.0
+    assert c["median_days_referral_to_closure"] == 141.5
+
+
+def test_signposting_and_unmet_needs(exact):
+    s = exact["signposting"]
+    assert (s["signposts"], s["referrals_signposted"], s["referrals_signposted_pct"]) == (4, 4, 33.3)
+    assert s["by_category"]["social_activity"] == 1 and s["by_category"]["food"] == 0
+    assert [t["service"] for t in s["top_services"]] == ["Citizens Advice", "Talking Therapies",
+                                                        "Tuesday Lunch Club", "Walking Group"]
+    assert s["top_services"][0]["pct"] == 25.0
+    u = exact["unmet_needs"]
+    assert (u["needs_recorded"], u["referrals_with_need"], u["referrals_with_need_pct"]) == (3, 3, 25.0)
+    assert u["by_pcn"]["PCN North"]["needs_per_1000_referrals"] == 285.7
+    assert u["by_pcn"]["PCN South"]["needs_per_1000_referrals"] == 200.0
+    assert u["top_needs_per_1000_referrals"]["emergency housing"] == 83.3
+    assert u["by_need_pcn"]["emergency housing"] == {"PCN North": 0, "PCN South": 1}
+    assert u["by_need_pcn_per_1000_referrals"]["evening befriending"]["PCN North"] == 142.9
+
+
+def test_participants_extra(exact):
+    p = exact["participants"]
+    assert p["carer"] == {"no": 7, "not_recorded": 1, "yes": 4}
+    assert p["diabetes"] == {"no": 6, "not_recorded": 1, "yes": 5}
+    assert p["risk_band"] == {"high": 4, "low": 2, "medium": 2, "not_recorded": 1, "very_high": 3}
+    assert exact["participants_pct"]["gender"]["female"] == 50.0
+    assert exact["participants_summary"]["core20_pct"] == 33.3
+    vs = exact["participants_vs_registered"]
+    assert vs["pool"] == "comparison_patients" and (vs["referred_people"], vs["pool_people"]) == (11, 4)
+    assert vs["columns"]["gender"]["referred_pct"] == {"female": 45.5, "male": 36.4, "not_stated": 9.1, "other": 9.1}
+    assert vs["columns"]["gender"]["pool_pct"] == {"female": 50.0, "male": 25.0, "not_stated": 25.0, "other": 0.0}
+
+
+def test_names_are_grouped_ignoring_case_and_spacing():
+    s = pd.Series(["AGE UK MERTON", "Age UK Merton", "Age  UK Merton ", "Wimbledon Guild"])
+    key = activity.normalise_name(s)
+    assert key.nunique() == 2
+    assert activity.display_names(s, key)["age uk merton"] in ("AGE UK MERTON", "Age UK Merton")
+
+
+# ---------------------------------------------------------------------------- disclosure
+
+def _is_published_count(v):
+    return v is None or v == 0 or (v >= 8 and v % 5 == 0)
+
+
+def test_every_count_table_is_rounded_or_suppressed(controlled):
+    out, sdc = controlled
+    for key in ("referrals_by_practice", "referrals_by_pcn", "referrals_by_source", "referrals_by_reason",
+                "new_vs_rereferrals", "attended_contacts_by_type"):
+        assert all(_is_published_count(v) for v in out[key].values()), key
+    for row in out["contacts_by_type"].values():
+        assert all(_is_published_count(row[k]) for k in ("booked", "attended", "dna", "cancelled"))
+    for col_cells in out["participants"].values():
+        assert all(_is_published_count(v) for v in col_cells.values())
+    assert all(_is_published_count(v) for v in out["wait"]["distribution"].values())
+    assert all(_is_published_count(v) for v in out["closures"]["reasons"].values())
+    assert "activity.referrals_by_practice.F84004" in sdc.suppressed
+
+
+def test_secondary_suppression_in_the_contacts_table(controlled):
+    out, _ = controlled
+    for t, row in out["contacts_by_type"].items():
+        cells = [row["attended"], row["dna"], row["cancelled"]]
+        if row["booked"] is not None:  # a published total: never exactly one hidden cell
+            assert sum(v is None for v in cells) != 1, t
+        # the attended column is published the same way in both keys
+        if t in out["attended_contacts_by_type"]:
+            assert out["attended_contacts_by_type"][t] == row["attended"]
+        if row["attended"] is None:
+            assert row["minutes_recorded"] is None  # would reveal the attended count
+    f2f = out["contacts_by_type"]["face_to_face"]
+    assert f2f["booked"] == 15 and f2f["attended"] is None and f2f["dna"] is None
+    assert f2f["median_minutes"] == 55.0  # resting on 11 attended contacts: publishable
+
+
+def test_rates_and_percentages_rest_on_rounded_counts(controlled):
+    out, sdc = controlled
+    assert out["referral_rates"]["per_1000_registered"] == 1.0  # 12 -> 10 referrals
+    assert out["referral_rates"]["by_pcn"]["PCN North"]["per_1000"] is None  # 7 referrals: suppressed
+    assert "activity.referral_rates.by_pcn.PCN North.per_1000" in sdc.suppressed
+    assert out["wait"]["within_14_days_pct"] is None  # the 0-7 and 8-14 bins are hidden
+    assert out["signposting"]["top_services"] == [{"service": activity.OTHER, "signposts": None, "pct": None}]
+    assert out["unmet_needs"]["by_pcn"]["PCN North"]["needs_per_1000_referrals"] is None
+    # a suppressed month of 1..7 cannot be judged against a band starting at 5
+    assert out["referral_target"]["months_unknown"] == 12 and out["referral_target"]["months_below"] == 12
+
+
+def test_counts_table_secondary_suppression():
+    sdc = SDC(DisclosureSettings())
+    table = {"a": {"x": 20, "y": 3}, "b": {"x": 30, "y": 40}, "c": {"x": 12, "y": 9}}
+    out = activity.counts_table(sdc.scoped("t"), table, "grid", row_totals=True, col_totals=True)
+    assert out["a"]["y"] is None  # primary
+    for r in ("a", "b", "c", "total"):
+        inner = [out[r][c] for c in ("x", "y")]
+        if out[r]["total"] is not None:
+            assert sum(v is None for v in inner) != 1, r
+    for c in ("x", "y", "total"):
+        col_cells = [out[r][c] for r in ("a", "b", "c")]
+        if out["total"][c] is not None:
+            assert sum(v is None for v in col_cells) != 1, c
+    assert out["total"]["total"] == 115
+    assert "t.grid.a.y" in sdc.suppressed
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_counts_table_never_leaves_a_single_hidden_cell(seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    table = {f"r{i}": {f"c{j}": int(rng.choice([0, 1, 3, 6, 9, 15, 40])) for j in range(4)} for i in range(5)}
+    sdc = SDC(DisclosureSettings())
+    out = activity.counts_table(sdc, table, "g", row_totals=True, col_totals=True)
+    rows, cols = list(table), [f"c{j}" for j in range(4)]
+    groups = [[(r, c) for c in cols] for r in rows + ["total"]] + [[(r, c) for r in rows] for c in cols + ["total"]]
+    full = {(r, c): table[r][c] for r in rows for c in cols}
+    for r in rows:
+        full[(r, "total")] = sum(table[r].values())
+    for c in cols + ["total"]:
+        full[("total", c)] = sum(full[(r, c)] for r in rows)
+    for g in groups:
+        hidden = [k for k in g if out[k[0]][k[1]] is None]
+        nonzero_shown = [k for k in g if out[k[0]][k[1]] not in (None, 0)]
+        if len(hidden) == 1:
+            assert not nonzero_shown  # nothing left to hide: the margin itself is small
+        if hidden and nonzero_shown:
+            assert sum(full[k] for k in hidden) >= 8
+
+
+# ---------------------------------------------------------------------------- periods and thin extracts
+
+def test_a_period_report_counts_rereferrals_against_the_whole_history(tiny):
+    fy = restrict(tiny, parse_period("2022-23"))
+    raw = activity.compute(fy, history=tiny)
+    out = activity.publish(raw, SDC(DisclosureSettings(enabled=False)))
+    assert out["referrals"] == 7 and len(out["referrals_by_month"]) == 12
+    assert out["new_vs_rereferrals"] == {"new": 6, "re_referral": 1}
+    assert out["closures"]["closed"] == 2 and out["closures"]["open_at_end"] == 5
+    assert out["period_covered"] == {"start": "2022-04-01", "end": "2023-03-31"}
+    later = activity.publish(activity.compute(restrict(tiny, parse_period("2023-24")), history=tiny),
+                             SDC(DisclosureSettings(enabled=False)))
+    assert later["new_vs_rereferrals"] == {"new": 5, "re_referral": 0}
+
+
+def _thin(tiny, drop_columns=False):
+    ref, con = tiny["referrals"].copy(), tiny["sp_contacts"].copy()
+    if drop_columns:
+        ref = ref.drop(columns=["first_contact_date", "closure_date", "closure_reason", "imd_decile", "risk_band",
+                                "diabetes", "severe_mental_illness", "carer", "service_outcome", "bed_days_saved",
+                                "health_budget_gbp"])
+        con = con.drop(columns=["contact_type", "duration_minutes"])
+    cfg = replace(tiny.config, referral_target_monthly=None)
+    return Extract(cfg, {"referrals": ref, "sp_contacts": con}, "0" * 64)
+
+
+@pytest.mark.parametrize("drop_columns", [False, True])
+def test_only_referrals_and_contacts(tiny, drop_columns):
+    ex = _thin(tiny, drop_columns)
+    sdc = SDC(DisclosureSettings(enabled=False))
+    out = activity.publish(activity.compute(ex), sdc)
+    assert out["referrals"] == 12 and out["contacts_booked"] == 32
+    assert out["signposting"]["status"] == "not_available" and out["unmet_needs"]["status"] == "not_available"
+    assert out["referral_target"] is None and out["referral_rates"]["by_pcn"] is None
+    assert out["participants_vs_registered"]["pool"] is None
+    json.dumps(out, allow_nan=False)
+    if drop_columns:
+        assert out["median_days_referral_to_first_contact"] is None
+        assert out["participants"]["risk_band"] == {"not_recorded": 12}
+        assert list(out["contacts_by_type"]) == ["not_recorded"]
+    assert sdc.suppressed == []
+
+
+# ---------------------------------------------------------------------------- the notebooks, end to end
+
+def run_notebook(name, extract, tmp_path, monkeypatch, enabled=True, period=None):
+    """Execute notebooks/<name>.py on ``extract`` (written as a processed folder); returns the
+    fragments folder and the executed notebook's text outputs."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    from pipeline.load import write_processed
+
+    processed = write_processed(extract, tmp_path / "processed")
+    if not enabled:
+        (processed / "settings.yml").write_text("disclosure:\n  enabled: false\n")
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    src = tmp_path / f"{name}.ipynb"
+    nbformat.write(jupytext.read(paths.NOTEBOOKS / f"{name}.py"), src)
+    frags = tmp_path / "fragments"
+    pm.execute_notebook(str(src), str(tmp_path / f"{name}.out.ipynb"), kernel_name="python3", progress_bar=False,
+                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
+                                                        "fragments_dir": str(frags), "period": period})
+    nb = nbformat.read(tmp_path / f"{name}.out.ipynb", as_version=4)
+    text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    return frags, text
+
+
+def test_activity_notebook_with_only_referrals_and_contacts(tiny, tmp_path, monkeypatch):
+    frags, text = run_notebook("20_activity", _thin(tiny), tmp_path, monkeypatch, enabled=False)
+    frag = json.loads((frags / "activity.json").read_text())
+    assert frag["status"] == "ok" and frag["data"]["referrals"] == 12
+    assert "Not available:</strong> this extract has no <code>signposting</code>" in text or \
+        "no `signposting` table" in text
+    assert "Traceback" not in text
+
+
+def test_participants_notebook_runs_for_a_period(tiny, tmp_path, monkeypatch):
+    frags, text = run_notebook("30_participants", tiny, tmp_path, monkeypatch, enabled=True, period="2023-24")
+    assert "financial year 2023/24" in text
+    assert not (frags / "participants.json").exists()  # published in the activity section
+
+
+def test_top_items_fold_a_small_remainder_into_all_other():
+    sdc = SDC(DisclosureSettings())
+    assert activity.top_items({"a": 100, "b": 50, "c": 9, "d": 3}, sdc) == {"a": 100, "b": 50, activity.OTHER: 12}
+    assert activity.top_items({"a": 100, "b": 9}, sdc) == {"a": 100, "b": 9}
+    assert activity.top_items({"a": 3, "b": 2}, sdc) == {activity.OTHER: 5}
+    off = SDC(DisclosureSettings(enabled=False))
+    assert activity.top_items({f"s{i:02d}": 20 - i for i in range(12)}, off, n=10)[activity.OTHER] == 10 + 9

@@ -1,0 +1,172 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Participants
+#
+# *Logic model: participants.* Who the service reached: age at referral, gender, ethnicity,
+# deprivation (IMD decile, 1 = most deprived; Core20 = deciles 1–2, the most deprived fifth of
+# neighbourhoods), carers, people on the diabetes and severe mental illness registers, and the
+# practice's risk band. The breakdowns are **descriptive** and count referrals; the comparison
+# with the registered population is **comparative** (descriptive, not causal) and counts people.
+# These figures are published in the `activity` section of `results.json` (key `participants`
+# and its neighbours); this notebook shows them. Every figure has passed disclosure control.
+
+# %% tags=["parameters"]
+borough = "merton"
+processed_dir = None  # default: data_processed/<borough>, built on first use
+fragments_dir = None  # default: build/<borough>/fragments
+period = None  # e.g. "2023-24", "2023-Q2", "2023-07": restricts the activity sections
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from pipeline import nb
+from pipeline.analyses import activity
+from pipeline.disclosure import fmt
+
+ctx = nb.setup(borough, processed_dir, fragments_dir, period)
+missing = ctx.missing("referrals")
+ran = not missing
+if missing:
+    display(nb.md("**Not available:** this extract has no `referrals` table."))
+else:
+    # the same analysis and disclosure control as the activity section, which publishes these figures
+    part = activity.publish_participants(activity.compute_participants(ctx.activity_extract),
+                                         ctx.sdc.scoped(activity.SECTION))
+    display(nb.md(f"This section covers **{ctx.period_text}**."))
+
+LABELS = {"age_band": "Age band", "gender": "Gender", "ethnicity": "Ethnicity", "imd_decile": "IMD decile",
+          "referral_source": "Referral source", "referral_reason": "Referral reason", "risk_band": "Risk band",
+          "carer": "Carer", "diabetes": "Diabetes register", "severe_mental_illness": "Severe mental illness register"}
+RISK_ORDER = ["very_high", "high", "medium", "low", "not_recorded"]
+
+
+def ordered(col, keys):
+    if col == "imd_decile":
+        return sorted(keys, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0))
+    if col == "age_band":
+        bands = [b for _, _, b in activity.AGE_BANDS]
+        return sorted(keys, key=lambda k: bands.index(k) if k in bands else len(bands))
+    if col == "risk_band":
+        return sorted(keys, key=lambda k: RISK_ORDER.index(k) if k in RISK_ORDER else len(RISK_ORDER))
+    if col in activity.BOOLEAN_COLUMNS:
+        return sorted(keys, key=lambda k: ["yes", "no", "not_recorded"].index(k) if k in ("yes", "no", "not_recorded") else 3)
+    return sorted(keys, key=lambda k: (k == "not_recorded", k == "not_stated"))
+
+
+# %% [markdown]
+# ## Who was referred
+# Descriptive. Counts are referrals (a person referred twice counts twice); % is of all referrals.
+
+# %%
+if ran:
+    s = part["participants_summary"]
+    display(nb.md(
+        f"**Core20:** {fmt(s['core20_pct'], 1)}% of referrals with a recorded IMD decile came from the most deprived "
+        f"fifth of neighbourhoods (deciles 1–2); by construction 20% of England's population lives there."))
+    cols = [c for c in activity.PARTICIPANT_COLUMNS if c not in ("referral_source", "referral_reason")]
+    rows = []
+    for col in cols:
+        cells, pct = part["participants"][col], part["participants_pct"][col]
+        for i, k in enumerate(ordered(col, list(cells))):
+            rows.append((LABELS[col] if i == 0 else "", k.replace("_", " "), cells[k], pct[k]))
+    display(nb.table(pd.DataFrame(rows, columns=["Characteristic", "Group", "Referrals", "% of referrals"],
+                                  dtype=object)))
+
+# %% [markdown]
+# ## Referred people against the registered population
+# Comparative (descriptive comparison; a proxy). The extract has no profile of the whole
+# registered list, so the `comparison_patients` pool — registered patients who were never referred
+# — stands in for it. The pool is whatever the service extracted for matched comparisons, so it may
+# not mirror the list exactly. Each referred person counts once, at their earliest referral.
+# A bar to the right of the pool's marker means the group is over-represented among referrals.
+
+# %%
+vs = part["participants_vs_registered"] if ran else None
+if ran and vs["pool"] is None:
+    display(nb.md("**Not available:** this extract has no `comparison_patients` table, so there is no profile of "
+                  "registered patients to compare referrals with."))
+elif ran:
+    display(nb.md(f"About {fmt(vs['referred_people'])} referred people and {fmt(vs['pool_people'])} people in the "
+                  "comparison pool."))
+    shown = [c for c in activity.POOL_COLUMNS
+             if any(v is not None for v in vs["columns"][c]["referred_pct"].values())
+             and any(v is not None for v in vs["columns"][c]["pool_pct"].values())]
+    if not shown:
+        display(nb.md("Too few people to compare after disclosure control."))
+    else:
+        ncol = min(3, len(shown))
+        nrow = -(-len(shown) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.6 * nrow), squeeze=False)
+        for ax in axes.flat[len(shown):]:
+            ax.set_visible(False)
+        for ax, col in zip(axes.flat, shown, strict=False):
+            r, p = vs["columns"][col]["referred_pct"], vs["columns"][col]["pool_pct"]
+            keys = ordered(col, list(r))[::-1]
+            y = np.arange(len(keys))
+            ax.barh(y, [r[k] or 0 for k in keys], color="#2b6a99", label="referred")
+            ax.scatter([p[k] for k in keys if p[k] is not None], [yi for yi, k in zip(y, keys, strict=True) if p[k] is not None],
+                       color="#f2b134", edgecolor="#444", zorder=3, label="comparison pool")
+            for yi, k in zip(y, keys, strict=True):
+                if r[k] is None:
+                    ax.text(0, yi, " [c]", va="center", fontsize=7, color="#555")
+            ax.set_yticks(y, [k.replace("_", " ") for k in keys], fontsize=9)
+            ax.set_title(LABELS[col], fontsize=11)
+            ax.set_xlabel("% of people")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=9, frameon=False)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+        plt.show()
+        rows = []
+        for col in shown:
+            r, p = vs["columns"][col]["referred_pct"], vs["columns"][col]["pool_pct"]
+            for i, k in enumerate(ordered(col, list(r))):
+                rows.append((LABELS[col] if i == 0 else "", k.replace("_", " "), r[k], p[k]))
+        display(nb.table(pd.DataFrame(rows, columns=["Characteristic", "Group", "% of referred people",
+                                                     "% of comparison pool"], dtype=object)))
+
+# %% [markdown]
+# ## Reading
+
+# %%
+if ran:
+    s = part["participants_summary"]
+    p = part["participants_pct"]
+
+    def top(col):
+        cells = {k: v for k, v in p[col].items() if v is not None and k not in ("not_recorded", "not_stated")}
+        return max(cells, key=cells.get).replace("_", " ") if cells else None
+
+    tops = {"gender": top("gender"), "ethnicity": top("ethnicity"), "age band": top("age_band")}
+    if all(v is None for v in tops.values()):
+        text = [f"In {ctx.period_text} there were too few referrals in each group to describe who was reached "
+                "after disclosure control."]
+    else:
+        text = [f"In {ctx.period_text}, the largest groups referred were: "
+                + ", ".join(f"{k} {fmt(v)}" for k, v in tops.items()) + "."]
+    if s["core20_pct"] is not None:
+        more = "more" if s["core20_pct"] > 20 else "less"
+        text.append(f"{fmt(s['core20_pct'], 1)}% of referrals with an IMD decile came from the most deprived fifth of "
+                    f"neighbourhoods, {more} than the 20% an even spread across England would give "
+                    "(the borough's own share of Core20 neighbourhoods may differ).")
+    carers = p["carer"].get("yes")
+    if carers is not None:
+        text.append(f"{fmt(carers, 1)}% of referrals were recorded as carers (a minimum: the field is often empty).")
+    if vs["pool"] is not None:
+        text.append("The comparison with the pool of never-referred registered patients is a proxy for the registered "
+                    "list: differences describe who was referred, not why.")
+    text.append("These figures describe who was reached; they say nothing about whether the service helped them.")
+    display(nb.md(" ".join(text)))

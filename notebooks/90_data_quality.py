@@ -1,0 +1,158 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Data quality and what it means for the findings
+#
+# How complete and consistent the extract is, and — for each gap — how it limits the analyses
+# above. This section always covers the **whole extract**, even in a period report. The NEL
+# dashboard shows completeness; here completeness is also shown where it matters (appointment
+# length among *attended* appointments, not all of them), by year of referral (is recording
+# getting better?), and alongside checks of dates and record order that the data contract allows
+# but an evaluator needs to know about. Shares of a column filled in describe recording, not people;
+# counts of records with a problem have passed disclosure control (rounded to 5, small numbers
+# `[c]`).
+
+# %% tags=["parameters"]
+borough = "merton"
+processed_dir = None  # default: data_processed/<borough>, built on first use
+fragments_dir = None  # default: build/<borough>/fragments
+period = None  # e.g. "2023-24", "2023-Q2", "2023-07": this section always uses the whole extract
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from pipeline import nb
+from pipeline.analyses import data_quality
+
+ctx = nb.setup(borough, processed_dir, fragments_dir, period)
+missing = ctx.missing(*data_quality.REQUIRED)
+ran = not missing
+if missing:
+    reason = ctx.not_run(data_quality.SECTION, needs=missing)
+    display(nb.md(f"**Not available:** {reason}."))
+else:
+    raw = data_quality.compute(ctx.extract, ctx.settings)
+    dq = data_quality.publish(raw, ctx.sdc.scoped(data_quality.SECTION))
+    ctx.save_section(data_quality.SECTION, dq)
+    display(nb.md(f"Extract period {dq['extract_period']['start']} to {dq['extract_period']['end']}."))
+
+# %% [markdown]
+# ## Tables provided
+
+# %%
+if ran:
+    rows = [(t, "yes" if v["present"] else "no", v["rows"] if v["present"] else "–") for t, v in dq["tables"].items()]
+    display(nb.table(pd.DataFrame(rows, columns=["Table", "Provided", "Rows (rounded to 5)"], dtype=object)))
+
+# %% [markdown]
+# ## Completeness of every column
+# % of rows with a value, by table and column. Required columns are always complete (the data
+# contract refuses an extract otherwise); optional columns may be partly or wholly empty. A table
+# with too few rows to show is marked `[c]`.
+
+# %%
+if ran:
+    comp = dq["completeness"]
+    cmap = plt.get_cmap("RdYlGn")
+    width = max(len(cols) for cols in comp.values())
+    cell, row_h, label_h = 0.52, 0.42, 1.05
+    fig = plt.figure(figsize=(2.0 + cell * width + 0.3, len(comp) * (row_h + label_h) + 0.5))
+    H = fig.get_figheight()
+    for i, (t, cols) in enumerate(comp.items()):
+        bottom = H - 0.45 - (i + 1) * row_h - i * label_h
+        ax = fig.add_axes([2.0 / fig.get_figwidth(), bottom / H, cell * len(cols) / fig.get_figwidth(), row_h / H])
+        vals = [v for v in cols.values()]
+        for j, v in enumerate(vals):
+            colour = "#e5e5e5" if v is None else cmap(v / 100)
+            ax.add_patch(plt.Rectangle((j, 0), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5))
+            txt = "[c]" if v is None else f"{v:.0f}"
+            ax.text(j + 0.5, 0.5, txt, ha="center", va="center", fontsize=7,
+                    color="white" if v is not None and (v < 20 or v > 80) else "black")
+        ax.set_xlim(0, len(cols))
+        ax.set_ylim(0, 1)
+        ax.set_xticks([j + 0.5 for j in range(len(cols))], list(cols), rotation=40, ha="right", fontsize=7)
+        ax.set_yticks([0.5], [t], fontsize=9)
+        ax.tick_params(length=0)
+        ax.grid(False)
+        for sp in ax.spines.values():
+            sp.set_visible(False)
+    fig.suptitle("Completeness by table and column (% of rows filled in)", fontsize=11, fontweight="bold",
+                 x=0.02, ha="left", y=1 - 0.12 / H)
+    plt.show()
+
+# %% [markdown]
+# ## Completeness where it matters
+# Some columns are empty by design for some rows (no duration for a missed appointment, no
+# closure reason for an open referral): these shares count only the rows where a value is due.
+
+# %%
+if ran:
+    rows = [(f"{v['table']}.{v['column']}", v["among"], v["eligible"], v["pct"])
+            for v in dq["completeness_where_it_matters"].values()]
+    display(nb.table(pd.DataFrame(rows, columns=["Column", "Among", "Rows (rounded to 5)", "% filled in"],
+                                  dtype=object)))
+
+# %% [markdown]
+# ## Is recording improving?
+# % of referrals with each optional column filled in, by financial year of referral.
+
+# %%
+if ran:
+    by = dq["completeness_by_year"]
+    years = list(dict.fromkeys(y for ys in by.values() for y in ys))
+    grid = pd.DataFrame([[by[c].get(y) for y in years] for c in by], index=list(by), columns=years, dtype="float64")
+    if grid.notna().any().any():
+        fig, ax = plt.subplots(figsize=(1.2 * len(years) + 4, 0.4 * len(by) + 1.6))
+        sns.heatmap(grid, vmin=0, vmax=100, cmap="RdYlGn", annot=True, fmt=".0f", annot_kws={"fontsize": 8},
+                    linewidths=0.5, linecolor="white", cbar_kws={"label": "% of referrals"}, ax=ax)
+        ax.set_title("Referrals: optional columns filled in, by financial year")
+        fig.tight_layout()
+        plt.show()
+    else:
+        display(nb.md("Too few referrals in each year to show."))
+
+# %% [markdown]
+# ## Record checks
+# Records dated outside the extract period, records out of order, and referrals that were never
+# seen or never closed. The data contract allows these, but each affects some figures.
+
+# %%
+KIND = {"out_of_period": "Dated outside the period", "order": "Out of order", "follow_up": "Never seen or never closed",
+        "duplicates": "Duplicates"}
+if ran:
+    for kind, title in KIND.items():
+        rows = [(f"{c['unit'][0].upper()}{c['unit'][1:]} that {c['description']}"
+                 + ("" if c["unit"] == c["table"] else f" ({c['table']})"), c["records"],
+                 c["checked"], c["pct"]) for c in dq["checks"].values() if c["kind"] == kind]
+        if rows:
+            display(nb.md(f"**{title}**"))
+            display(nb.table(pd.DataFrame(rows, columns=["Records …", "Records", "Checked", "% of checked"],
+                                          dtype=object)))
+
+# %% [markdown]
+# ## Reading: how the gaps limit the analyses
+
+# %%
+if ran:
+    lim = dq["limitations"]
+    if lim:
+        display(nb.md("\n".join(f"- {s}" for s in lim)))
+    else:
+        display(nb.md("No gaps found: every optional column is at least 95% complete where it is due, and no record "
+                      "fails a check."))
+    display(nb.md("Gaps in recording are common in social prescribing data and are rarely random: a field left "
+                  "empty more often for people seen once, or in busier practices, biases the figures built on it. "
+                  "Read each section with the sentences above in mind."))

@@ -1,0 +1,168 @@
+"""Data quality: completeness, record checks and the limitation sentences.
+
+Facts about tests/fixtures/tiny used here (hand-computed from the CSV files):
+
+- referrals (12 rows): first_contact_date 11 filled (91.7%), closure_date and closure_reason 4
+  (33.3%), risk_band / diabetes / severe_mental_illness / carer 11 (91.7%), service_outcome and
+  bed_days_saved 2 (16.7%), health_budget_gbp 1 (8.3%); by financial year risk_band is 7/7 in
+  2022/23 and 4/5 (80%) in 2023/24 (R012 empty).
+- sp_contacts (32 rows): contact_type 31 (96.9%; R006's cancelled one is empty); duration 23
+  (71.9%), i.e. every one of the 23 attended appointments (100%).
+- checks: nothing after the extract end; no closure before the last attended appointment; every
+  first_contact_date is the first attended appointment; R003 never seen (1 of 12); 4 referrals
+  open more than 365 days at 2024-03-31 (R002, R003, R005, R007); gp_appointments: P001's
+  2022-02-10 and 2022-03-15 are before extract_start (2 of 12); 11 referrals seen, 3 with an
+  ONS4 score (R001, R005, R010): 8 without; of the 3, R005 has no follow-up (1).
+- deaths has 1 row, so its completeness is suppressed under disclosure control.
+"""
+
+import json
+import os
+import sys
+
+import pandas as pd
+import pytest
+
+from pipeline import paths
+from pipeline.analyses import data_quality as dq
+from pipeline.config import DisclosureSettings
+from pipeline.disclosure import SDC
+from pipeline.extract import Extract
+from pipeline.load import load_extract
+
+TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_extract(TINY)
+
+
+@pytest.fixture(scope="module")
+def exact(tiny):
+    sdc = SDC(DisclosureSettings(enabled=False))
+    out = dq.publish(dq.compute(tiny), sdc.scoped("data_quality"))
+    assert sdc.suppressed == []
+    return out
+
+
+def test_completeness_of_every_column(exact):
+    ref = exact["completeness"]["referrals"]
+    assert list(ref) == ["referral_id", "patient_id", "practice_code", "pcn", "referral_date", "referral_source",
+                         "referral_reason", "first_contact_date", "closure_date", "closure_reason", "age", "gender",
+                         "ethnicity", "imd_decile", "risk_band", "diabetes", "severe_mental_illness", "carer",
+                         "service_outcome", "bed_days_saved", "health_budget_gbp"]
+    assert (ref["referral_id"], ref["first_contact_date"], ref["closure_date"], ref["risk_band"]) == \
+        (100.0, 91.7, 33.3, 91.7)
+    assert (ref["service_outcome"], ref["health_budget_gbp"]) == (16.7, 8.3)
+    con = exact["completeness"]["sp_contacts"]
+    assert (con["contact_type"], con["duration_minutes"]) == (96.9, 71.9)
+    assert set(exact["completeness"]) == set(exact["tables"])
+    assert all(v["present"] for v in exact["tables"].values())
+    assert exact["completeness_by_year"]["risk_band"] == {"2022/23": 100.0, "2023/24": 80.0}
+
+
+def test_completeness_where_it_matters(exact):
+    c = exact["completeness_where_it_matters"]
+    assert c["sp_contacts.duration_minutes"]["pct"] == 100.0 and c["sp_contacts.duration_minutes"]["eligible"] == 23
+    assert c["referrals.closure_reason"]["pct"] == 100.0 and c["referrals.closure_reason"]["eligible"] == 4
+    assert c["referrals.first_contact_date"]["pct"] == 100.0
+
+
+def test_record_checks_on_tiny(exact):
+    ch = {k: (v["records"], v["checked"]) for k, v in exact["checks"].items()}
+    for zero in ("contacts_after_end", "first_contact_after_end", "closure_after_end", "closed_before_last_attended",
+                 "contacts_long_after_closure", "first_contact_not_first_attended", "duplicate_contacts",
+                 "signposts_out_of_range", "needs_out_of_range", "assessments_out_of_range", "deaths_after_end"):
+        assert ch[zero][0] == 0, zero
+    assert ch["never_seen"] == (1, 12)
+    assert ch["open_over_a_year"] == (4, 12)
+    assert ch["gp_appointments_outside"] == (2, 12)
+    assert ch["seen_without_ons4"] == (8, 11)
+    assert ch["ons4_without_followup"] == (1, 3)
+    assert exact["checks"]["open_over_a_year"]["pct"] == 33.3
+
+
+def test_limitations_say_how_each_gap_limits_the_analyses(exact):
+    text = "\n".join(exact["limitations"])
+    assert "excluded from the clinical targets by risk band" in text
+    assert "biased toward completers" in text
+    assert "1 referral (8.3% of those checked) in `referrals` was never seen" in text
+    # closure_date is empty by design for open referrals: judged only where it is due
+    assert "`closure_date` in `referrals`" not in text
+    assert "Not provided" not in text  # every table is given
+
+
+def test_problems_are_found(tiny):
+    ref = tiny["referrals"].copy()
+    con = tiny["sp_contacts"].copy()
+    ref.loc[ref["referral_id"] == "R001", "closure_date"] = pd.Timestamp("2022-08-01")  # last attended 2022-08-30
+    ref.loc[ref["referral_id"] == "R002", "first_contact_date"] = pd.Timestamp("2022-05-12")  # attended 05-10
+    extra = pd.DataFrame({"referral_id": ["R012"], "contact_date": [pd.Timestamp("2024-04-10")],
+                          "status": ["attended"], "contact_type": ["telephone"],
+                          "duration_minutes": pd.array([20], dtype="Int64")})
+    con = pd.concat([con, extra, con.iloc[[0]]], ignore_index=True)  # one after the end, one duplicate
+    ex = Extract(tiny.config, dict(tiny.tables, referrals=ref, sp_contacts=con), tiny.sha256)
+    out = dq.publish(dq.compute(ex), SDC(DisclosureSettings(enabled=False)))
+    ch = {k: v["records"] for k, v in out["checks"].items()}
+    assert ch["closed_before_last_attended"] == 1
+    assert ch["contacts_long_after_closure"] == 1  # 2022-08-30 is 29 days after 2022-08-01
+    assert ch["first_contact_not_first_attended"] == 1
+    assert ch["contacts_after_end"] == 1
+    assert ch["duplicate_contacts"] == 1
+
+
+def test_disclosure_control(tiny):
+    sdc = SDC(DisclosureSettings())
+    out = dq.publish(dq.compute(tiny), sdc.scoped("data_quality"))
+    assert out["tables"]["deaths"]["rows"] is None
+    assert all(v is None for v in out["completeness"]["deaths"].values())  # 1 row: too few to describe
+    assert out["completeness"]["referrals"]["risk_band"] == 91.7  # 12 rows: a share of a column, published
+    assert out["checks"]["never_seen"]["records"] is None and out["checks"]["never_seen"]["pct"] is None
+    assert out["checks"]["seen_without_ons4"]["records"] == 10  # 8 -> rounded
+    assert "data_quality.checks.never_seen.records" in sdc.suppressed
+    text = "\n".join(out["limitations"])
+    assert "A small number of referrals in `referrals` were never seen" in text
+    for v in (c["records"] for c in out["checks"].values()):
+        assert v is None or v == 0 or (v >= 8 and v % 5 == 0)
+
+
+def test_only_referrals_and_contacts(tiny):
+    ex = Extract(tiny.config, {"referrals": tiny["referrals"], "sp_contacts": tiny["sp_contacts"]}, tiny.sha256)
+    out = dq.publish(dq.compute(ex), SDC(DisclosureSettings(enabled=False)))
+    assert set(out["completeness"]) == {"referrals", "sp_contacts"}
+    assert out["tables"]["outcome_measures"] == {"present": False, "rows": None}
+    assert "seen_without_ons4" not in out["checks"]
+    assert any(s.startswith("Not provided: `outcome_measures`") for s in out["limitations"])
+    json.dumps(out, allow_nan=False)
+
+
+def test_notebook_uses_the_whole_extract_in_a_period_report(tiny, tmp_path, monkeypatch):
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    from pipeline.load import write_processed
+
+    processed = write_processed(tiny, tmp_path / "processed")
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    src = tmp_path / "in.ipynb"
+    nbformat.write(jupytext.read(paths.NOTEBOOKS / "90_data_quality.py"), src)
+    pm.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
+                                                        "fragments_dir": str(tmp_path / "f"), "period": "2023-Q2"})
+    frag = json.loads((tmp_path / "f" / "data_quality.json").read_text())
+    assert frag["status"] == "ok"
+    assert frag["data"]["extract_period"] == {"start": "2022-04-01", "end": "2024-03-31"}
+    assert frag["data"]["tables"]["referrals"]["rows"] == 10  # all 12 referrals, rounded
+
+
+def test_a_change_in_recording_between_years_is_a_limitation(tiny):
+    ref = tiny["referrals"].copy()
+    late = ref["referral_date"] >= pd.Timestamp("2023-04-01")
+    ref.loc[late, "imd_decile"] = pd.NA  # 2022/23: 7 of 7 recorded; 2023/24: none
+    ex = Extract(tiny.config, dict(tiny.tables, referrals=ref), tiny.sha256)
+    out = dq.publish(dq.compute(ex), SDC(DisclosureSettings(enabled=False)))
+    assert out["completeness_by_year"]["imd_decile"] == {"2022/23": 100.0, "2023/24": 0.0}
+    assert "Recording of `imd_decile` fell from 100% of referrals in 2022/23 to 0% in 2023/24" in \
+        "\n".join(out["limitations"])

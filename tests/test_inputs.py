@@ -1,0 +1,160 @@
+"""Inputs: link-worker FTE, caseload per FTE against the 200-250 guidance, budgets.
+
+Facts about tests/fixtures/tiny used here (hand-computed from the CSV files):
+
+- pcn_quarterly: PCN North FTE 1.0, 1.0, 1.5, 1.5 and PCN South 0.5, 0.5, 0.8, 0.8 in the quarters
+  starting 2022-04-01 (91 days), 2022-07-01 (92), 2022-10-01 (92), 2023-01-01 (90). Total FTE
+  1.5, 1.5, 2.3, 2.3; registered 10,000 then 10,000, 10,010, 10,010: FTE per 100,000 = 15.0,
+  15.0, 22.98, 22.98.
+- FTE-years over the whole extract: North (91 + 92 + 92*1.5 + 90*1.5) / 365.25 = 456 / 365.25
+  = 1.2485; South (91*0.5 + 92*0.5 + 92*0.8 + 90*0.8) / 365.25 = 237.1 / 365.25 = 0.6491;
+  all 693.1 / 365.25 = 1.8976.
+- people referred in the covered quarters (FY 2022/23): North P001, P002, P003, P006 (4; P001
+  twice counts once), South P004, P005 (2); seen (attended): North P001, P002, P006 (3; P003 never
+  seen), South 2. Referred per FTE-year: all 6 / 1.8976 = 3.2, North 3.2, South 3.1; seen: all
+  5 / 1.8976 = 2.6, North 2.4, South 3.1.
+- quarter 2022-Q3 (July-September): North 1.0 FTE * 92 days = 0.2519 FTE-years, no referrals;
+  South 0.5 * 92 / 365.25 = 0.1259, R004 and R005 (2 people).
+- health_budget_gbp: only R005, £250.
+"""
+
+import json
+import os
+import sys
+from dataclasses import replace
+
+import pytest
+
+from pipeline import paths
+from pipeline.analyses import inputs
+from pipeline.config import DisclosureSettings
+from pipeline.disclosure import SDC
+from pipeline.extract import Extract
+from pipeline.load import load_extract
+from pipeline.periods import parse_period, restrict
+
+TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_extract(TINY)
+
+
+@pytest.fixture(scope="module")
+def exact(tiny):
+    sdc = SDC(DisclosureSettings(enabled=False))
+    out = inputs.publish(inputs.compute(tiny), sdc.scoped("inputs"))
+    assert sdc.suppressed == []
+    return out
+
+
+def test_fte_over_time(exact):
+    assert exact["quarters"] == ["2022-04-01", "2022-07-01", "2022-10-01", "2023-01-01"]
+    assert exact["fte_by_pcn_quarter"]["PCN North"] == {"2022-04-01": 1.0, "2022-07-01": 1.0,
+                                                       "2022-10-01": 1.5, "2023-01-01": 1.5}
+    assert list(exact["fte_total_by_quarter"].values()) == [1.5, 1.5, 2.3, 2.3]
+    assert list(exact["fte_per_100k_registered_by_quarter"].values()) == [15.0, 15.0, 22.98, 22.98]
+
+
+def test_caseload_per_fte(exact):
+    c = exact["caseload"]
+    assert c["guidance_per_fte_year"] == [200, 250]
+    assert (c["fte_years"], c["people_referred"], c["people_seen"]) == (1.9, 6, 5)
+    assert (c["referred_per_fte_year"], c["seen_per_fte_year"], c["seen_vs_guidance"]) == (3.2, 2.6, "below")
+    north, south = c["by_pcn"]["PCN North"], c["by_pcn"]["PCN South"]
+    assert (north["fte_years"], north["people_referred"], north["people_seen"]) == (1.25, 4, 3)
+    assert (north["referred_per_fte_year"], north["seen_per_fte_year"]) == (3.2, 2.4)
+    assert (south["fte_years"], south["referred_per_fte_year"], south["seen_per_fte_year"]) == (0.65, 3.1, 3.1)
+    assert list(c["by_financial_year"]) == ["2022/23"]
+
+
+def test_caseload_for_a_quarter(tiny):
+    raw = inputs.compute(restrict(tiny, parse_period("2022-Q3")))
+    assert raw.by_pcn["PCN North"].fte_years == pytest.approx(92 / 365.25)
+    assert raw.by_pcn["PCN South"].fte_years == pytest.approx(0.5 * 92 / 365.25)
+    assert (raw.by_pcn["PCN North"].referred, raw.by_pcn["PCN South"].referred) == (0, 2)
+    out = inputs.publish(raw, SDC(DisclosureSettings(enabled=False)))
+    assert out["caseload"]["by_pcn"]["PCN North"]["referred_per_fte_year"] == 0.0
+    assert out["caseload"]["by_pcn"]["PCN South"]["referred_per_fte_year"] == 15.9  # 2 / 0.1259
+    assert out["quarters"] == ["2022-04-01", "2022-07-01", "2022-10-01", "2023-01-01"]  # the trend stays whole
+
+
+def test_guidance_band():
+    assert [inputs.judge(v) for v in (150, 200, 225, 250, 251, None)] == \
+        ["below", "within", "within", "within", "above", None]
+
+
+def test_budget(exact, tiny):
+    b = exact["budget"]
+    assert (b["status"], b["budgets"], b["total_gbp"], b["mean_gbp"], b["median_gbp"]) == ("ok", 1, 250.0, 250.0, 250.0)
+    ref = tiny["referrals"].drop(columns=["health_budget_gbp"])
+    ex = Extract(tiny.config, dict(tiny.tables, referrals=ref), tiny.sha256)
+    out = inputs.publish(inputs.compute(ex), SDC(DisclosureSettings(enabled=False)))
+    assert out["budget"]["status"] == "not_recorded"
+
+
+def test_disclosure_control(tiny):
+    sdc = SDC(DisclosureSettings())
+    out = inputs.publish(inputs.compute(tiny), sdc.scoped("inputs"))
+    c = out["caseload"]
+    assert c["people_referred"] is None and c["referred_per_fte_year"] is None and c["seen_vs_guidance"] is None
+    assert c["fte_years"] == 1.9  # workforce, not people: published
+    assert out["budget"]["budgets"] is None and out["budget"]["total_gbp"] is None and out["budget"]["mean_gbp"] is None
+    assert {"inputs.caseload.people_referred", "inputs.budget.total_gbp", "inputs.budget.mean_gbp",
+            "inputs.caseload.by_pcn.PCN South.seen_per_fte_year"} <= set(sdc.suppressed)
+
+
+def test_large_counts_are_rounded_before_the_rate(tiny):
+    """With 40 referred people the rate uses the rounded 40, never an exact count."""
+    import pandas as pd
+
+    ref = tiny["referrals"]
+    extra = pd.concat([ref.iloc[[0]]] * 40, ignore_index=True)
+    extra["referral_id"] = [f"X{i:03d}" for i in range(40)]
+    extra["patient_id"] = [f"Q{i:03d}" for i in range(40)]
+    extra["referral_date"] = pd.Timestamp("2022-05-02")
+    ex = Extract(tiny.config, dict(tiny.tables, referrals=pd.concat([ref, extra], ignore_index=True)), tiny.sha256)
+    raw = inputs.compute(ex)
+    assert raw.overall.referred == 46
+    out = inputs.publish(raw, SDC(DisclosureSettings()))
+    assert out["caseload"]["people_referred"] == 45
+    assert out["caseload"]["referred_per_fte_year"] == round(45 / (693.1 / 365.25), 1)
+
+
+def test_notebook_without_pcn_quarterly_is_not_run(tiny, tmp_path, monkeypatch):
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    from pipeline.load import write_processed
+
+    ex = Extract(replace(tiny.config), {"referrals": tiny["referrals"], "sp_contacts": tiny["sp_contacts"]},
+                 tiny.sha256)
+    processed = write_processed(ex, tmp_path / "processed")
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    src = tmp_path / "in.ipynb"
+    nbformat.write(jupytext.read(paths.NOTEBOOKS / "10_inputs.py"), src)
+    pm.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
+                                                        "fragments_dir": str(tmp_path / "f"), "period": None})
+    frag = json.loads((tmp_path / "f" / "inputs.json").read_text())
+    assert frag["status"] == "not_run" and "pcn_quarterly" in frag["reason"]
+
+
+def test_notebook_runs_on_tiny(tiny, tmp_path, monkeypatch):
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    from pipeline.load import write_processed
+
+    processed = write_processed(tiny, tmp_path / "processed")
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    src = tmp_path / "in.ipynb"
+    nbformat.write(jupytext.read(paths.NOTEBOOKS / "10_inputs.py"), src)
+    pm.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
+                                                        "fragments_dir": str(tmp_path / "f"), "period": "2022-23"})
+    frag = json.loads((tmp_path / "f" / "inputs.json").read_text())
+    assert frag["status"] == "ok" and frag["data"]["period_covered"] == {"start": "2022-04-01", "end": "2023-03-31"}
