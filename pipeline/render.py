@@ -53,7 +53,7 @@ class Rendered:
 
 def _is_hidden_cell(cell) -> bool:
     tags = set(cell.get("metadata", {}).get("tags", []))
-    return bool(tags & {"parameters", "injected-parameters", "remove_cell", "remove"})
+    return bool(tags & {"parameters", "injected-parameters", "injected-reset", "remove_cell", "remove"})
 
 
 def _clean_outputs(outputs: list) -> list:
