@@ -138,3 +138,25 @@ def test_golden_activity_figures_on_the_tiny_extract(project):
     assert res["suppressed"] == expected["suppressed"]
     assert res["disclosure_control"]["enabled"] is False
     assert "NOT FOR PUBLICATION" in (project / "reports" / "tiny" / "index.html").read_text()
+
+
+def test_published_files_pass_the_disclosure_scan(project):
+    from scan import input_identifiers, scan_report
+
+    problems = scan_report(project / "reports" / SMALL, input_identifiers(project / "data_raw" / SMALL))
+    assert not problems, problems[:10]
+
+
+def test_period_report_is_published_beside_the_borough_report(project):
+    make(project, "report", f"BOROUGH={SMALL}", "PERIOD=2022-23")
+    per = project / "reports" / SMALL / "2022-23"
+    res = json.loads((per / "results.json").read_text())
+    assert res["period"]["start"] == "2022-04-01" and res["period"]["end"] == "2023-03-31"
+    assert list(res["activity"]["referrals_by_month"])[0] == "2022-04"
+    assert len(res["activity"]["referrals_by_month"]) == 12
+    # rebuilding the borough report keeps the period report
+    os.utime(project / "data_raw" / SMALL / "referrals.csv")
+    make(project, "report", f"BOROUGH={SMALL}")
+    assert (per / "results.json").exists()
+    bad = make(project, "report", f"BOROUGH={SMALL}", "PERIOD=2023-13", check=False)
+    assert bad.returncode != 0 and "is not a reporting period" in bad.stderr
