@@ -95,6 +95,107 @@ def cif_coverage(reps: int = 400, n: int = 300, seed: int = 20240402) -> dict:
             "death_90d": {"what": f"90-day death CIF (n = {n})", "truth": t90, "coverage": hits90 / reps}}
 
 
+# ------------------------------------------------------------------ GP appointments: matched DiD
+GP_RATE_RATIO = 0.90  # planted: after referral the rate is baseline x 0.90
+GP_PEAK = {-1: 1.5, -2: 1.2}  # planted pre-referral rise: quarter -1 = days -91..-1, -2 = days -182..-92
+GP_RISK_RATE = {"very_high": 9.0, "high": 6.5, "medium": 4.5, "low": 3.0}  # mean appointments a year
+GP_SHAPE = 2.0  # gamma shape of patients' baseline rates (overdispersion)
+GP_BANDS = tuple(GP_RISK_RATE)
+
+
+def simulate_gp_extract(n_referred: int = 400, n_pool: int = 2000, seed: int = 0, rate_ratio: float = GP_RATE_RATIO,
+                        peak: dict | None = None, n_practices: int = 4, start: str = "2021-04-01",
+                        end: str = "2024-03-31", comparison: bool = True):
+    """An in-memory extract with ``referrals``, ``gp_appointments`` and ``comparison_patients``.
+
+    Each patient has a constant baseline rate, gamma distributed around a mean set by the risk
+    band (the same distribution for referred and comparison patients given practice, age,
+    gender and risk band). A referred patient's rate is baseline x 1.2 on days -182..-92,
+    x 1.5 on days -91..-1 before referral and x ``rate_ratio`` from the referral day on;
+    comparison patients keep their baseline rate. Referral dates are uniform over the extract."""
+    import pandas as pd
+
+    from pipeline.extract import Extract, ExtractConfig
+
+    peak = GP_PEAK if peak is None else peak
+    rng = np.random.default_rng(seed)
+    s0 = int(np.datetime64(start, "D").astype(np.int64))
+    e0 = int(np.datetime64(end, "D").astype(np.int64))
+    n = n_referred + (n_pool if comparison else 0)
+    practice = np.array([f"A{10001 + i}" for i in range(n_practices)])[rng.integers(0, n_practices, n)]
+    age = rng.integers(18, 90, n)
+    gender = rng.choice(["female", "male"], n, p=[0.6, 0.4])
+    risk = rng.choice(GP_BANDS, n, p=[0.15, 0.25, 0.3, 0.3])
+    mean = np.array([GP_RISK_RATE[r] for r in risk])
+    rate = rng.gamma(GP_SHAPE, mean / GP_SHAPE) / 365.0  # per day
+    ids = np.array([f"P{i:06d}" for i in range(n)])
+    treated = np.arange(n) < n_referred
+    d = rng.integers(s0, e0 + 1, n)
+    # piecewise-constant rate segments (patient, lo, hi, multiplier), clipped to the extract
+    segs = []
+    big = 10**6
+    for lo_rel, hi_rel, mult in ((-big, -183, 1.0), (-182, -92, peak.get(-2, 1.0)), (-91, -1, peak.get(-1, 1.0)),
+                                 (0, big, rate_ratio)):
+        lo = np.maximum(d + lo_rel, s0)
+        hi = np.minimum(d + hi_rel, e0)
+        segs.append((np.flatnonzero(treated), lo[treated], hi[treated], mult))
+    segs.append((np.flatnonzero(~treated), np.full((~treated).sum(), s0), np.full((~treated).sum(), e0), 1.0))
+    pid, days = [], []
+    for who, lo, hi, mult in segs:
+        length = np.maximum(hi - lo + 1, 0)
+        k = rng.poisson(rate[who] * mult * length)
+        rep = np.repeat(np.arange(len(who)), k)
+        pid.append(who[rep])
+        days.append(lo[rep] + np.floor(rng.random(len(rep)) * length[rep]).astype(np.int64))
+    pid, days = np.concatenate(pid), np.concatenate(days)
+    appts = pd.DataFrame({"patient_id": ids[pid], "appointment_date": pd.to_datetime(days, unit="D"),
+                          "clinician_role": "gp"}).sort_values(["appointment_date", "patient_id"], ignore_index=True)
+    t = np.flatnonzero(treated)
+    referrals = pd.DataFrame({
+        "referral_id": [f"R{i:06d}" for i in t], "patient_id": ids[t], "practice_code": practice[t],
+        "pcn": "PCN 1", "referral_date": pd.to_datetime(d[t], unit="D"), "referral_source": "gp",
+        "referral_reason": "other", "first_contact_date": pd.NaT, "age": pd.array(age[t], dtype="Int64"),
+        "gender": gender[t].astype(object), "ethnicity": "white", "imd_decile": pd.array([pd.NA] * len(t), dtype="Int64"),
+        "risk_band": risk[t].astype(object), "diabetes": pd.array([False] * len(t), dtype="boolean"),
+        "severe_mental_illness": pd.array([False] * len(t), dtype="boolean"),
+    })
+    tables = {"referrals": referrals, "gp_appointments": appts}
+    if comparison:
+        c = np.flatnonzero(~treated)
+        tables["comparison_patients"] = pd.DataFrame({
+            "patient_id": ids[c], "practice_code": practice[c], "age": pd.array(age[c], dtype="Int64"),
+            "gender": gender[c].astype(object), "imd_decile": pd.array([pd.NA] * len(c), dtype="Int64"),
+            "risk_band": risk[c].astype(object), "diabetes": pd.array([False] * len(c), dtype="boolean"),
+            "severe_mental_illness": pd.array([False] * len(c), dtype="boolean")})
+    cfg = ExtractConfig(slug="sim", borough="Simulated", ons_code="E09000099",
+                        extract_start=pd.Timestamp(start).date(), extract_end=pd.Timestamp(end).date(),
+                        registered_population=100000, synthetic=True)
+    return Extract(cfg, tables, sha256="0" * 64)
+
+
+def gp_did_coverage(reps: int = 400, n_referred: int = 1000, n_pool: int = 5000, seed: int = 20240403) -> dict:
+    """Coverage of the matched DiD rate ratio's 95% CI (pipeline.analyses.gp_appointments.matched_did:
+    matching, panel and conditional fixed-effects Poisson with sandwich SEs clustered by matched set)."""
+    from pipeline.analyses.gp_appointments import matched_did
+    from pipeline.config import load_settings
+
+    settings = load_settings()
+    hits = done = 0
+    est = []
+    for r in range(reps):
+        ex = simulate_gp_extract(n_referred, n_pool, seed=seed + r)
+        _, _, fit = matched_did(ex, settings)
+        rr, lo, hi, _ = fit.ratio("post_x_referred")
+        if not np.isfinite(lo):
+            continue
+        done += 1
+        est.append(rr)
+        hits += lo <= GP_RATE_RATIO <= hi
+    return {"what": f"GP matched DiD rate ratio (n = {n_referred} referred, pool {n_pool})", "truth": GP_RATE_RATIO,
+            "reps": done, "coverage": hits / done if done else float("nan"),
+            "mean_estimate": float(np.mean(est)) if est else float("nan")}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=400)
@@ -103,8 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     a = ons4_coverage(args.reps)
     c = cif_coverage(args.reps)
+    g = gp_did_coverage(args.reps)
     rows = [(a["what"], a["truth"], a["coverage"]), (c["what"], c["truth"], c["coverage"]),
-            (c["death_90d"]["what"], c["death_90d"]["truth"], c["death_90d"]["coverage"])]
+            (c["death_90d"]["what"], c["death_90d"]["truth"], c["death_90d"]["coverage"]),
+            (g["what"], g["truth"], g["coverage"])]
     print(f"95% CI coverage, {args.reps} replicates each (target 93-97%)")
     for what, truth, cov in rows:
         print(f"  {what:<55} truth {truth:7.4f}  coverage {cov * 100:5.1f}%")

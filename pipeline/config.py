@@ -50,6 +50,11 @@ class Target(_Strict):
         if self.kind == "measure":
             if self.measure is None or self.op is None or self.value is None:
                 raise ValueError(f"target {self.name!r} needs measure, op and value")
+            from .contract import CLINICAL_MEASURE_RANGES  # local: keeps this module light
+
+            if self.measure not in CLINICAL_MEASURE_RANGES:
+                raise ValueError(f"target {self.name!r}: unknown measure {self.measure!r} "
+                                 f"(one of {', '.join(CLINICAL_MEASURE_RANGES)})")
         elif self.systolic_max is None or self.diastolic_max is None:
             raise ValueError(f"blood pressure target {self.name!r} needs systolic_max and diastolic_max")
         return self
@@ -60,10 +65,49 @@ class TargetSettings(_Strict):
     cohorts: dict[Literal["diabetes", "severe_mental_illness"], list[Target]]
     small_band_warning: int = Field(30, ge=0)
 
+    @model_validator(mode="after")
+    def _names_unique(self) -> "TargetSettings":
+        for cohort, targets in self.cohorts.items():
+            names = [t.name for t in targets]
+            if not targets or len(set(names)) != len(names):
+                raise ValueError(f"cohort {cohort!r} needs at least one target and unique target names")
+        return self
+
 
 class GPSettings(_Strict):
     window_days: int = Field(91, ge=1)
     quarters: list[int] = [1, 2, 3, 4]
+    # the patient-level model and the matched comparison (pipeline/analyses/gp_appointments.py)
+    event_quarters: tuple[int, int] = (-8, 4)  # first and last quarter of the event study
+    reference_quarter: int = -4
+    baseline_window_days: tuple[int, int] = (-365, -183)  # DiD "before": days relative to the index date
+    after_window_days: tuple[int, int] = (1, 365)
+    min_after_days: int = Field(91, ge=1)
+    match_age_bands: list[int] = [0, 18, 30, 40, 50, 60, 70, 80]  # lower edges
+    match_baseline_use_bins: list[int] = [0, 1, 2, 3, 5, 8]  # lower edges of baseline appointment counts
+    matches_per_patient: int = Field(3, ge=1)
+    match_seed: int = 20240401
+
+    @model_validator(mode="after")
+    def _windows(self) -> "GPSettings":
+        if not self.quarters or any(k < 1 for k in self.quarters):
+            raise ValueError("quarters must be whole numbers of quarters, 1 or more")
+        lo, hi = self.event_quarters
+        if not (lo < 0 < hi):
+            raise ValueError("event_quarters must run from a negative to a positive quarter")
+        if not (lo <= self.reference_quarter <= hi) or self.reference_quarter == 0:
+            raise ValueError("reference_quarter must be a non-zero quarter inside event_quarters")
+        b0, b1 = self.baseline_window_days
+        if not (b0 <= b1 < 0):
+            raise ValueError("baseline_window_days must be (first, last) days before the index date, first <= last < 0")
+        a0, a1 = self.after_window_days
+        if not (0 < a0 <= a1):
+            raise ValueError("after_window_days must be (first, last) days after the index date, 0 < first <= last")
+        for name in ("match_age_bands", "match_baseline_use_bins"):
+            e = getattr(self, name)
+            if not e or e[0] != 0 or any(x >= y for x, y in zip(e[:-1], e[1:], strict=True)):
+                raise ValueError(f"{name} must start at 0 and increase")
+        return self
 
 
 class ReadmissionSettings(_Strict):

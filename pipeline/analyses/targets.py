@@ -1,0 +1,430 @@
+"""Clinical targets met before and after first contact, by risk band: the contract's ``targets``
+section (data contract section 2, *Clinical targets by risk band*), reproducing the Merton
+evaluation's tables, then the analyses the published method lacks.
+
+The published method, exactly:
+
+- **Index referral**: each patient's earliest referral *with a first_contact_date* (ties: the
+  earlier first contact, then referral_id). Cohort membership (``diabetes`` /
+  ``severe_mental_illness`` register flag) and the risk band are read from that referral; a
+  missing register flag counts as "not on the register".
+- **Eligible**: in the cohort, with a first contact, and ``first_contact_date + window_days <=
+  extract_end`` (``window_days`` = 365 by default).
+- **Windows**: prior = first contact - 365 .. first contact - 1 day; after = first contact + 1 ..
+  first contact + 365 days. A measurement on the contact day is in neither.
+- **Met**: the *latest* measurement of the target's measure in the window meets the target.
+  Several readings of a measure on that latest date: the lowest counts (QOF's rule, which the
+  contract states for blood pressure; applied to every measure so that ties never depend on file
+  order). Blood pressure: the latest date in the window with *both* a systolic and a diastolic
+  reading, the lowest of each on that date; met when systolic <= 140 and diastolic <= 80. No
+  measurement in the window counts as *not met*.
+- The table is, per risk band, the % of eligible patients meeting 0, 1, ..., T targets in each
+  window. Targets and cohorts come from ``settings.targets`` (``config/defaults.yml``).
+- Eligible patients without a risk band are not in any band's row; they are counted and
+  reported (``detail.<cohort>.flow.missing_risk_band``).
+
+Beyond the published method:
+
+- **Not met vs not measured**, per target and window: measurement rises after first contact,
+  and the published method counts "not measured" as "not met", so part of any apparent
+  improvement is simply more testing.
+- **Paired test per band**: Stuart–Maxwell test of marginal homogeneity on the prior x after
+  table of the number of targets met. Chosen over the Wilcoxon signed-rank test because the
+  published figures *are* the two marginal distributions of the same patients, the outcome is a
+  short ordinal scale with heavy ties at 0 (Wilcoxon discards zero differences and leans on an
+  interval reading of the scale), and Stuart–Maxwell tests exactly "did the distribution
+  change?". The direction is shown by the share of patients who met more / fewer targets.
+  Holm's correction across the four bands of a cohort (bands whose test is publishable).
+- **Ordinal model across bands**: proportional-odds logit of the number of targets met on period
+  (after vs prior) and risk band (main effects: one common period odds ratio), plus a model with
+  the period x band interaction (per-band odds ratios; joint Wald test of heterogeneity). Two
+  rows per patient, so the standard errors are a patient-clustered sandwich (OrderedModel's
+  observation scores summed by patient); no constant (OrderedModel's thresholds replace it).
+  A cluster-robust logit of "at least one target met" is a robustness check.
+- **Flags** raised automatically: no patient met all targets in a cohort and period (as the
+  Merton evaluation found and queried), bands under ``small_band_warning`` patients, eligible
+  patients with no risk band, and a rise in measurement after first contact of 10 percentage
+  points or more for a target.
+
+All of this is descriptive and uncontrolled: there is no comparison group, so a change cannot be
+attributed to social prescribing.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..config import Settings, Target
+from ..disclosure import SDC
+from ..extract import Extract
+from .stats import FitResult, TestResult, holm, logit_cluster, ordinal_logit_cluster, stuart_maxwell
+
+SECTION = "targets"
+REQUIRED = ("referrals", "clinical_measurements")
+BANDS = ("very_high", "high", "medium", "low")
+BAND_LABELS = {"very_high": "1 - Very high risk", "high": "2 - High risk", "medium": "3 - Medium risk",
+               "low": "4 - Low risk"}
+COHORT_LABELS = {"diabetes": "Diabetes", "severe_mental_illness": "Severe mental illness"}
+WINDOWS = ("prior", "after")
+STATUSES = ("met", "not_met", "not_measured")
+REFERENCE_BAND = "low"
+MEASUREMENT_RISE_FLAG_PP = 10.0  # flag a rise in measurement after first contact of this many points
+
+OPS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, ">=": operator.ge, ">": operator.gt}
+
+TEST_REASON = (
+    "Stuart–Maxwell test of marginal homogeneity on the prior x after table of targets met (the "
+    "published tables are exactly these two marginal distributions of the same patients; the "
+    "outcome is a short ordinal scale with many ties, which a Wilcoxon signed-rank test would "
+    "partly discard). Holm correction across the risk bands of each cohort."
+)
+MODEL_METHOD = (
+    "Proportional-odds (cumulative logit) model of the number of targets met on period (after vs "
+    "prior) and risk band, two rows per patient, statsmodels OrderedModel with no constant; "
+    "patient-clustered sandwich standard errors (cov_type='cluster' on the per-observation scores "
+    "summed by patient). Interaction model for per-band odds ratios; Wald test of heterogeneity."
+)
+
+
+def describe(t: Target) -> str:
+    """A target in words, e.g. ``hba1c <= 58`` or ``blood pressure <= 140/80 (same-day pair)``."""
+    if t.kind == "blood_pressure":
+        return f"blood pressure <= {t.systolic_max:g}/{t.diastolic_max:g} (same-day pair)"
+    return f"{t.measure} {t.op} {t.value:g}"
+
+
+@dataclass
+class CohortRaw:
+    name: str
+    targets: list[Target]
+    # one row per eligible patient: patient_id, risk_band, first_contact_date,
+    # <target>_prior / <target>_after ("met" / "not_met" / "not_measured"), met_prior, met_after
+    patients: pd.DataFrame
+    flow: dict[str, int]
+    tests: dict[str, TestResult]
+    ordinal: FitResult | None
+    ordinal_interaction: FitResult | None
+    any_target: FitResult | None
+    flags: list[dict]
+    reference_band: str | None = None
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.targets)
+
+    @property
+    def target_names(self) -> list[str]:
+        return [t.name for t in self.targets]
+
+    def band(self, band: str) -> pd.DataFrame:
+        return self.patients[self.patients["risk_band"] == band]
+
+
+@dataclass
+class TargetsRaw:
+    cohorts: dict[str, CohortRaw]
+    window_days: int
+    extract_end: pd.Timestamp
+    small_band_warning: int
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------- derivations
+def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
+    """Each patient's earliest referral with a first contact (ties: earlier first contact, then
+    referral_id)."""
+    r = referrals[referrals["first_contact_date"].notna()]
+    r = r.sort_values(["patient_id", "referral_date", "first_contact_date", "referral_id"], kind="mergesort")
+    return r.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
+
+
+def windowed_measurements(measurements: pd.DataFrame, patients: pd.DataFrame, window_days: int) -> pd.DataFrame:
+    """Measurements of ``patients`` (patient_id, first_contact_date) labelled with their window
+    (``prior`` / ``after``); measurements in neither window (including the contact day) dropped."""
+    m = measurements[["patient_id", "measurement_date", "measure", "value"]].merge(
+        patients[["patient_id", "first_contact_date"]], on="patient_id", how="inner")
+    rel = (m["measurement_date"] - m["first_contact_date"]).dt.days
+    window = np.select([(rel >= -window_days) & (rel <= -1), (rel >= 1) & (rel <= window_days)],
+                       ["prior", "after"], default="")
+    m = m.assign(window=window)
+    return m[(m["window"] != "") & m["value"].notna()].drop(columns="first_contact_date")
+
+
+def _latest_lowest(m: pd.DataFrame) -> pd.DataFrame:
+    """Per (patient, window): the latest date's lowest value."""
+    m = m.sort_values(["patient_id", "window", "measurement_date", "value"],
+                      ascending=[True, True, False, True], kind="mergesort")
+    return m.drop_duplicates(["patient_id", "window"], keep="first")
+
+
+def target_met(m: pd.DataFrame, target: Target) -> pd.Series:
+    """Whether the target is met, indexed by (patient_id, window), for every patient and window
+    with a qualifying measurement; absent = not measured."""
+    if target.kind == "blood_pressure":
+        keys = ["patient_id", "window", "measurement_date"]
+        sys_ = m[m["measure"] == "systolic_bp"].groupby(keys)["value"].min().rename("sys")
+        dia = m[m["measure"] == "diastolic_bp"].groupby(keys)["value"].min().rename("dia")
+        both = pd.concat([sys_, dia], axis=1, join="inner").reset_index()
+        both = both.sort_values(["patient_id", "window", "measurement_date"],
+                                ascending=[True, True, False], kind="mergesort")
+        both = both.drop_duplicates(["patient_id", "window"], keep="first")
+        met = (both["sys"] <= target.systolic_max) & (both["dia"] <= target.diastolic_max)
+        return pd.Series(met.to_numpy(), index=pd.MultiIndex.from_frame(both[["patient_id", "window"]]))
+    latest = _latest_lowest(m[m["measure"] == target.measure])
+    met = OPS[target.op](latest["value"], float(target.value))
+    return pd.Series(met.to_numpy(), index=pd.MultiIndex.from_frame(latest[["patient_id", "window"]]))
+
+
+def target_status(patients: pd.DataFrame, m: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """Add ``<target>_<window>`` status columns and ``met_<window>`` counts to ``patients``."""
+    out = patients.copy()
+    for t in targets:
+        met = target_met(m, t)
+        for w in WINDOWS:
+            s = met[met.index.get_level_values("window") == w].droplevel("window")
+            s = s[~s.index.duplicated()]
+            v = out["patient_id"].map(s)
+            out[f"{t.name}_{w}"] = np.where(v.isna(), "not_measured", np.where(v.astype(bool), "met", "not_met"))
+    for w in WINDOWS:
+        out[f"met_{w}"] = sum((out[f"{t.name}_{w}"] == "met").astype(int) for t in targets) if targets else 0
+    return out
+
+
+# ---------------------------------------------------------------------------------- models
+def _band_design(df: pd.DataFrame, bands: list[str], ref: str, interaction: bool) -> pd.DataFrame:
+    X = pd.DataFrame({"after": df["after"].astype(float)})
+    for b in bands:
+        if b != ref:
+            X[f"band_{b}"] = (df["risk_band"] == b).astype(float)
+    if interaction:
+        for b in bands:
+            if b != ref:
+                X[f"after_x_{b}"] = X["after"] * X[f"band_{b}"]
+    return X
+
+
+def _long(patients: pd.DataFrame) -> pd.DataFrame:
+    p = patients[patients["risk_band"].isin(BANDS)]
+    a = p[["patient_id", "risk_band", "met_prior"]].rename(columns={"met_prior": "met"}).assign(after=0)
+    b = p[["patient_id", "risk_band", "met_after"]].rename(columns={"met_after": "met"}).assign(after=1)
+    return pd.concat([a, b], ignore_index=True)
+
+
+def fit_models(patients: pd.DataFrame) -> tuple[FitResult | None, FitResult | None, FitResult | None, str | None]:
+    """Ordinal main-effects and interaction models, and the '>= 1 target met' logit."""
+    long = _long(patients)
+    if long.empty:
+        return None, None, None, None
+    present = [b for b in BANDS if (long["risk_band"] == b).any()]
+    ref = REFERENCE_BAND if REFERENCE_BAND in present else long["risk_band"].value_counts().index[0]
+    groups = long["patient_id"].to_numpy()
+    y = long["met"].to_numpy()
+    main = ordinal_logit_cluster(y, _band_design(long, present, ref, False), groups)
+    inter = ordinal_logit_cluster(y, _band_design(long, present, ref, True), groups) if len(present) > 1 else None
+    anyt = logit_cluster((y > 0).astype(float), _band_design(long, present, ref, False), groups)
+    return main, inter, anyt, ref
+
+
+def _flags(name: str, patients: pd.DataFrame, targets: list[Target], flow: dict[str, int],
+           small_band: int) -> list[dict]:
+    flags: list[dict] = []
+    n_t = len(targets)
+    if len(patients):
+        for w in WINDOWS:
+            if not (patients[f"met_{w}"] == n_t).any():
+                flags.append({"code": "no_patient_met_all_targets", "cohort": name, "window": w,
+                              "message": f"No eligible patient met all {n_t} targets in the {w} window: check the "
+                                         "target logic and recording before reading the table (the Merton "
+                                         "evaluation raised the same question)."})
+        for t in targets:
+            measured = {w: (patients[f"{t.name}_{w}"] != "not_measured").mean() * 100 for w in WINDOWS}
+            if measured["after"] - measured["prior"] >= MEASUREMENT_RISE_FLAG_PP:
+                flags.append({"code": "measurement_rise", "cohort": name, "target": t.name,
+                              "message": f"{t.name.replace('_', ' ')} was recorded for at least "
+                                         f"{MEASUREMENT_RISE_FLAG_PP:.0f} percentage points more patients after "
+                                         "first contact than before: part of any rise in targets met is more "
+                                         "measurement, not better control."})
+    for b in BANDS:
+        n = int((patients["risk_band"] == b).sum())
+        if 0 < n < small_band:
+            flags.append({"code": "small_band", "cohort": name, "band": b,
+                          "message": f"The {b.replace('_', ' ')} risk band has fewer than "
+                                     f"{small_band} eligible patients: its percentages move a lot with each patient."})
+    if flow["missing_risk_band"] > 0:
+        flags.append({"code": "missing_risk_band", "cohort": name,
+                      "message": "Some eligible patients have no risk band and are in no band's row."})
+    return flags
+
+
+# ---------------------------------------------------------------------------------- compute
+def compute(extract: Extract, settings: Settings) -> TargetsRaw:
+    cfg = settings.targets
+    W = int(cfg.window_days)
+    end = extract.config.end
+    idx = index_referrals(extract["referrals"])
+    meas_all = windowed_measurements(extract["clinical_measurements"], idx, W)
+    cohorts: dict[str, CohortRaw] = {}
+    for name, targets in cfg.cohorts.items():
+        flag = idx[name].astype("boolean").fillna(False).astype(bool) if name in idx else \
+            pd.Series(False, index=idx.index)
+        c = idx[flag]
+        eligible = (c["first_contact_date"] + pd.Timedelta(days=W)) <= end
+        pts = c.loc[eligible, ["patient_id", "risk_band", "first_contact_date"]].reset_index(drop=True)
+        pts["risk_band"] = pts["risk_band"].astype("object")
+        m = meas_all[meas_all["patient_id"].isin(pts["patient_id"])]
+        pts = target_status(pts, m, list(targets))
+        flow = {
+            "index_patients_in_cohort": int(len(c)),
+            "excluded_short_follow_up": int((~eligible).sum()),
+            "eligible": int(len(pts)),
+            "missing_risk_band": int((~pts["risk_band"].isin(BANDS)).sum()),
+        }
+        k = len(targets) + 1
+        tests = {}
+        for b in BANDS:
+            bp = pts[pts["risk_band"] == b]
+            tab = np.zeros((k, k))
+            np.add.at(tab, (bp["met_prior"].to_numpy(dtype=int), bp["met_after"].to_numpy(dtype=int)), 1)
+            tests[b] = stuart_maxwell(tab)
+        main, inter, anyt, ref = fit_models(pts)
+        cohorts[name] = CohortRaw(name, list(targets), pts, flow, tests, main, inter, anyt,
+                                  _flags(name, pts, list(targets), flow, cfg.small_band_warning), ref)
+    return TargetsRaw(cohorts, W, end, cfg.small_band_warning)
+
+
+# ---------------------------------------------------------------------------------- publish
+def _nan_none(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _ratio(sdc: SDC, fit: FitResult | None, name: str, base: int, key: str, combo: dict | None = None) -> dict:
+    if fit is None or not fit.ok:
+        est = lo = hi = p = float("nan")
+    else:
+        est, lo, hi, p = fit.combo_ratio(combo) if combo else fit.ratio(name)
+    return {"odds_ratio": sdc.stat(_nan_none(est), base, f"{key}.odds_ratio", decimals=3),
+            "ci95": sdc.interval(_nan_none(lo), _nan_none(hi), base, f"{key}.ci95", decimals=3),
+            "p_value": sdc.stat(_nan_none(p), base, f"{key}.p_value", decimals=4)}
+
+
+def _publish_models(c: CohortRaw, sdc: SDC) -> dict:
+    n = int(c.patients["risk_band"].isin(BANDS).sum())
+    out: dict = {"method": MODEL_METHOD, "reference_band": c.reference_band}
+    main = c.ordinal
+    out["status"] = "not_run" if main is None else main.status
+    if main is not None and not main.ok:
+        out["reason"] = main.reason
+    out["period"] = _ratio(sdc, main, "after", n, "period")
+    out["band_vs_reference"] = {}
+    for b in BANDS:
+        if b == c.reference_band:
+            continue
+        nb_ = int((c.patients["risk_band"] == b).sum())
+        n_ref = int((c.patients["risk_band"] == c.reference_band).sum())
+        fit = main if (main is not None and f"band_{b}" in main.params.index) else None
+        out["band_vs_reference"][b] = _ratio(sdc, fit, f"band_{b}", min(nb_, n_ref), f"band_vs_reference.{b}")
+    inter = c.ordinal_interaction
+    out["period_by_band"] = {}
+    for b in BANDS:
+        nb_ = int((c.patients["risk_band"] == b).sum())
+        combo = {"after": 1.0} if b == c.reference_band else {"after": 1.0, f"after_x_{b}": 1.0}
+        fit = inter if (inter is not None and (b == c.reference_band or f"after_x_{b}" in inter.params.index)) else None
+        out["period_by_band"][b] = _ratio(sdc, fit, "after", nb_, f"period_by_band.{b}", combo=combo)
+    if inter is not None and inter.ok:
+        chi2, df, p = inter.wald([n_ for n_ in inter.params.index if n_.startswith("after_x_")])
+    else:
+        chi2, df, p = float("nan"), 0, float("nan")
+    # heterogeneity test rests on every band in the model: each must be publishable
+    bands_n = [int((c.patients["risk_band"] == b).sum()) for b in BANDS]
+    base = min([x for x in bands_n if x > 0], default=0)
+    out["interaction_wald"] = {"chi2": sdc.stat(_nan_none(chi2), base, "interaction_wald.chi2"), "df": df,
+                               "p_value": sdc.stat(_nan_none(p), base, "interaction_wald.p_value", decimals=4)}
+    anyt = c.any_target
+    out["any_target_logit"] = {"method": anyt.method if anyt else None,
+                               "status": "not_run" if anyt is None else anyt.status,
+                               **_ratio(sdc, anyt, "after", n, "any_target_logit")}
+    return out
+
+
+def publish(raw: TargetsRaw, sdc: SDC) -> dict:
+    """The contract's ``targets`` section (both cohorts, all four bands, keys "0".."T") after
+    disclosure control, plus per-band extras (``by_target``, ``change``, ``test``) and a
+    ``detail`` key with cohort-level results (flow, models, flags, methods)."""
+    out: dict = {}
+    detail: dict = {"method": {"targets": TEST_REASON, "model": MODEL_METHOD,
+                               "window_days": raw.window_days,
+                               "published_rule": "no measurement in the window counts as not met"},
+                    "not_estimable": []}
+    for name in ("diabetes", "severe_mental_illness"):
+        c = raw.cohorts.get(name)
+        cs = sdc.scoped(name)
+        if c is None:  # a cohort the settings drop: keep the contract shape, all unknown
+            out[name] = {b: {"n": None, "prior_pct": {}, "after_pct": {}} for b in BANDS}
+            detail["not_estimable"].append(name)
+            continue
+        keys = [str(i) for i in range(c.n_targets + 1)]
+        bands_out: dict = {}
+        publishable_p: dict[str, float | None] = {}
+        for b in BANDS:
+            bs = cs.scoped(b)
+            p = c.band(b)
+            n = int(len(p))
+            entry: dict = {"n": bs.count(n, "n")}
+            for w in WINDOWS:
+                cells = {k: int((p[f"met_{w}"] == int(k)).sum()) for k in keys}
+                if n == 0:
+                    entry[f"{w}_pct"] = {k: None for k in keys}
+                    detail["not_estimable"] += [f"{name}.{b}.{w}_pct.{k}" for k in keys]
+                else:
+                    entry[f"{w}_pct"] = bs.distribution(cells, f"{w}_pct")
+            # extras: not met vs not measured, per target and window
+            entry["by_target"] = {}
+            for t in c.targets:
+                entry["by_target"][t.name] = {}
+                for w in WINDOWS:
+                    cells = {s: int((p[f"{t.name}_{w}"] == s).sum()) for s in STATUSES}
+                    entry["by_target"][t.name][w] = (bs.distribution(cells, f"by_target.{t.name}.{w}") if n
+                                                     else {s: None for s in STATUSES})
+            diff = p["met_after"] - p["met_prior"]
+            change = {"met_more": int((diff > 0).sum()), "same": int((diff == 0).sum()),
+                      "met_fewer": int((diff < 0).sum())}
+            entry["change_pct"] = bs.distribution(change, "change_pct") if n else {k: None for k in change}
+            test = c.tests[b]
+            ok = bs.base_ok(n) and n > 0
+            entry["test"] = {"method": test.method, "status": test.status if ok else "suppressed",
+                             "statistic": bs.stat(_nan_none(test.statistic), n, "test.statistic"),
+                             "df": test.df if ok else None,
+                             "p_value": bs.stat(_nan_none(test.p_value), n, "test.p_value", decimals=4)}
+            publishable_p[b] = test.p_value if ok else None
+            bands_out[b] = entry
+        adj = holm(publishable_p)
+        for b in BANDS:
+            n = int(len(c.band(b)))
+            bands_out[b]["test"]["p_holm"] = cs.scoped(b).stat(_nan_none(adj[b]), n, "test.p_holm", decimals=4) \
+                if adj[b] is not None else None
+        out[name] = bands_out
+        ds = sdc.scoped("detail").scoped(name)
+        detail[name] = {
+            "label": COHORT_LABELS[name],
+            "targets": {t.name: describe(t) for t in c.targets},
+            "flow": {k: ds.count(v, f"flow.{k}") for k, v in c.flow.items()},
+            "models": _publish_models(c, ds.scoped("models")),
+            "flags": c.flags,
+        }
+    out["detail"] = detail
+    return out
+
+
+def band_table(section: dict, cohort: str, window: str) -> pd.DataFrame:
+    """The published distribution as the Merton table: one row per band, % meeting 0..T targets
+    (from the published dict only)."""
+    rows = []
+    for b in BANDS:
+        d = section[cohort][b][f"{window}_pct"]
+        rows.append({"Risk band": BAND_LABELS[b], "Patients": section[cohort][b]["n"], **d})
+    return pd.DataFrame(rows, dtype=object)
