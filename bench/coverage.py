@@ -100,17 +100,18 @@ GP_RATE_RATIO = 0.90  # planted: after referral the rate is baseline x 0.90
 GP_PEAK = {-1: 1.5, -2: 1.2}  # planted pre-referral rise: quarter -1 = days -91..-1, -2 = days -182..-92
 GP_RISK_RATE = {"very_high": 9.0, "high": 6.5, "medium": 4.5, "low": 3.0}  # mean appointments a year
 GP_SHAPE = 2.0  # gamma shape of patients' baseline rates (overdispersion)
+GP_REFERRED_LEVEL = 1.15  # referred patients use the GP 15% more at baseline (as pipeline.synthetic plants)
 GP_BANDS = tuple(GP_RISK_RATE)
 
 
 def simulate_gp_extract(n_referred: int = 400, n_pool: int = 2000, seed: int = 0, rate_ratio: float = GP_RATE_RATIO,
                         peak: dict | None = None, n_practices: int = 4, start: str = "2021-04-01",
-                        end: str = "2024-03-31", comparison: bool = True):
+                        end: str = "2024-03-31", comparison: bool = True, referred_level: float = GP_REFERRED_LEVEL):
     """An in-memory extract with ``referrals``, ``gp_appointments`` and ``comparison_patients``.
 
     Each patient has a constant baseline rate, gamma distributed around a mean set by the risk
-    band (the same distribution for referred and comparison patients given practice, age,
-    gender and risk band). A referred patient's rate is baseline x 1.2 on days -182..-92,
+    band, times ``referred_level`` for referred patients (so matching on prior GP use, and
+    regression to the mean, matter). A referred patient's rate is baseline x 1.2 on days -182..-92,
     x 1.5 on days -91..-1 before referral and x ``rate_ratio`` from the referral day on;
     comparison patients keep their baseline rate. Referral dates are uniform over the extract."""
     import pandas as pd
@@ -127,9 +128,9 @@ def simulate_gp_extract(n_referred: int = 400, n_pool: int = 2000, seed: int = 0
     gender = rng.choice(["female", "male"], n, p=[0.6, 0.4])
     risk = rng.choice(GP_BANDS, n, p=[0.15, 0.25, 0.3, 0.3])
     mean = np.array([GP_RISK_RATE[r] for r in risk])
-    rate = rng.gamma(GP_SHAPE, mean / GP_SHAPE) / 365.0  # per day
-    ids = np.array([f"P{i:06d}" for i in range(n)])
     treated = np.arange(n) < n_referred
+    rate = rng.gamma(GP_SHAPE, mean / GP_SHAPE) / 365.0 * np.where(treated, referred_level, 1.0)  # per day
+    ids = np.array([f"P{i:06d}" for i in range(n)])
     d = rng.integers(s0, e0 + 1, n)
     # piecewise-constant rate segments (patient, lo, hi, multiplier), clipped to the extract
     segs = []

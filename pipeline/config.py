@@ -81,6 +81,7 @@ class GPSettings(_Strict):
     event_quarters: tuple[int, int] = (-8, 4)  # first and last quarter of the event study
     reference_quarter: int = -4
     baseline_window_days: tuple[int, int] = (-365, -183)  # DiD "before": days relative to the index date
+    match_window_days: tuple[int, int] = (-547, -366)  # GP use matched on: before, and apart from, the DiD "before"
     after_window_days: tuple[int, int] = (1, 365)
     min_after_days: int = Field(91, ge=1)
     match_age_bands: list[int] = [0, 18, 30, 40, 50, 60, 70, 80]  # lower edges
@@ -100,6 +101,9 @@ class GPSettings(_Strict):
         b0, b1 = self.baseline_window_days
         if not (b0 <= b1 < 0):
             raise ValueError("baseline_window_days must be (first, last) days before the index date, first <= last < 0")
+        m0, m1 = self.match_window_days
+        if not (m0 <= m1 < 0):
+            raise ValueError("match_window_days must be (first, last) days before the index date, first <= last < 0")
         a0, a1 = self.after_window_days
         if not (0 < a0 <= a1):
             raise ValueError("after_window_days must be (first, last) days after the index date, 0 < first <= last")

@@ -41,22 +41,28 @@ Beyond the published method:
 - **Matched difference-in-differences** (when ``comparison_patients`` exist): each eligible
   referred patient is matched, without replacement, to up to ``matches_per_patient``
   comparison patients registered at the same practice, in the same age band, of the same gender
-  and risk band (missing = its own category), alive at the index date, with GP use in the
-  baseline window in the same band (``match_baseline_use_bins``; nearest count, then nearest
+  and risk band (missing = its own category), alive at the index date, with GP use in a
+  *matching window* in the same band (``match_baseline_use_bins``; nearest count, then nearest
   age, then a seeded random draw, break ties). Comparison patients take the index date of the
   referred patient they are matched to. **Before** is the baseline window, days -365..-183
   (``baseline_window_days``), which *excludes the six months of pre-referral rise*; **after** is
-  days +1..+365. The rate ratio is exp(post x referred) from a conditional fixed-effects Poisson
-  (patient effects, log exposure offset, comparison patients weighted 1/number matched to that
-  referred patient), with the sandwich clustered by matched set. Eligible referred patients
-  need the whole baseline window inside the extract and at least ``min_after_days`` of follow-up
-  inside it (a shorter after window counts for the days it covers). This is the **causal-leaning**
-  estimate: it compares like with like over the same calendar days and avoids the pre-referral
-  peak. It still assumes that, without referral, matched patients' GP use would have changed in
-  the same proportion (parallel trends), and matching cannot balance what is not recorded (why
-  this patient was referred and that one was not). Matching on GP use in the same window that
-  serves as "before" can itself cause regression to the mean if referred and comparison
-  patients come from different populations; the balance table shows how alike they are.
+  days +1..+365 (``after_window_days``). The matching window (``match_window_days``, default
+  days -547..-366) lies before, and apart from, the "before" window on purpose: referred
+  patients use the GP more than unreferred ones even at baseline, so among people with the same
+  *count* in a window, referred patients have the higher underlying rate; if "before" were the
+  window matched on, the comparison group's counts would fall back towards their lower mean
+  afterwards (regression to the mean created by the matching) and bias the ratio towards 1.
+  Matching on an earlier window balances GP use without touching the outcome windows; the
+  patient fixed effects absorb any remaining difference in level. The rate ratio is
+  exp(after x referred) from a conditional fixed-effects Poisson (patient effects, log exposure
+  offset, comparison patients weighted 1/number matched to that referred patient), with the
+  sandwich clustered by matched set. Eligible referred patients need the matching and "before"
+  windows inside the extract and at least ``min_after_days`` of follow-up inside it (a shorter
+  after window counts for the days it covers; follow-up also ends at death). This is the
+  **causal-leaning** estimate: it compares like with like over the same calendar days and
+  avoids the pre-referral peak. It still assumes that, without referral, matched patients' GP
+  use would have changed in the same proportion (parallel trends), and matching cannot balance
+  what is not recorded (why this patient was referred and that one was not).
 - Sensitivity analyses: a pooled negative-binomial model of the same difference in differences
   (NB2, dispersion alpha estimated, exposure offset, cluster-robust by matched set), and the
   same matched DiD with "before" = days -365..-1, which includes the pre-referral rise and is
@@ -263,14 +269,15 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
           start: int, end: int, cfg: GPSettings) -> MatchRaw:
     """Match eligible referred patients to comparison patients (see the module docstring)."""
     b0, b1 = cfg.baseline_window_days
+    m0, m1 = cfg.match_window_days
     a0, a1 = cfg.after_window_days
     ref = idx.copy()
     ref["index_day"] = day_numbers(ref["referral_date"])
     ref["end_day"] = np.minimum(death_days(extract, ref["patient_id"]), end)
-    base_inside = ref["index_day"] + b0 >= start
+    base_inside = ref["index_day"] + min(b0, m0) >= start
     after_days = np.minimum(ref["index_day"] + a1, ref["end_day"]) - (ref["index_day"] + a0) + 1
     enough_after = after_days >= cfg.min_after_days
-    excluded = {"baseline_window_before_extract_start": int((~base_inside).sum()),
+    excluded = {"history_before_extract_start": int((~base_inside).sum()),
                 "too_little_follow_up": int((base_inside & ~enough_after).sum())}
     ref = ref[base_inside & enough_after].reset_index(drop=True)
     referred_ids = set(extract["referrals"]["patient_id"].astype(str))
@@ -278,23 +285,23 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
     excluded["comparison_patients_also_referred"] = int(len(set(extract[COMPARISON]["patient_id"].astype(str))
                                                             & referred_ids))
     bins = np.asarray(cfg.match_baseline_use_bins)
-    ref["base_n"] = counter.count(ref["patient_id"], ref["index_day"] + b0, ref["index_day"] + b1)
+    ref["match_n"] = counter.count(ref["patient_id"], ref["index_day"] + m0, ref["index_day"] + m1)
     ref["key"] = _key(ref, cfg.match_age_bands).to_numpy()
     pool = pool.assign(key=_key(pool, cfg.match_age_bands).to_numpy(),
                        death_day=death_days(extract, pool["patient_id"]))
-    pairs = ref[["patient_id", "key", "index_day", "base_n", "age"]].merge(
+    pairs = ref[["patient_id", "key", "index_day", "match_n", "age"]].merge(
         pool[["patient_id", "key", "death_day", "age"]], on="key", suffixes=("", "_c"))
     pairs = pairs[pairs["death_day"] > pairs["index_day"]]
-    pairs = pairs.assign(base_n_c=counter.count(pairs["patient_id_c"], pairs["index_day"] + b0,
-                                                pairs["index_day"] + b1))
-    same_bin = (np.searchsorted(bins, pairs["base_n"], side="right")
-                == np.searchsorted(bins, pairs["base_n_c"], side="right"))
+    pairs = pairs.assign(match_n_c=counter.count(pairs["patient_id_c"], pairs["index_day"] + m0,
+                                                 pairs["index_day"] + m1))
+    same_bin = (np.searchsorted(bins, pairs["match_n"], side="right")
+                == np.searchsorted(bins, pairs["match_n_c"], side="right"))
     pairs = pairs[same_bin]
     rng = np.random.default_rng(cfg.match_seed)
     order = pd.Series(rng.permutation(len(ref)), index=ref["patient_id"].to_numpy())
     age_gap = (pd.to_numeric(pairs["age"], errors="coerce") - pd.to_numeric(pairs["age_c"], errors="coerce")).abs()
     pairs = pairs.assign(order=pairs["patient_id"].map(order).to_numpy(),
-                         d_use=(pairs["base_n"] - pairs["base_n_c"]).abs().to_numpy(),
+                         d_use=(pairs["match_n"] - pairs["match_n_c"]).abs().to_numpy(),
                          d_age=age_gap.fillna(999).to_numpy(), tie=rng.random(len(pairs)))
     pairs = pairs.sort_values(["order", "d_use", "d_age", "tie"], kind="mergesort")
     used: set[str] = set()
@@ -314,10 +321,11 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
     comp = comp.merge(t[["set_id", "index_day"]], on="set_id", how="left")
     comp["end_day"] = np.minimum(comp["death_day"].to_numpy(dtype=np.int64), end)
     comp["treated"] = 0
-    comp["base_n"] = counter.count(comp["patient_id"], comp["index_day"] + b0, comp["index_day"] + b1)
-    cols = ["patient_id", "treated", "set_id", "index_day", "end_day", "weight", "base_n", "age", "gender",
+    comp["match_n"] = counter.count(comp["patient_id"], comp["index_day"] + m0, comp["index_day"] + m1)
+    cols = ["patient_id", "treated", "set_id", "index_day", "end_day", "weight", "match_n", "age", "gender",
             "risk_band", "imd_decile", "diabetes", "severe_mental_illness"]
     units = pd.concat([t[cols], comp[cols]], ignore_index=True)
+    units["before_n"] = counter.count(units["patient_id"], units["index_day"] + b0, units["index_day"] + b1)
     return MatchRaw(units, int(len(ref)), int(len(sets)), int(len(pool)), int(len(comp)), excluded)
 
 
@@ -442,7 +450,8 @@ def balance(units: pd.DataFrame) -> dict[str, dict]:
     add("diabetes", "pct", flag("diabetes"), flag("diabetes"))
     add("severe_mental_illness", "pct", flag("severe_mental_illness"), flag("severe_mental_illness"))
     add("imd_decile", "mean", num("imd_decile"), num("imd_decile"))
-    add("baseline_appointments", "mean", num("base_n"), num("base_n"))
+    add("matching_window_appointments", "mean", num("match_n"), num("match_n"))
+    add("before_window_appointments", "mean", num("before_n"), num("before_n"))
     return rows
 
 
@@ -574,8 +583,9 @@ def _did_publish(raw: GPRaw, sdc) -> dict:
         "rises in the six months before referral, so a 'before' that includes those months would credit the "
         "service with the fall back to normal.")
     out["matching"] = {
-        "on": "same practice, age band, gender, risk band; alive at the index date; GP appointments in the baseline "
+        "on": "same practice, age band, gender, risk band; alive at the index date; GP appointments in the matching "
               "window in the same band; without replacement; comparison patients take the referred patient's index date",
+        "match_window_days": list(raw.settings.match_window_days),
         "age_bands": list(raw.settings.match_age_bands),
         "baseline_use_bins": list(raw.settings.match_baseline_use_bins),
         "matches_per_patient": raw.settings.matches_per_patient,
