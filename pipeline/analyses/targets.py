@@ -59,9 +59,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..config import Settings, Target
+from ..config import Settings, Target, load_settings
 from ..disclosure import SDC
 from ..extract import Extract
+from .estimable import EstimableSDC
 from .stats import FitResult, TestResult, holm, logit_cluster, ordinal_logit_cluster, stuart_maxwell
 
 SECTION = "targets"
@@ -73,6 +74,7 @@ COHORT_LABELS = {"diabetes": "Diabetes", "severe_mental_illness": "Severe mental
 WINDOWS = ("prior", "after")
 STATUSES = ("met", "not_met", "not_measured")
 REFERENCE_BAND = "low"
+DEFAULT_N_TARGETS = {"diabetes": 3, "severe_mental_illness": 4}  # the contract's keys "0".."3" / "0".."4"
 MEASUREMENT_RISE_FLAG_PP = 10.0  # flag a rise in measurement after first contact of this many points
 
 OPS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, ">=": operator.ge, ">": operator.gt}
@@ -251,10 +253,14 @@ def _flags(name: str, patients: pd.DataFrame, targets: list[Target], flow: dict[
                                          "measurement, not better control."})
     for b in BANDS:
         n = int((patients["risk_band"] == b).sum())
-        if 0 < n < small_band:
+        if n == 0:
+            flags.append({"code": "empty_band", "cohort": name, "band": b,
+                          "message": f"The {b.replace('_', ' ')} risk band has no eligible patients: its row is empty."})
+        elif n < small_band:
             flags.append({"code": "small_band", "cohort": name, "band": b,
-                          "message": f"The {b.replace('_', ' ')} risk band has fewer than "
-                                     f"{small_band} eligible patients: its percentages move a lot with each patient."})
+                          "message": f"The {b.replace('_', ' ')} risk band has fewer than {small_band} eligible "
+                                     "patients: each patient moves its percentages by several points, so read its "
+                                     "row with care."})
     if flow["missing_risk_band"] > 0:
         flags.append({"code": "missing_risk_band", "cohort": name,
                       "message": "Some eligible patients have no risk band and are in no band's row."})
@@ -262,8 +268,8 @@ def _flags(name: str, patients: pd.DataFrame, targets: list[Target], flow: dict[
 
 
 # ---------------------------------------------------------------------------------- compute
-def compute(extract: Extract, settings: Settings) -> TargetsRaw:
-    cfg = settings.targets
+def compute(extract: Extract, settings: Settings | None = None) -> TargetsRaw:
+    cfg = (settings or load_settings()).targets
     W = int(cfg.window_days)
     end = extract.config.end
     idx = index_referrals(extract["referrals"])
@@ -302,46 +308,46 @@ def _nan_none(x) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def _ratio(sdc: SDC, fit: FitResult | None, name: str, base: int, key: str, combo: dict | None = None) -> dict:
-    if fit is None or not fit.ok:
-        est = lo = hi = p = float("nan")
-    else:
+def _ratio(sdc: EstimableSDC, fit: FitResult | None, name: str, base: int, key: str,
+           combo: dict | None = None) -> dict:
+    est = lo = hi = p = float("nan")
+    if fit is not None and fit.ok:
         est, lo, hi, p = fit.combo_ratio(combo) if combo else fit.ratio(name)
     return {"odds_ratio": sdc.stat(_nan_none(est), base, f"{key}.odds_ratio", decimals=3),
             "ci95": sdc.interval(_nan_none(lo), _nan_none(hi), base, f"{key}.ci95", decimals=3),
             "p_value": sdc.stat(_nan_none(p), base, f"{key}.p_value", decimals=4)}
 
 
-def _publish_models(c: CohortRaw, sdc: SDC) -> dict:
-    n = int(c.patients["risk_band"].isin(BANDS).sum())
+def _publish_models(c: CohortRaw, sdc: EstimableSDC) -> dict:
+    n_band = {b: int((c.patients["risk_band"] == b).sum()) for b in BANDS}
+    n = sum(n_band.values())
     out: dict = {"method": MODEL_METHOD, "reference_band": c.reference_band}
     main = c.ordinal
     out["status"] = "not_run" if main is None else main.status
-    if main is not None and not main.ok:
+    if main is None:
+        out["reason"] = "no eligible patient with a risk band"
+    elif not main.ok:
         out["reason"] = main.reason
     out["period"] = _ratio(sdc, main, "after", n, "period")
     out["band_vs_reference"] = {}
+    n_ref = n_band.get(c.reference_band, 0) if c.reference_band else 0
     for b in BANDS:
         if b == c.reference_band:
             continue
-        nb_ = int((c.patients["risk_band"] == b).sum())
-        n_ref = int((c.patients["risk_band"] == c.reference_band).sum())
         fit = main if (main is not None and f"band_{b}" in main.params.index) else None
-        out["band_vs_reference"][b] = _ratio(sdc, fit, f"band_{b}", min(nb_, n_ref), f"band_vs_reference.{b}")
+        out["band_vs_reference"][b] = _ratio(sdc, fit, f"band_{b}", min(n_band[b], n_ref), f"band_vs_reference.{b}")
     inter = c.ordinal_interaction
     out["period_by_band"] = {}
     for b in BANDS:
-        nb_ = int((c.patients["risk_band"] == b).sum())
         combo = {"after": 1.0} if b == c.reference_band else {"after": 1.0, f"after_x_{b}": 1.0}
-        fit = inter if (inter is not None and (b == c.reference_band or f"after_x_{b}" in inter.params.index)) else None
-        out["period_by_band"][b] = _ratio(sdc, fit, "after", nb_, f"period_by_band.{b}", combo=combo)
+        usable = inter is not None and (b == c.reference_band or f"after_x_{b}" in inter.params.index)
+        out["period_by_band"][b] = _ratio(sdc, inter if usable else None, "after", n_band[b],
+                                          f"period_by_band.{b}", combo=combo)
+    chi2, df, p = float("nan"), 0, float("nan")
     if inter is not None and inter.ok:
-        chi2, df, p = inter.wald([n_ for n_ in inter.params.index if n_.startswith("after_x_")])
-    else:
-        chi2, df, p = float("nan"), 0, float("nan")
-    # heterogeneity test rests on every band in the model: each must be publishable
-    bands_n = [int((c.patients["risk_band"] == b).sum()) for b in BANDS]
-    base = min([x for x in bands_n if x > 0], default=0)
+        chi2, df, p = inter.wald([k for k in inter.params.index if k.startswith("after_x_")])
+    # the heterogeneity test rests on every band in the model: the smallest must be publishable
+    base = min([x for x in n_band.values() if x > 0], default=0)
     out["interaction_wald"] = {"chi2": sdc.stat(_nan_none(chi2), base, "interaction_wald.chi2"), "df": df,
                                "p_value": sdc.stat(_nan_none(p), base, "interaction_wald.p_value", decimals=4)}
     anyt = c.any_target
@@ -351,71 +357,107 @@ def _publish_models(c: CohortRaw, sdc: SDC) -> dict:
     return out
 
 
+def _by_target_cohort(c: CohortRaw, sdc: EstimableSDC) -> dict:
+    """Per target and window over all eligible patients: % measured, % met, % met among measured."""
+    out: dict = {}
+    p = c.patients
+    for t in c.targets:
+        out[t.name] = {"target": describe(t)}
+        for w in WINDOWS:
+            s = p[f"{t.name}_{w}"]
+            n, measured, met = int(len(s)), int((s != "not_measured").sum()), int((s == "met").sum())
+            k = f"by_target.{t.name}.{w}"
+            out[t.name][w] = {"n": sdc.count(n, f"{k}.n"),
+                              "measured_pct": sdc.pct(measured, n, f"{k}.measured_pct"),
+                              "met_pct": sdc.pct(met, n, f"{k}.met_pct"),
+                              "met_if_measured_pct": sdc.pct(met, measured, f"{k}.met_if_measured_pct")}
+    return out
+
+
+def _empty_band(keys: list[str], targets: list[Target]) -> dict:
+    return {"n": 0, "prior_pct": {k: None for k in keys}, "after_pct": {k: None for k in keys},
+            "by_target": {t.name: {w: {s: None for s in STATUSES} for w in WINDOWS} for t in targets},
+            "change_pct": {"met_more": None, "same": None, "met_fewer": None},
+            "test": {"method": "stuart_maxwell", "status": "empty", "statistic": None, "df": None, "p_value": None,
+                     "p_holm": None}}
+
+
 def publish(raw: TargetsRaw, sdc: SDC) -> dict:
     """The contract's ``targets`` section (both cohorts, all four bands, keys "0".."T") after
-    disclosure control, plus per-band extras (``by_target``, ``change``, ``test``) and a
-    ``detail`` key with cohort-level results (flow, models, flags, methods)."""
+    disclosure control, plus per-band extras (``by_target``, ``change_pct``, ``test``) and a
+    ``detail`` key with cohort-level results (flow, per-target measured/met split, models,
+    flags, methods). A band with no eligible patient publishes ``n`` 0 and nulls, listed in
+    ``detail.not_estimable`` (nothing was suppressed)."""
+    sdc = EstimableSDC(sdc)
     out: dict = {}
-    detail: dict = {"method": {"targets": TEST_REASON, "model": MODEL_METHOD,
-                               "window_days": raw.window_days,
-                               "published_rule": "no measurement in the window counts as not met"},
-                    "not_estimable": []}
+    detail: dict = {"method": {"test": TEST_REASON, "model": MODEL_METHOD, "window_days": raw.window_days,
+                               "published_rule": "the latest measurement in the window decides (blood pressure: the "
+                                                 "latest date with both readings; several readings that day: the "
+                                                 "lowest of each); no measurement in the window counts as not met",
+                               "eligible": f"in the cohort at the index referral, first contact + {raw.window_days} "
+                                           f"days on or before {raw.extract_end:%Y-%m-%d}"}}
     for name in ("diabetes", "severe_mental_illness"):
         c = raw.cohorts.get(name)
         cs = sdc.scoped(name)
-        if c is None:  # a cohort the settings drop: keep the contract shape, all unknown
-            out[name] = {b: {"n": None, "prior_pct": {}, "after_pct": {}} for b in BANDS}
-            detail["not_estimable"].append(name)
+        if c is None:  # a cohort the settings leave out: keep the contract's shape, all unknown
+            keys = [str(i) for i in range(DEFAULT_N_TARGETS[name] + 1)]
+            out[name] = {b: {"n": None, "prior_pct": {k: None for k in keys}, "after_pct": {k: None for k in keys}}
+                         for b in BANDS}
+            sdc.not_estimable.append(name)
+            detail[name] = {"label": COHORT_LABELS[name], "status": "not_run",
+                            "reason": "no targets are configured for this cohort"}
             continue
         keys = [str(i) for i in range(c.n_targets + 1)]
         bands_out: dict = {}
-        publishable_p: dict[str, float | None] = {}
+        family: dict[str, float | None] = {}
         for b in BANDS:
             bs = cs.scoped(b)
             p = c.band(b)
             n = int(len(p))
+            if n == 0:
+                bands_out[b] = _empty_band(keys, c.targets)
+                sdc.not_estimable.append(f"{name}.{b}")
+                family[b] = None
+                continue
             entry: dict = {"n": bs.count(n, "n")}
             for w in WINDOWS:
-                cells = {k: int((p[f"met_{w}"] == int(k)).sum()) for k in keys}
-                if n == 0:
-                    entry[f"{w}_pct"] = {k: None for k in keys}
-                    detail["not_estimable"] += [f"{name}.{b}.{w}_pct.{k}" for k in keys]
-                else:
-                    entry[f"{w}_pct"] = bs.distribution(cells, f"{w}_pct")
+                entry[f"{w}_pct"] = bs.distribution({k: int((p[f"met_{w}"] == int(k)).sum()) for k in keys}, f"{w}_pct")
             # extras: not met vs not measured, per target and window
-            entry["by_target"] = {}
-            for t in c.targets:
-                entry["by_target"][t.name] = {}
-                for w in WINDOWS:
-                    cells = {s: int((p[f"{t.name}_{w}"] == s).sum()) for s in STATUSES}
-                    entry["by_target"][t.name][w] = (bs.distribution(cells, f"by_target.{t.name}.{w}") if n
-                                                     else {s: None for s in STATUSES})
+            entry["by_target"] = {
+                t.name: {w: bs.distribution({st_: int((p[f"{t.name}_{w}"] == st_).sum()) for st_ in STATUSES},
+                                            f"by_target.{t.name}.{w}") for w in WINDOWS}
+                for t in c.targets}
             diff = p["met_after"] - p["met_prior"]
-            change = {"met_more": int((diff > 0).sum()), "same": int((diff == 0).sum()),
-                      "met_fewer": int((diff < 0).sum())}
-            entry["change_pct"] = bs.distribution(change, "change_pct") if n else {k: None for k in change}
+            entry["change_pct"] = bs.distribution({"met_more": int((diff > 0).sum()), "same": int((diff == 0).sum()),
+                                                   "met_fewer": int((diff < 0).sum())}, "change_pct")
             test = c.tests[b]
-            ok = bs.base_ok(n) and n > 0
+            ok = bs.base_ok(n)
             entry["test"] = {"method": test.method, "status": test.status if ok else "suppressed",
                              "statistic": bs.stat(_nan_none(test.statistic), n, "test.statistic"),
                              "df": test.df if ok else None,
                              "p_value": bs.stat(_nan_none(test.p_value), n, "test.p_value", decimals=4)}
-            publishable_p[b] = test.p_value if ok else None
+            if test.note and ok:
+                entry["test"]["note"] = test.note
+            family[b] = test.p_value if ok else None
             bands_out[b] = entry
-        adj = holm(publishable_p)
+        adj = holm(family)
         for b in BANDS:
-            n = int(len(c.band(b)))
-            bands_out[b]["test"]["p_holm"] = cs.scoped(b).stat(_nan_none(adj[b]), n, "test.p_holm", decimals=4) \
-                if adj[b] is not None else None
+            if b in family and family[b] is not None:
+                bands_out[b]["test"]["p_holm"] = cs.scoped(b).stat(_nan_none(adj[b]), int(len(c.band(b))),
+                                                                   "test.p_holm", decimals=4)
+            else:
+                bands_out[b]["test"]["p_holm"] = None
         out[name] = bands_out
         ds = sdc.scoped("detail").scoped(name)
         detail[name] = {
             "label": COHORT_LABELS[name],
             "targets": {t.name: describe(t) for t in c.targets},
             "flow": {k: ds.count(v, f"flow.{k}") for k, v in c.flow.items()},
+            "by_target": _by_target_cohort(c, ds),
             "models": _publish_models(c, ds.scoped("models")),
             "flags": c.flags,
         }
+    detail["not_estimable"] = sorted(set(sdc.not_estimable))
     out["detail"] = detail
     return out
 
