@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings, Target, load_settings
-from ..disclosure import SDC
+from ..disclosure import SDC, fmt
 from ..extract import Extract
 from .estimable import EstimableSDC
 from .stats import FitResult, TestResult, holm, logit_cluster, ordinal_logit_cluster, stuart_maxwell
@@ -374,9 +374,8 @@ def _by_target_cohort(c: CohortRaw, sdc: EstimableSDC) -> dict:
     return out
 
 
-def _empty_band(keys: list[str], targets: list[Target]) -> dict:
+def _empty_band(keys: list[str]) -> dict:
     return {"n": 0, "prior_pct": {k: None for k in keys}, "after_pct": {k: None for k in keys},
-            "by_target": {t.name: {w: {s: None for s in STATUSES} for w in WINDOWS} for t in targets},
             "change_pct": {"met_more": None, "same": None, "met_fewer": None},
             "test": {"method": "stuart_maxwell", "status": "empty", "statistic": None, "df": None, "p_value": None,
                      "p_holm": None}}
@@ -384,9 +383,10 @@ def _empty_band(keys: list[str], targets: list[Target]) -> dict:
 
 def publish(raw: TargetsRaw, sdc: SDC) -> dict:
     """The contract's ``targets`` section (both cohorts, all four bands, keys "0".."T") after
-    disclosure control, plus per-band extras (``by_target``, ``change_pct``, ``test``) and a
-    ``detail`` key with cohort-level results (flow, per-target measured/met split, models,
-    flags, methods). A band with no eligible patient publishes ``n`` 0 and nulls, listed in
+    disclosure control, plus per-band extras (``change_pct``, ``test``) and a ``detail`` key with
+    cohort-level results (flow, per-target measured/met split, models, flags, methods). The
+    measured/met split is published per cohort, not per band: per-band splits summed over bands
+    would give the cohort figures, so together they could reveal suppressed cells. A band with no eligible patient publishes ``n`` 0 and nulls, listed in
     ``detail.not_estimable`` (nothing was suppressed)."""
     sdc = EstimableSDC(sdc)
     out: dict = {}
@@ -410,23 +410,25 @@ def publish(raw: TargetsRaw, sdc: SDC) -> dict:
         keys = [str(i) for i in range(c.n_targets + 1)]
         bands_out: dict = {}
         family: dict[str, float | None] = {}
+        # the band sizes and the eligible patients without a band add up to the published flow: one group,
+        # so a suppressed band size cannot be recovered from the total
+        sizes = {b: int(len(c.band(b))) for b in BANDS}
+        sizes["no_risk_band"] = int(c.flow["missing_risk_band"])
+        size_pub = SDC(sdc.rules).counts(sizes)  # a scratch record: the paths are recorded where they are used
         for b in BANDS:
             bs = cs.scoped(b)
             p = c.band(b)
             n = int(len(p))
             if n == 0:
-                bands_out[b] = _empty_band(keys, c.targets)
+                bands_out[b] = _empty_band(keys)
                 sdc.not_estimable.append(f"{name}.{b}")
                 family[b] = None
                 continue
-            entry: dict = {"n": bs.count(n, "n")}
+            entry: dict = {"n": size_pub[b]}
+            if size_pub[b] is None:
+                cs.withhold(f"{b}.n")
             for w in WINDOWS:
                 entry[f"{w}_pct"] = bs.distribution({k: int((p[f"met_{w}"] == int(k)).sum()) for k in keys}, f"{w}_pct")
-            # extras: not met vs not measured, per target and window
-            entry["by_target"] = {
-                t.name: {w: bs.distribution({st_: int((p[f"{t.name}_{w}"] == st_).sum()) for st_ in STATUSES},
-                                            f"by_target.{t.name}.{w}") for w in WINDOWS}
-                for t in c.targets}
             diff = p["met_after"] - p["met_prior"]
             entry["change_pct"] = bs.distribution({"met_more": int((diff > 0).sum()), "same": int((diff == 0).sum()),
                                                    "met_fewer": int((diff < 0).sum())}, "change_pct")
@@ -452,11 +454,14 @@ def publish(raw: TargetsRaw, sdc: SDC) -> dict:
         detail[name] = {
             "label": COHORT_LABELS[name],
             "targets": {t.name: describe(t) for t in c.targets},
-            "flow": {k: ds.count(v, f"flow.{k}") for k, v in c.flow.items()},
+            "flow": {k: ds.count(v, f"flow.{k}") for k, v in c.flow.items() if k != "missing_risk_band"},
             "by_target": _by_target_cohort(c, ds),
             "models": _publish_models(c, ds.scoped("models")),
             "flags": c.flags,
         }
+        detail[name]["flow"]["missing_risk_band"] = size_pub["no_risk_band"]
+        if size_pub["no_risk_band"] is None:
+            ds.withhold("flow.missing_risk_band")
     detail["not_estimable"] = sorted(set(sdc.not_estimable))
     out["detail"] = detail
     return out
@@ -470,3 +475,69 @@ def band_table(section: dict, cohort: str, window: str) -> pd.DataFrame:
         d = section[cohort][b][f"{window}_pct"]
         rows.append({"Risk band": BAND_LABELS[b], "Patients": section[cohort][b]["n"], **d})
     return pd.DataFrame(rows, dtype=object)
+
+
+def at_least_one(section: dict, cohort: str) -> dict[str, tuple[float, float]]:
+    """Per band, the published % meeting at least one target (100 - % meeting none) before and
+    after, for the bands where both can be shown."""
+    out = {}
+    for b in BANDS:
+        band = section[cohort][b]
+        p0, a0 = band["prior_pct"].get("0"), band["after_pct"].get("0")
+        if p0 is not None and a0 is not None:
+            out[b] = (100 - p0, 100 - a0)
+    return out
+
+
+def reading(section: dict) -> str:
+    """A plain-English reading of the published section (published numbers only)."""
+    parts = []
+    flags = []
+    for cohort in ("diabetes", "severe_mental_illness"):
+        det = section["detail"].get(cohort, {})
+        label = COHORT_LABELS[cohort].lower()
+        if det.get("status") == "not_run":
+            continue
+        al = at_least_one(section, cohort)
+        n = det.get("flow", {}).get("eligible")
+        if not al:
+            if n:
+                parts.append(f"For the {fmt(n)} people with {label} who had 12 months of follow-up, the share meeting "
+                             "none of the targets rests on small numbers in every risk band, so it is not shown "
+                             "(see the tables above for what can be shown).")
+            else:
+                parts.append(f"Too few people with {label} had 12 months of follow-up to report.")
+            continue
+        s = (f"{fmt(n)} people with {label} had 12 months of follow-up after first contact. The share meeting at "
+             f"least one of their {len(det['targets'])} targets went from "
+             + ", ".join(f"{a:.0f}% to {b:.0f}% ({BAND_LABELS[k][4:].lower()})" for k, (a, b) in al.items())
+             + " (12 months before vs after first contact).")
+        bt = det.get("by_target", {})
+        meas = {w: [v[w]["measured_pct"] for v in bt.values() if v[w]["measured_pct"] is not None] for w in WINDOWS}
+        mim = {w: [v[w]["met_if_measured_pct"] for v in bt.values() if v[w]["met_if_measured_pct"] is not None]
+               for w in WINDOWS}
+        if all(meas.values()) and all(mim.values()):
+            s += (f" Much of that is more testing: on average {np.mean(meas['prior']):.0f}% had each measurement "
+                  f"recorded before and {np.mean(meas['after']):.0f}% after, while among those measured the share "
+                  f"meeting a target went from {np.mean(mim['prior']):.0f}% to {np.mean(mim['after']):.0f}%.")
+        per = det.get("models", {}).get("period", {})
+        if per.get("odds_ratio") is not None and per.get("ci95"):
+            lo, hi = per["ci95"]
+            s += (f" Across risk bands, the odds of meeting more targets after first contact were {per['odds_ratio']:.1f} "
+                  f"times those before (95% CI {lo:.1f} to {hi:.1f}).")
+            het = det["models"].get("interaction_wald", {}).get("p_value")
+            if het is not None:
+                s += (" The change differed between risk bands." if het < 0.05 else
+                      " There is no clear evidence that the change differed between risk bands.")
+        parts.append(s)
+        flags += [f["message"] for f in det.get("flags", []) if f["code"] in ("no_patient_met_all_targets",
+                                                                          "small_band", "empty_band")]
+    if not parts:
+        return "No clinical-targets results could be reported for this extract."
+    text = " ".join(parts)
+    text += (" These are before-and-after figures with no comparison group: they show how recorded targets "
+             "changed while people were supported, not how much of that change social prescribing caused; and "
+             "counting 'not measured' as 'not met' (the published method) makes the rise partly a rise in testing.")
+    if flags:
+        text += " Check before quoting: " + " ".join(dict.fromkeys(flags))
+    return text
