@@ -22,6 +22,13 @@ PKG_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*
 LOAD_SRC := pipeline/contract.py pipeline/load.py pipeline/extract.py pipeline/errors.py pipeline/config.py
 NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
 BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
+# every borough report the London comparison reads: those in data_raw/ and any already published
+LONDON_INPUTS := $(sort $(filter-out reports/london/%,$(wildcard reports/*/results.json) $(foreach b,$(BOROUGHS),reports/$(b)/results.json)))
+# when this make run started: reports newer than this were built in it (progress and summary lines)
+ifndef SP_BUILD_START
+SP_BUILD_START := $(shell date +%s.%N)
+endif
+export SP_BUILD_START
 
 ## Show this help
 help:
@@ -65,14 +72,43 @@ $(foreach nb,$(NOTEBOOKS),$(eval $(call NOTEBOOK_RULE,$(nb))))
 reports/%/results.json: $(foreach nb,$(NOTEBOOKS),build/%/notebooks/$(nb).ipynb) $(PKG_SRC) | $(STAMP)
 	@$(PY) -m pipeline publish $*
 
+# the London comparison reads only the boroughs' published results.json, never patient-level data;
+# a published report with no extract in data_raw/ is read as it is, never rebuilt
+LONDON_ORPHANS := $(filter-out $(foreach b,$(BOROUGHS),reports/$(b)/results.json),$(LONDON_INPUTS))
+ifneq ($(filter london reports/london/%,$(MAKECMDGOALS)),)
+$(if $(LONDON_ORPHANS),$(eval $(LONDON_ORPHANS): ;))
+endif
+reports/london/index.html: $(LONDON_INPUTS) pipeline/london.py pipeline/render.py pipeline/publish.py | $(STAMP)
+	@$(PY) -m pipeline london
+
+reports/london/screenshot.png: reports/london/index.html | $(STAMP)
+	@$(PY) -m pipeline screenshot london
+
+reports/%/screenshot.png: reports/%/results.json | $(STAMP)
+	@$(PY) -m pipeline screenshot $*
+
 # ---------------------------------------------------------------------------- user targets
 
 ## Build one borough's report into reports/BOROUGH/ (PERIOD=2023-24, 2023-Q2 or 2023-07 for a period report)
 report: | $(STAMP)
 	@$(if $(PERIOD),$(PY) -m pipeline period $(PERIOD) >/dev/null &&) $(MAKE) --no-print-directory reports/$(TARGET)/results.json
+	@$(PY) -m pipeline.progress summary $(TARGET)
 
 ## Build every borough that has an extract in data_raw/ (safe with make -j)
 reports: $(foreach b,$(BOROUGHS),reports/$(b)/results.json)
+	@$(PY) -m pipeline.progress summary $(BOROUGHS)
+
+## Compare every borough's published results in reports/london/: funnel plots and ranked tables
+london: $(LONDON_INPUTS) reports/london/index.html
+	@$(PY) -m pipeline.progress summary $(patsubst reports/%/results.json,%,$(LONDON_INPUTS)) london
+
+## Save the first screen of reports/BOROUGH/index.html as reports/BOROUGH/screenshot.png (needs chromium)
+screenshot: | $(STAMP)
+	@$(MAKE) --no-print-directory reports/$(TARGET)/screenshot.png
+
+## Start a folder for your own data: make new-borough NAME="Kingston upon Thames"
+new-borough: | $(STAMP)
+	@$(PY) -m pipeline new-borough "$(NAME)"
 
 ## Generate the built-in synthetic extracts for all 34 areas (never overwrites real data)
 data: | $(STAMP)
@@ -95,4 +131,4 @@ clean:
 	@rm -rf build
 	@find data_processed reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
 
-.PHONY: help env report reports data validate test lab clean
+.PHONY: help env report reports data validate test lab clean london screenshot new-borough

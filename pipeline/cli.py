@@ -10,6 +10,9 @@ Commands::
     publish TARGET           assemble, render and publish reports/TARGET atomically
     report TARGET            process + every notebook + publish (what `make report` does)
     period LABEL             check a reporting period label and print its dates
+    london [--all-areas]     compare every borough's reports/*/results.json in reports/london/
+    new-borough NAME         scaffold data_raw/<slug>/ for a borough's own data (never overwrites)
+    screenshot TARGET        save the first screen of reports/TARGET/index.html as screenshot.png
 
 TARGET is a borough slug (``merton``) or a borough and reporting period (``merton/2023-24``,
 ``merton/2023-Q2``, ``merton/2023-07``): a period report restricts the activity sections to the
@@ -104,21 +107,16 @@ def process(slug: str) -> Path:
     return out
 
 
-def validate(slug: str) -> None:
-    from .load import load_extract
+def validate(slug: str) -> int:
+    """Print the extract's summary (tables, rows, dates, completeness, sections, problems)."""
+    from .validation import format_summary, summarise
 
     raw = paths.raw_dir(slug)
-    if not (raw / "extract.yml").exists():
+    if not raw.is_dir():
         raise LookupError(unknown_borough_message(slug))
-    extract = load_extract(raw)
-    cfg = extract.config
-    print(f"{cfg.borough} ({cfg.slug}, {cfg.ons_code}): extract {cfg.extract_start} to {cfg.extract_end}"
-          f"{' [synthetic]' if cfg.synthetic else ''}")
-    print(f"{'table':<24}{'rows':>10}  complete")
-    for name, df in extract.tables.items():
-        complete = 100.0 if df.empty else float(df.notna().to_numpy().mean() * 100)
-        print(f"{name:<24}{len(df):>10,}  {complete:5.1f}%")
-    print("No problems found: the extract meets data contract v1.")
+    summary = summarise(raw)
+    print(format_summary(summary, slug), flush=True)
+    return 0 if summary.ok else EXIT_DATA
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -194,6 +192,11 @@ def publish(target: str) -> Path:
                              period=period, keep=keep)
     log(f"[{target}] published {dest.relative_to(paths.ROOT)}/ ({results['provenance']['renderer']}, "
         f"{', '.join(results['provenance']['formats'])} + results.json) in {time.perf_counter() - t0:.1f} s")
+    from .progress import progress_line
+
+    line = None if label else progress_line(slug)
+    if line:
+        log(line)
     return dest
 
 
@@ -229,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("publish", "report"):
         sub.add_parser(name).add_argument("slug", metavar="target")
     sub.add_parser("period", help="check a reporting period label").add_argument("label")
+    p = sub.add_parser("london", help="compare every borough's published results.json in reports/london/")
+    p.add_argument("--all-areas", action="store_true", help="include areas outside London")
+    sub.add_parser("new-borough", help="scaffold data_raw/<slug>/ for a borough's own data").add_argument("name")
+    sub.add_parser("screenshot", help="save the first screen of a built report").add_argument("slug", metavar="target")
     p = sub.add_parser("notebook", help="execute one notebook for a borough")
     p.add_argument("slug")
     p.add_argument("name")
@@ -241,13 +248,38 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "process":
             process(args.slug)
         elif args.cmd == "validate":
-            validate(args.slug)
+            return validate(args.slug)
         elif args.cmd == "notebook":
             run_notebook(args.slug, args.name)
         elif args.cmd == "publish":
             publish(args.slug)
         elif args.cmd == "report":
             report(args.slug)
+        elif args.cmd == "london":
+            from .london import LondonError, build
+
+            try:
+                build(all_areas=args.all_areas, log=log)
+            except LondonError as e:
+                log(f"error: {e}")
+                return EXIT_DATA
+        elif args.cmd == "new-borough":
+            from .scaffold import ScaffoldError, new_borough, next_steps
+
+            try:
+                print(next_steps(new_borough(args.name)))
+            except ScaffoldError as e:
+                log(f"error: {e}")
+                return EXIT_DATA
+        elif args.cmd == "screenshot":
+            from .browser import BrowserError, screenshot
+
+            try:
+                out = screenshot(paths.REPORTS / args.slug / "index.html")
+            except BrowserError as e:
+                log(f"error: {e}")
+                return EXIT_BUILD
+            log(f"[{args.slug}] saved {out.relative_to(paths.ROOT)}")
         elif args.cmd == "period":
             p = parse_period(args.label)
             print(f"{p.label}: {p.description}, {p.start:%Y-%m-%d} to {p.end:%Y-%m-%d}")

@@ -508,7 +508,8 @@ def reading(section: dict) -> str:
             else:
                 parts.append(f"Too few people with {label} had 12 months of follow-up to report.")
             continue
-        s = (f"{fmt(n)} people with {label} had 12 months of follow-up after first contact. The share meeting at "
+        people = "person" if n == 1 else "people"
+        s = (f"{fmt(n)} {people} with {label} had 12 months of follow-up after first contact. The share meeting at "
              f"least one of their {len(det['targets'])} targets went from "
              + ", ".join(f"{a:.0f}% to {b:.0f}% ({BAND_LABELS[k][4:].lower()})" for k, (a, b) in al.items())
              + " (12 months before vs after first contact).")
@@ -517,9 +518,10 @@ def reading(section: dict) -> str:
         mim = {w: [v[w]["met_if_measured_pct"] for v in bt.values() if v[w]["met_if_measured_pct"] is not None]
                for w in WINDOWS}
         if all(meas.values()) and all(mim.values()):
-            s += (f" Much of that is more testing: on average {np.mean(meas['prior']):.0f}% had each measurement "
-                  f"recorded before and {np.mean(meas['after']):.0f}% after, while among those measured the share "
-                  f"meeting a target went from {np.mean(mim['prior']):.0f}% to {np.mean(mim['after']):.0f}%.")
+            m0, m1 = np.mean(meas["prior"]), np.mean(meas["after"])
+            s += (f" On average {m0:.0f}% had each measurement recorded in the year before and {m1:.0f}% in the year "
+                  f"after{' — so part of the rise is more testing' if m1 - m0 >= 5 else ''}; among those measured, "
+                  f"the share meeting a target went from {np.mean(mim['prior']):.0f}% to {np.mean(mim['after']):.0f}%.")
         per = det.get("models", {}).get("period", {})
         if per.get("odds_ratio") is not None and per.get("ci95"):
             lo, hi = per["ci95"]
@@ -530,14 +532,14 @@ def reading(section: dict) -> str:
                 s += (" The change differed between risk bands." if het < 0.05 else
                       " There is no clear evidence that the change differed between risk bands.")
         parts.append(s)
-        flags += [f["message"] for f in det.get("flags", []) if f["code"] in ("no_patient_met_all_targets",
-                                                                          "small_band", "empty_band")]
+        flags += [f"{COHORT_LABELS[cohort]}: {f['message']}" for f in det.get("flags", [])
+                  if f["code"] in ("no_patient_met_all_targets", "small_band", "empty_band")]
     if not parts:
         return "No clinical-targets results could be reported for this extract."
     text = " ".join(parts)
     text += (" These are before-and-after figures with no comparison group: they show how recorded targets "
              "changed while people were supported, not how much of that change social prescribing caused; and "
-             "counting 'not measured' as 'not met' (the published method) makes the rise partly a rise in testing.")
+             "counting 'not measured' as 'not met' (the published method) mixes better control with more testing.")
     if flags:
         text += " Check before quoting: " + " ".join(dict.fromkeys(flags))
     return text

@@ -1,0 +1,233 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Clinical targets by risk band
+#
+# *Logic model: outcomes for people (medium term).* For people on the diabetes or severe mental
+# illness (SMI) register, how many of their routine clinical targets were met in the 12 months
+# before and the 12 months after their first social prescribing contact, by the practice's risk
+# band, as in the Merton evaluation. Definitions follow the data contract (section 2, *Clinical
+# targets by risk band*): diabetes targets are HbA1c ≤ 58 mmol/mol, total cholesterol < 5 mmol/L
+# and blood pressure ≤ 140/80 (a same-day pair); SMI targets are not smoking, BMI < 30, alcohol
+# ≤ 14 units a week and the same blood pressure target (configurable in `config/defaults.yml`,
+# `targets`). A target is met when the *latest* measurement in the window meets it (several
+# readings that day: the lowest counts); **no measurement counts as not met**. People count when
+# their first contact was at least 12 months before the end of the extract. The contact day is
+# in neither window.
+#
+# The published tables are **descriptive**; the tests and the model below are
+# **comparative/inferential** but still uncontrolled (no comparison group). Every figure has
+# passed disclosure control: counts are rounded to the nearest 5, small numbers show as `[c]`,
+# and a percentage resting on fewer than 8 people is not shown.
+
+# %% tags=["parameters"]
+borough = "merton"
+processed_dir = None  # default: data_processed/<borough>, built on first use
+fragments_dir = None  # default: build/<borough>/fragments
+period = None  # a reporting period restricts activity sections only; this outcome section uses the whole extract
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from pipeline import nb
+from pipeline.analyses import targets
+from pipeline.disclosure import fmt
+
+ctx = nb.setup(borough, processed_dir, fragments_dir, period)
+missing = ctx.missing(*targets.REQUIRED)
+if missing:
+    reason = ctx.not_run(targets.SECTION, needs=missing)
+    display(nb.md(f"**Not available:** {reason}. This section needs the `referrals` table (with the diabetes and "
+                  "SMI register flags, first contact dates and risk bands) and the `clinical_measurements` table."))
+else:
+    raw = targets.compute(ctx.extract, ctx.settings)
+    tg = targets.publish(raw, ctx.sdc.scoped(targets.SECTION))
+    ctx.save_section(targets.SECTION, tg)
+
+COHORTS = [c for c in ("diabetes", "severe_mental_illness") if not missing and tg["detail"][c].get("status") != "not_run"]
+LABELS = targets.COHORT_LABELS
+
+
+def p_text(p):
+    return "[c]" if p is None else ("<0.0001" if p < 0.0001 else f"{p:.4f}")
+
+
+def ci_text(ci, d=2):
+    return "[c]" if ci is None else f"{ci[0]:.{d}f} to {ci[1]:.{d}f}"
+
+
+# %% [markdown]
+# ## Checks on these tables
+# Raised automatically: a cohort where no patient met every target (the Merton evaluation found
+# this and questioned its logic), risk bands too small to read, patients with no risk band, and
+# targets measured much more often after first contact than before.
+
+# %%
+if not missing:
+    lines = []
+    for c in COHORTS:
+        for f in tg["detail"][c]["flags"]:
+            lines.append(f"- **{LABELS[c]}:** {f['message']}")
+    display(nb.md("\n".join(lines) if lines else "No checks raised."))
+
+# %% [markdown]
+# ## Targets met before and after first contact (published method)
+# Descriptive. Per risk band, the % of eligible patients meeting 0, 1, 2, … of their targets in
+# the 12 months before and the 12 months after first contact. Rows may not add to 100 after
+# rounding and suppression.
+
+# %%
+if not missing:
+    for c in COHORTS:
+        flow = tg["detail"][c]["flow"]
+        display(nb.md(f"### {LABELS[c]}\n\n{fmt(flow['eligible'])} eligible patients "
+                      f"({fmt(flow['excluded_short_follow_up'])} more on the register were first seen less than 12 "
+                      f"months before the end of the extract; {fmt(flow['missing_risk_band'])} eligible patients have "
+                      "no risk band). Targets: " + "; ".join(tg["detail"][c]["targets"].values()) + "."))
+        for w, title in (("prior", "12 months **before** first contact"), ("after", "12 months **after** first contact")):
+            display(nb.md(f"Targets met within {title}"))
+            display(nb.table(targets.band_table(tg, c, w), decimals=0))
+
+# %%
+if not missing and COHORTS:
+    fig, axes = plt.subplots(1, len(COHORTS), figsize=(6 * len(COHORTS), 4.2), squeeze=False)
+    for ax, c in zip(axes[0], COHORTS, strict=True):
+        keys = list(tg[c]["very_high"]["prior_pct"])
+        colours = plt.cm.Blues(np.linspace(0.25, 0.95, len(keys)))
+        ticks, labels = [], []
+        for i, b in enumerate(targets.BANDS):
+            for j, w in enumerate(("prior", "after")):
+                x = i * 2.6 + j
+                bottom = 0.0
+                for k, colour in zip(keys, colours, strict=True):
+                    v = tg[c][b][f"{w}_pct"][k]
+                    h = 0.0 if v is None else v
+                    ax.bar(x, h, bottom=bottom, color=colour, edgecolor="white",
+                           label=f"{k} met" if (i == 0 and j == 0) else None)
+                    bottom += h
+                ticks.append(x)
+                labels.append(("Before" if w == "prior" else "After") + "\n" + targets.BAND_LABELS[b][4:].replace(" risk", ""))
+        ax.set_xticks(ticks, labels, fontsize=7)
+        ax.set_ylabel("% of eligible patients")
+        ax.set_ylim(0, 100)
+        ax.set_title(LABELS[c])
+        ax.legend(fontsize=7, ncol=len(keys), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    fig.suptitle("Number of targets met, 12 months before and after first contact ([c] cells left blank)", fontsize=10)
+    fig.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ## Not met, or not measured?
+# Descriptive. The published method counts a target with no measurement in the window as *not
+# met*. Splitting the two shows how much of any change is more testing rather than better
+# control: "% measured" is the share of eligible patients with a qualifying measurement, and
+# "% met if measured" the share of those meeting the target.
+
+# %%
+if not missing:
+    for c in COHORTS:
+        bt = tg["detail"][c]["by_target"]
+        rows = []
+        for v in bt.values():
+            rows.append((v["target"], v["prior"]["measured_pct"], v["after"]["measured_pct"],
+                         v["prior"]["met_if_measured_pct"], v["after"]["met_if_measured_pct"],
+                         v["prior"]["met_pct"], v["after"]["met_pct"]))
+        display(nb.md(f"### {LABELS[c]}"))
+        display(nb.table(pd.DataFrame(rows, columns=[
+            "Target", "% measured before", "% measured after", "% met if measured, before",
+            "% met if measured, after", "% met (published rule), before", "% met (published rule), after"],
+            dtype=object), decimals=1))
+    if COHORTS:
+        fig, axes = plt.subplots(1, len(COHORTS), figsize=(6 * len(COHORTS), 3.6), squeeze=False)
+        for ax, c in zip(axes[0], COHORTS, strict=True):
+            bt = tg["detail"][c]["by_target"]
+            names = list(bt)
+            x = np.arange(len(names))
+            for off, key, w, colour, lab in ((-0.3, "measured_pct", "prior", "#c6d4e1", "Measured, before"),
+                                             (-0.1, "measured_pct", "after", "#6f94b8", "Measured, after"),
+                                             (0.1, "met_if_measured_pct", "prior", "#f3d3a3", "Met if measured, before"),
+                                             (0.3, "met_if_measured_pct", "after", "#d98c1f", "Met if measured, after")):
+                vals = [bt[n][w][key] for n in names]
+                ax.bar(x + off, [0 if v is None else v for v in vals], width=0.2, color=colour, label=lab)
+            ax.set_xticks(x, [n.replace("_", " ") for n in names], fontsize=8)
+            ax.set_ylim(0, 100)
+            ax.set_ylabel("%")
+            ax.set_title(LABELS[c])
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
+        fig.tight_layout()
+        plt.show()
+
+# %% [markdown]
+# ## Did the distribution shift? Paired tests by risk band
+# Comparative/inferential. Each patient is counted twice (before and after), so the test must
+# be paired. The **Stuart–Maxwell test** of marginal homogeneity compares the two published
+# distributions of the same patients directly; it was chosen over the Wilcoxon signed-rank test
+# because the outcome is a short ordinal scale (0 to 3 or 4 targets) with many ties, which the
+# Wilcoxon test partly discards. Holm's correction allows for testing four risk bands per cohort.
+# The direction is shown by the share of patients who met more, the same or fewer targets.
+
+# %%
+if not missing:
+    for c in COHORTS:
+        rows = []
+        for b in targets.BANDS:
+            e = tg[c][b]
+            t = e["test"]
+            rows.append((targets.BAND_LABELS[b], e["n"], e["change_pct"]["met_more"], e["change_pct"]["same"],
+                         e["change_pct"]["met_fewer"], t["statistic"], "[c]" if t["df"] is None else str(t["df"]),
+                         p_text(t["p_value"]), p_text(t["p_holm"])))
+        display(nb.md(f"### {LABELS[c]}"))
+        display(nb.table(pd.DataFrame(rows, columns=[
+            "Risk band", "Patients", "% met more", "% same", "% met fewer", "Stuart–Maxwell χ²", "df",
+            "p", "p (Holm)"], dtype=object), decimals={"Stuart–Maxwell χ²": 2, "% met more": 1, "% same": 1,
+                                                      "% met fewer": 1}))
+
+# %% [markdown]
+# ## One model across risk bands
+# Comparative/inferential. A proportional-odds (ordinal logistic) model of the number of targets
+# met, on period (after vs before) and risk band, with two rows per patient and standard errors
+# clustered by patient. An odds ratio above 1 means more targets met after first contact. The
+# interaction model gives an odds ratio per band, and a Wald test asks whether the change
+# differs between bands. A logistic model of "at least one target met" is a robustness check.
+
+# %%
+if not missing:
+    for c in COHORTS:
+        m = tg["detail"][c]["models"]
+        display(nb.md(f"### {LABELS[c]}"))
+        if m["status"] != "ok":
+            display(nb.md(f"The model was not fitted: {m.get('reason') or m['status']}."))
+            continue
+        rows = [("All bands (common odds ratio)", m["period"]["odds_ratio"], ci_text(m["period"]["ci95"]),
+                 p_text(m["period"]["p_value"]))]
+        for b in targets.BANDS:
+            r = m["period_by_band"][b]
+            rows.append((targets.BAND_LABELS[b], r["odds_ratio"], ci_text(r["ci95"]), p_text(r["p_value"])))
+        a = m["any_target_logit"]
+        rows.append(("At least one target met (logistic)", a["odds_ratio"], ci_text(a["ci95"]), p_text(a["p_value"])))
+        display(nb.table(pd.DataFrame(rows, columns=["After vs before", "Odds ratio", "95% CI", "p"], dtype=object),
+                         decimals={"Odds ratio": 2}))
+        w = m["interaction_wald"]
+        display(nb.md(f"Does the change differ between risk bands? Wald χ² = {fmt(w['chi2'], 2)} on {w['df']} df, "
+                      f"p = {p_text(w['p_value'])}. Reference band for the band odds ratios: "
+                      f"{(m['reference_band'] or '').replace('_', ' ')}."))
+
+# %% [markdown]
+# ## Reading
+
+# %%
+if not missing:
+    display(nb.md(targets.reading(tg)))
