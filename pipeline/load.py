@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from . import contract
-from .contract import TABLES, ColumnSpec, TableSpec
+from .contract import REQUIRED_TABLES, TABLES, ColumnSpec, TableSpec
 from .errors import ConfigError, DataError, Problem
 from .extract import Extract, ExtractConfig
 from .paths import SLUG_RE
@@ -477,6 +477,12 @@ def load_extract(raw_dir: Path) -> Extract:
         for p in checked
         if not (p.message.startswith("required table is missing") and _table_of(p.file) in unreadable)
     ]
+    # a required table with a header but no rows (e.g. a `make new-borough` template left unfilled)
+    # is an error; an optional table may be empty (no deaths, say)
+    for name in REQUIRED_TABLES:
+        if name in tables and len(tables[name]) == 0:
+            checked.append(Problem(file=files[name], message="has a header but no data rows: this table is "
+                                   "required, so export its rows below the header"))
     nhs = [p for p in problems + checked if "looks like real NHS numbers" in p.message]
     problems = contract.hide_nhs_values(problems + checked, nhs)
     if problems:
