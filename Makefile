@@ -63,13 +63,14 @@ data_processed/%/manifest.json: data_raw/%/extract.yml $$(wildcard data_raw/$$*/
 # a target is a borough (merton) or a borough and reporting period (merton/2023-24)
 processed_of = data_processed/$(firstword $(subst /, ,$(1)))/manifest.json
 
-define NOTEBOOK_RULE
-build/%/notebooks/$(1).ipynb: notebooks/$(1).py $$$$(call processed_of,$$$$*) $(PKG_SRC) | $(STAMP)
-	@$(PY) -m pipeline notebook $$* $(1)
-endef
-$(foreach nb,$(NOTEBOOKS),$(eval $(call NOTEBOOK_RULE,$(nb))))
+NOTEBOOK_SRC := $(foreach nb,$(NOTEBOOKS),notebooks/$(nb).py)
 
-reports/%/results.json: $(foreach nb,$(NOTEBOOKS),build/%/notebooks/$(nb).ipynb) $(PKG_SRC) | $(STAMP)
+# all of a borough's notebooks run in one Jupyter kernel; only the stale ones are re-run
+# (those whose source is in $$?, or all when the processed data or the package changed)
+build/%/notebooks/.executed: $(NOTEBOOK_SRC) $$(call processed_of,$$*) $(PKG_SRC) | $(STAMP)
+	@$(PY) -m pipeline notebooks $* $?
+
+reports/%/results.json: build/%/notebooks/.executed $(PKG_SRC) | $(STAMP)
 	@$(PY) -m pipeline publish $*
 
 # the London comparison reads only the boroughs' published results.json, never patient-level data;
@@ -122,6 +123,10 @@ validate: | $(STAMP)
 test: | $(STAMP)
 	@$(PY) -m pytest
 
+## Run the slow checks: CI coverage simulations, every borough built and scanned (~30 min)
+test-slow: | $(STAMP)
+	@$(PY) -m pytest -m slow
+
 ## Open JupyterLab on the notebooks, with the pipeline package importable
 lab: | $(STAMP)
 	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks
@@ -131,4 +136,4 @@ clean:
 	@rm -rf build
 	@find data_processed reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
 
-.PHONY: help env report reports data validate test lab clean london screenshot new-borough
+.PHONY: help env report reports data validate test test-slow lab clean london screenshot new-borough

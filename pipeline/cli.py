@@ -135,42 +135,55 @@ def target_dirs(target: str) -> tuple[str, str | None, Path, Path]:
     return slug, label, build, report
 
 
-def run_notebook(target: str, name: str) -> Path:
-    import jupytext
-    import nbformat
-    import papermill as pm
+def stale_notebooks(target: str, changed: list[str]) -> list[str]:
+    """The notebooks to (re)run: those whose source changed (``changed`` is Make's ``$?``), whose
+    executed copy is missing, or all of them when anything else they share changed (the
+    processed extract, the package) or nothing has run yet."""
+    names = notebook_names()
+    _, _, build, _ = target_dirs(target)
+    out_dir = build / "notebooks"
+    if not changed or not (out_dir / STAMP).exists():
+        return names
+    changed_nb = {Path(c).stem for c in changed if Path(c).parent.name == "notebooks" and Path(c).suffix == ".py"}
+    if len(changed_nb) < len(changed):
+        return names
+    return [n for n in names if n in changed_nb or not (out_dir / f"{n}.ipynb").exists()]
+
+
+STAMP = ".executed"
+
+
+def run_notebooks(target: str, names: list[str]) -> list[Path]:
+    """Execute notebooks for a target in one Jupyter kernel (see :mod:`pipeline.execute`)."""
+    from .execute import run_notebooks as execute
 
     slug, label, build, _ = target_dirs(target)
-    src = paths.NOTEBOOKS / f"{name}.py"
-    if not src.exists():
-        raise LookupError(f"no notebook notebooks/{name}.py (have: {', '.join(notebook_names())})")
-    out_dir = build / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    nb = jupytext.read(src)
-    tmp_in = out_dir / f".{name}.input.ipynb"
-    tmp_out = out_dir / f".{name}.running.ipynb"
-    nbformat.write(nb, tmp_in)
+    known = notebook_names()
+    for name in names:
+        if name not in known:
+            raise LookupError(f"no notebook notebooks/{name}.py (have: {', '.join(known)})")
     params = {
         "borough": slug,
         "processed_dir": str(paths.processed_dir(slug).relative_to(paths.ROOT)),
         "fragments_dir": str((build / "fragments").relative_to(paths.ROOT)),
         "period": label,
     }
+    out_dir = build / "notebooks"
+    jobs = [(paths.NOTEBOOKS / f"{n}.py", out_dir / f"{n}.ipynb", params) for n in names]
     t0 = time.perf_counter()
-    log(f"[{target}] running {name} ...")
-    try:
-        pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params, kernel_name="python3",
-                            cwd=str(paths.ROOT), progress_bar=False, log_output=False,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    except pm.PapermillExecutionError as e:
-        raise RuntimeError(f"notebook {name} failed for {target} in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
-                           f"(the partly executed notebook is {tmp_out.relative_to(paths.ROOT)})") from None
-    finally:
-        tmp_in.unlink(missing_ok=True)
-    dest = out_dir / f"{name}.ipynb"
-    os.replace(tmp_out, dest)
-    log(f"[{target}] {name} done in {time.perf_counter() - t0:.1f} s")
-    return dest
+    done = execute(jobs, cwd=paths.ROOT, log=log, label=target) if jobs else []
+    if done:
+        log(f"[{target}] {len(done)} notebook{'s' if len(done) != 1 else ''} in {time.perf_counter() - t0:.1f} s")
+    return done
+
+
+def cmd_notebooks(target: str, changed: list[str]) -> None:
+    names = stale_notebooks(target, changed)
+    run_notebooks(target, names)
+    _, _, build, _ = target_dirs(target)
+    stamp = build / "notebooks" / STAMP
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.touch()
 
 
 # --------------------------------------------------------------------------- publish
@@ -211,8 +224,7 @@ def _is_period_label(name: str) -> bool:
 def report(target: str) -> Path:
     slug, _ = split_target(target)
     process(slug)
-    for name in notebook_names():
-        run_notebook(target, name)
+    run_notebooks(target, notebook_names())
     return publish(target)
 
 
@@ -236,9 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-areas", action="store_true", help="include areas outside London")
     sub.add_parser("new-borough", help="scaffold data_raw/<slug>/ for a borough's own data").add_argument("name")
     sub.add_parser("screenshot", help="save the first screen of a built report").add_argument("slug", metavar="target")
-    p = sub.add_parser("notebook", help="execute one notebook for a borough")
-    p.add_argument("slug")
-    p.add_argument("name")
+    p = sub.add_parser("notebook", help="execute notebooks for a borough in one kernel")
+    p.add_argument("slug", metavar="target")
+    p.add_argument("names", nargs="*", help="notebook names (default: all)")
+    p = sub.add_parser("notebooks", help="execute a borough's stale notebooks (Make passes $?)")
+    p.add_argument("slug", metavar="target")
+    p.add_argument("changed", nargs="*", help="prerequisites newer than the last run")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "boroughs":
@@ -250,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "validate":
             return validate(args.slug)
         elif args.cmd == "notebook":
-            run_notebook(args.slug, args.name)
+            run_notebooks(args.slug, args.names or notebook_names())
+        elif args.cmd == "notebooks":
+            cmd_notebooks(args.slug, args.changed)
         elif args.cmd == "publish":
             publish(args.slug)
         elif args.cmd == "report":

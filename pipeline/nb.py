@@ -145,10 +145,35 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = Fa
     from IPython.display import HTML
 
     out = df.astype(object).copy()
+    # leading columns of text are row labels: rendered as row headers (<th>), so a label such as
+    # an IMD decile "3" is never read as a count (by people or by the published-file scanner)
+    labels = []
+    for col in out.columns:
+        if len(out) and all(isinstance(v, str) for v in out[col]):
+            labels.append(col)
+        else:
+            break
     for col in out.columns:
         d = decimals.get(col, 1) if isinstance(decimals, dict) else decimals
         out[col] = [fmt(_none_if_nan(v), d) if (v is None or isinstance(v, (int, float))) else v for v in out[col]]
-    return HTML(out.to_html(index=index, escape=True, border=0, classes="sp-table", na_rep="[c]"))
+    html = out.to_html(index=index, escape=True, border=0, classes="sp-table", na_rep="[c]")
+    if not index and labels and len(labels) < len(out.columns):
+        html = _row_headers(html, len(labels))
+    return HTML(html)
+
+
+def _row_headers(html: str, k: int) -> str:
+    """The first ``k`` cells of each body row as ``<th scope="row">``."""
+    import re
+
+    def row(m: re.Match) -> str:
+        cells = m.group(0)
+        for _ in range(k):
+            cells = re.sub(r"<td>(.*?)</td>", r'<th scope="row">\1</th>', cells, count=1, flags=re.S)
+        return cells
+
+    head, sep, body = html.partition("<tbody>")
+    return head + sep + re.sub(r"<tr>.*?</tr>", row, body, flags=re.S)
 
 
 def _none_if_nan(v: Any) -> Any:

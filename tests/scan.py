@@ -14,7 +14,8 @@ from pathlib import Path
 NOT_COUNTS = {"contract_version", "row", "min_count", "rounding", "min_base", "pct_decimals", "df", "f_df",
               "df_resid", "df_model", "quarters", "horizon", "horizons_days", "day", "days", "window_days",
               "min_days_between", "decile", "k", "year", "bins", "n_tests", "n_quarters", "n_pcns",
-              "regression_min_pcns", "regression_min_quarters", "small_band_warning", "targets_in_cohort",
+              "regression_min_pcns", "lower", "upper", "months_above", "months_below", "months_within",
+              "months_unknown", "distinct_needs", "regression_min_quarters", "small_band_warning", "targets_in_cohort",
               "max_targets", "n_targets", "n_bootstrap", "seed", "t", "at_day", "times", "level", "order"}
 _CELL = re.compile(r"<tr>(.*?)</tr>", re.S)
 _TD = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
@@ -52,7 +53,15 @@ def small_counts_in_html(html: str) -> list[str]:
 def identifiers_in(folder: Path, ids: set[str]) -> list[str]:
     hits = []
     for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in {".html", ".json", ".ipynb", ".md", ".txt"}):
-        text = _DATA_URI.sub(" ", f.read_text(errors="ignore"))
+        text = f.read_text(errors="ignore")
+        if f.suffix == ".ipynb":  # base64 pictures can spell a short id by chance: blank them
+            nb = json.loads(text)
+            for cell in nb.get("cells", []):
+                for out in cell.get("outputs", []):
+                    for mime in [m for m in out.get("data", {}) if m.startswith("image/") and m != "image/svg+xml"]:
+                        out["data"][mime] = ""
+            text = json.dumps(nb)
+        text = _DATA_URI.sub(" ", text)
         found = ids.intersection(_TOKEN.findall(text))
         hits += [f"{f.name}: {i}" for i in sorted(found)[:3]]
     return hits

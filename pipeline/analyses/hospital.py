@@ -170,6 +170,9 @@ def summarise(sdc: SDC, df: pd.DataFrame, col: str, key: str, decimals: int = 2,
              "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
              "total": float(v.sum()) if len(v) else None}
     for name, val in stats.items():
+        if val is None:  # undefined (an SD of one value): not estimable, not suppressed
+            out[name + suffix] = None
+            continue
         out[name + suffix] = sdc.stat(val, n_people, f"{key}.{name}{suffix}",
                                       total_decimals if name == "total" else decimals)
     if percentiles:
