@@ -196,6 +196,8 @@ def format_summary(s: Summary, slug: str) -> str:
         n = len(s.problems)
         lines.append(f"{n} problem{'s' if n != 1 else ''}:")
         lines += [f"  - {p}" for p in s.problems]
+        if cfg is None:
+            lines.append("The tables' contents are checked once extract.yml is valid.")
         lines.append(f"Fix {'these' if n != 1 else 'it'} and run `make validate BOROUGH={slug}` again. "
                      "Nothing was built.")
     return "\n".join(lines)
