@@ -24,10 +24,9 @@ NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
 BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
 # every borough report the London comparison reads: those in data_raw/ and any already published
 LONDON_INPUTS := $(sort $(filter-out reports/london/%,$(wildcard reports/*/results.json) $(foreach b,$(BOROUGHS),reports/$(b)/results.json)))
-# when this make run started: reports newer than this were built in it (progress and summary lines)
-ifndef SP_BUILD_START
+# when this make run started: reports newer than this were built in it (progress and summary lines);
+# a recursive $(MAKE) is handed the same value on its command line
 SP_BUILD_START := $(shell date +%s.%N)
-endif
 export SP_BUILD_START
 
 ## Show this help
@@ -92,7 +91,7 @@ reports/%/screenshot.png: reports/%/results.json | $(STAMP)
 
 ## Build one borough's report into reports/BOROUGH/ (PERIOD=2023-24, 2023-Q2 or 2023-07 for a period report)
 report: | $(STAMP)
-	@$(if $(PERIOD),$(PY) -m pipeline period $(PERIOD) >/dev/null &&) $(MAKE) --no-print-directory reports/$(TARGET)/results.json
+	@$(if $(PERIOD),$(PY) -m pipeline period $(PERIOD) >/dev/null &&) $(MAKE) --no-print-directory SP_BUILD_START=$(SP_BUILD_START) reports/$(TARGET)/results.json
 	@$(PY) -m pipeline.progress summary $(TARGET)
 
 ## Build every borough that has an extract in data_raw/ (safe with make -j)
@@ -105,7 +104,7 @@ london: $(LONDON_INPUTS) reports/london/index.html
 
 ## Save the first screen of reports/BOROUGH/index.html as reports/BOROUGH/screenshot.png (needs chromium)
 screenshot: | $(STAMP)
-	@$(MAKE) --no-print-directory reports/$(TARGET)/screenshot.png
+	@$(MAKE) --no-print-directory SP_BUILD_START=$(SP_BUILD_START) reports/$(TARGET)/screenshot.png
 
 ## Start a folder for your own data: make new-borough NAME="Kingston upon Thames"
 new-borough: | $(STAMP)
