@@ -103,29 +103,26 @@ if not missing:
 
 # %%
 if not missing and COHORTS:
-    fig, axes = plt.subplots(1, len(COHORTS), figsize=(6 * len(COHORTS), 4.2), squeeze=False)
-    for ax, c in zip(axes[0], COHORTS, strict=True):
-        keys = list(tg[c]["very_high"]["prior_pct"])
-        colours = plt.cm.Blues(np.linspace(0.25, 0.95, len(keys)))
-        ticks, labels = [], []
-        for i, b in enumerate(targets.BANDS):
-            for j, w in enumerate(("prior", "after")):
-                x = i * 2.6 + j
-                bottom = 0.0
-                for k, colour in zip(keys, colours, strict=True):
-                    v = tg[c][b][f"{w}_pct"][k]
-                    h = 0.0 if v is None else v
-                    ax.bar(x, h, bottom=bottom, color=colour, edgecolor="white",
-                           label=f"{k} met" if (i == 0 and j == 0) else None)
-                    bottom += h
-                ticks.append(x)
-                labels.append(("Before" if w == "prior" else "After") + "\n" + targets.BAND_LABELS[b][4:].replace(" risk", ""))
-        ax.set_xticks(ticks, labels, fontsize=7)
-        ax.set_ylabel("% of eligible patients")
-        ax.set_ylim(0, 100)
-        ax.set_title(LABELS[c])
-        ax.legend(fontsize=7, ncol=len(keys), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
-    fig.suptitle("Number of targets met, 12 months before and after first contact ([c] cells left blank)", fontsize=10)
+    fig, axes = plt.subplots(len(COHORTS), len(targets.BANDS), figsize=(12, 2.9 * len(COHORTS)), squeeze=False,
+                             sharey=True)
+    for row, c in zip(axes, COHORTS, strict=True):
+        for ax, b in zip(row, targets.BANDS, strict=True):
+            keys = list(tg[c][b]["prior_pct"])
+            x = np.arange(len(keys))
+            for off, w, colour, lab in ((-0.2, "prior", "#9aa5b1", "12 months before"),
+                                        (0.2, "after", "#2b6a99", "12 months after")):
+                vals = [tg[c][b][f"{w}_pct"][k] for k in keys]
+                ax.bar(x + off, [0 if v is None else v for v in vals], width=0.4, color=colour, label=lab)
+                for xi, v in zip(x, vals, strict=True):
+                    if v is None:
+                        ax.text(xi + off, 1, "[c]", ha="center", va="bottom", fontsize=6, rotation=90)
+            ax.set_xticks(x, keys)
+            ax.set_title(f"{LABELS[c]}: {targets.BAND_LABELS[b][4:].lower()} (n = {fmt(tg[c][b]['n'])})", fontsize=8)
+            ax.set_ylim(0, 100)
+        row[0].set_ylabel("% of eligible patients")
+    for ax in axes[-1]:
+        ax.set_xlabel("Targets met")
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     plt.show()
 

@@ -236,8 +236,9 @@ def poisson_fe(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray, offset: np.nd
         w = np.exp(eta - m[g])
         s = np.bincount(g, weights=w, minlength=G)
         p = w / s[g]
+        pos = y > 0  # rows without events add nothing (and 0 x log 0 is 0)
         with np.errstate(divide="ignore"):
-            ll = float(np.sum(wt * y * np.where(p > 0, np.log(p), -np.inf)))
+            ll = float(np.sum(wt[pos] * y[pos] * np.log(p[pos])))
         return p, ll
 
     beta = np.zeros(k)
