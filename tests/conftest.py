@@ -38,3 +38,11 @@ def small_extract():
                         extract_end=date(2024, 3, 31), registered_population=10000, synthetic=True)
     ref = pd.DataFrame({"referral_id": ["R00000001", "R00000002"], "patient_id": ["P0000001", "P0000002"]})
     return Extract(cfg, {"referrals": ref}, sha256="0" * 64)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """A project copy with the tiny, activity-only and London reports built by make (tests/sites.py)."""
+    from sites import build_site
+
+    return build_site(tmp_path_factory.mktemp("site"))
