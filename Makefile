@@ -126,8 +126,13 @@ test: | $(STAMP)
 test-slow: | $(STAMP)
 	@$(PY) -m pytest -m slow
 
-## Open JupyterLab on the notebooks, with the pipeline package importable
-lab: | $(STAMP)
+# JupyterLab opens the jupytext notebooks (notebooks/*.py) as notebooks on a double click
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): config/jupyterlab-overrides.json | $(STAMP)
+	@mkdir -p $(@D) && cp $< $@
+
+## Open JupyterLab on the notebooks (they run as-is on merton; edit the parameters cell to re-target)
+lab: $(LAB_OVERRIDES) | $(STAMP)
 	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 ## Remove build products (processed data, executed notebooks, reports); keeps data_raw/
