@@ -99,7 +99,7 @@ if not missing:
                       "no risk band). Targets: " + "; ".join(tg["detail"][c]["targets"].values()) + "."))
         for w, title in (("prior", "12 months **before** first contact"), ("after", "12 months **after** first contact")):
             display(nb.md(f"Targets met within {title}"))
-            display(nb.table(targets.band_table(tg, c, w), decimals=0))
+            display(nb.table(targets.band_table(tg, c, w), decimals=1))
 
 # %%
 if not missing and COHORTS:
@@ -183,14 +183,13 @@ if not missing:
         for b in targets.BANDS:
             e = tg[c][b]
             t = e["test"]
+            stat = "[c]" if t["statistic"] is None else f"{t['statistic']:.2f} on {t['df']} df"
             rows.append((targets.BAND_LABELS[b], e["n"], e["change_pct"]["met_more"], e["change_pct"]["same"],
-                         e["change_pct"]["met_fewer"], t["statistic"], "[c]" if t["df"] is None else str(t["df"]),
-                         p_text(t["p_value"]), p_text(t["p_holm"])))
+                         e["change_pct"]["met_fewer"], stat, p_text(t["p_value"]), p_text(t["p_holm"])))
         display(nb.md(f"### {LABELS[c]}"))
         display(nb.table(pd.DataFrame(rows, columns=[
-            "Risk band", "Patients", "% met more", "% same", "% met fewer", "Stuart–Maxwell χ²", "df",
-            "p", "p (Holm)"], dtype=object), decimals={"Stuart–Maxwell χ²": 2, "% met more": 1, "% same": 1,
-                                                      "% met fewer": 1}))
+            "Risk band", "Patients", "% met more", "% same", "% met fewer", "Stuart–Maxwell χ²", "p", "p (Holm)"],
+            dtype=object), decimals={"% met more": 1, "% same": 1, "% met fewer": 1}))
 
 # %% [markdown]
 # ## One model across risk bands

@@ -355,3 +355,14 @@ def test_did_ci_coverage_full():
     """bench/coverage.py's GP check at 300 replicates (SE of the coverage 1.26 points; tolerance 3.5)."""
     r = bench().gp_did_coverage(reps=300)
     assert abs(r["coverage"] - 0.95) <= 0.035, r
+
+
+def test_published_section_passes_the_independent_scanner(tmp_path):
+    from scan import small_counts_in_json
+
+    _, ex = _synthetic("city-of-london", tmp_path)
+    out = G.publish(G.compute(ex, load_settings()), SDC().scoped("gp_appointments"))
+    assert small_counts_in_json({"gp_appointments": out}) == []
+    ex2 = bench().simulate_gp_extract(300, 1200, seed=5)
+    out2 = G.publish(G.compute(ex2, load_settings()), SDC().scoped("gp_appointments"))
+    assert small_counts_in_json({"gp_appointments": out2}) == []

@@ -448,3 +448,11 @@ def test_synthetic_city_of_london_publishes_the_contract_shape(tmp_path):
         assert all(len(out[cohort][b]["prior_pct"]) == k for b in T.BANDS)
     assert isinstance(T.reading(out), str)
     json.dumps(out, allow_nan=False)
+
+
+def test_published_section_passes_the_independent_scanner(tmp_path):
+    from scan import small_counts_in_json
+
+    _, ex = _synthetic_extract("city-of-london", tmp_path)
+    out = T.publish(T.compute(ex, load_settings()), SDC().scoped("targets"))
+    assert small_counts_in_json({"targets": out}) == []

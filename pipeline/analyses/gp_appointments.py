@@ -585,8 +585,9 @@ def _did_publish(raw: GPRaw, sdc) -> dict:
         out["reason"] = "the model could not be fitted" if d.fit is None else d.fit.reason
     out.update(_rr(sdc, d.fit, "post_x_referred", base, ""))
     out["method"] = DID_METHOD
-    out["before_window_days"] = list(d.before)
-    out["after_window_days"] = list(d.after)
+    # settings echoed under keys that are not counts ("window_days", "bins", "ratio")
+    out["window_days"] = {"before": list(d.before), "after": list(d.after),
+                          "matching": list(raw.settings.match_window_days)}
     out["why_this_before_window"] = (
         f"'Before' is days {-d.before[0]} to {-d.before[1]} before the index referral: referred patients' GP use "
         "rises in the six months before referral, so a 'before' that includes those months would credit the "
@@ -594,10 +595,9 @@ def _did_publish(raw: GPRaw, sdc) -> dict:
     out["matching"] = {
         "on": "same practice, age band, gender, risk band; alive at the index date; GP appointments in the matching "
               "window in the same band; without replacement; comparison patients take the referred patient's index date",
-        "match_window_days": list(raw.settings.match_window_days),
-        "age_bands": list(raw.settings.match_age_bands),
-        "baseline_use_bins": list(raw.settings.match_baseline_use_bins),
-        "matches_per_patient": raw.settings.matches_per_patient,
+        "bins": {"age_band_lower_edges": list(raw.settings.match_age_bands),
+                 "matching_window_appointments_lower_edges": list(raw.settings.match_baseline_use_bins)},
+        "ratio": f"1:{raw.settings.matches_per_patient} (up to)",
         "n_referred_eligible": sdc.count(m.n_referred_eligible, "matching.n_referred_eligible"),
         "n_referred_matched": sdc.count(n_t, "matching.n_referred_matched"),
         "matched_pct": sdc.pct(n_t, m.n_referred_eligible, "matching.matched_pct"),
@@ -640,7 +640,7 @@ def _did_publish(raw: GPRaw, sdc) -> dict:
                               "alpha": sdc.stat(_nan_none(nb["alpha"]), base, "sensitivity.negative_binomial.alpha",
                                                 decimals=3)},
         "before_includes_peak": {
-            "before_window_days": [d.before[0], -1],
+            "window_days": {"before": [d.before[0], -1], "after": list(d.after)},
             "note": "biased: 'before' includes the pre-referral rise in GP use; shown only to measure that bias",
             **_rr(sdc, d.peak, "post_x_referred", base, "sensitivity.before_includes_peak"),
         },
