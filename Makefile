@@ -17,6 +17,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# this checkout's package first (a copy sharing the .venv through a symlink imports its own code)
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 PKG_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*')) config/defaults.yml
 LOAD_SRC := pipeline/contract.py pipeline/load.py pipeline/extract.py pipeline/errors.py pipeline/config.py
@@ -45,7 +47,7 @@ $(STAMP): requirements-lock.txt
 	@echo "Setting up $(VENV) from requirements-lock.txt (first run only)..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lock.txt
-	@$(PY) -c "import site,pathlib; pathlib.Path(site.getsitepackages()[0],'sp_eval_project.pth').write_text('$(CURDIR)\n')"
+	@test -L $(VENV) || $(PY) -c "import site,pathlib; pathlib.Path(site.getsitepackages()[0],'sp_eval_project.pth').write_text('$(CURDIR)\n')"
 	@touch $@
 
 ## Create the Python environment (.venv) from the pinned lock
