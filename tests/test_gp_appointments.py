@@ -366,3 +366,13 @@ def test_published_section_passes_the_independent_scanner(tmp_path):
     ex2 = bench().simulate_gp_extract(300, 1200, seed=5)
     out2 = G.publish(G.compute(ex2, load_settings()), SDC().scoped("gp_appointments"))
     assert small_counts_in_json({"gp_appointments": out2}) == []
+
+
+def test_nothing_suppressed_when_disclosure_control_is_off():
+    from pipeline import paths
+    from pipeline.load import load_extract
+
+    sdc = SDC(DisclosureSettings(enabled=False))
+    G.publish(G.compute(load_extract(paths.ROOT / "tests" / "fixtures" / "tiny"), load_settings()),
+              sdc.scoped("gp_appointments"))
+    assert sdc.suppressed == []

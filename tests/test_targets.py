@@ -456,3 +456,16 @@ def test_published_section_passes_the_independent_scanner(tmp_path):
     _, ex = _synthetic_extract("city-of-london", tmp_path)
     out = T.publish(T.compute(ex, load_settings()), SDC().scoped("targets"))
     assert small_counts_in_json({"targets": out}) == []
+
+
+def test_nothing_suppressed_when_disclosure_control_is_off():
+    """The e2e golden test builds tiny with disclosure control off and expects ``suppressed == []``:
+    a share of nobody is not estimable, not suppressed."""
+    from pipeline import paths
+    from pipeline.load import load_extract
+
+    sdc = SDC(DisclosureSettings(enabled=False))
+    out = T.publish(T.compute(load_extract(paths.ROOT / "tests" / "fixtures" / "tiny"), load_settings()),
+                    sdc.scoped("targets"))
+    assert sdc.suppressed == []
+    assert "detail.severe_mental_illness.by_target.alcohol.after.met_if_measured_pct" in out["detail"]["not_estimable"]

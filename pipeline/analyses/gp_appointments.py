@@ -542,6 +542,13 @@ def _nan_none(x) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
+def _pct(sdc: EstimableSDC, num: int, den: int, key: str) -> float | None:
+    """A percentage; with nothing to divide by it is not estimable (not suppressed)."""
+    if not den:
+        return sdc.stat(None, sdc.rules.min_base, key)
+    return sdc.pct(num, den, key)
+
+
 def _rr(sdc, fit: FitResult | None, name: str, base: int, key: str, est_key: str = "rate_ratio") -> dict:
     est = lo = hi = p = float("nan")
     if fit is not None and fit.ok:
@@ -600,7 +607,7 @@ def _did_publish(raw: GPRaw, sdc) -> dict:
         "ratio": f"1:{raw.settings.matches_per_patient} (up to)",
         "n_referred_eligible": sdc.count(m.n_referred_eligible, "matching.n_referred_eligible"),
         "n_referred_matched": sdc.count(n_t, "matching.n_referred_matched"),
-        "matched_pct": sdc.pct(n_t, m.n_referred_eligible, "matching.matched_pct"),
+        "matched_pct": _pct(sdc, n_t, m.n_referred_eligible, "matching.matched_pct"),
         "n_comparison_pool": sdc.count(m.n_comparison_pool, "matching.n_comparison_pool"),
         "n_comparison_matched": sdc.count(n_c, "matching.n_comparison_matched"),
         "excluded": {k: sdc.count(v, f"matching.excluded.{k}") for k, v in m.excluded.items()},

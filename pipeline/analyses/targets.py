@@ -308,6 +308,13 @@ def _nan_none(x) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
+def _pct(sdc: EstimableSDC, num: int, den: int, key: str) -> float | None:
+    """A percentage; with nothing to divide by it is not estimable (not suppressed)."""
+    if not den:
+        return sdc.stat(None, sdc.rules.min_base, key)
+    return sdc.pct(num, den, key)
+
+
 def _ratio(sdc: EstimableSDC, fit: FitResult | None, name: str, base: int, key: str,
            combo: dict | None = None) -> dict:
     est = lo = hi = p = float("nan")
@@ -368,9 +375,9 @@ def _by_target_cohort(c: CohortRaw, sdc: EstimableSDC) -> dict:
             n, measured, met = int(len(s)), int((s != "not_measured").sum()), int((s == "met").sum())
             k = f"by_target.{t.name}.{w}"
             out[t.name][w] = {"n": sdc.count(n, f"{k}.n"),
-                              "measured_pct": sdc.pct(measured, n, f"{k}.measured_pct"),
-                              "met_pct": sdc.pct(met, n, f"{k}.met_pct"),
-                              "met_if_measured_pct": sdc.pct(met, measured, f"{k}.met_if_measured_pct")}
+                              "measured_pct": _pct(sdc, measured, n, f"{k}.measured_pct"),
+                              "met_pct": _pct(sdc, met, n, f"{k}.met_pct"),
+                              "met_if_measured_pct": _pct(sdc, met, measured, f"{k}.met_if_measured_pct")}
     return out
 
 
