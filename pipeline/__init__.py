@@ -17,5 +17,12 @@ One module per concern:
 - :mod:`pipeline.cli`         the command line the Makefile calls
 """
 
+import sys as _sys
+
 __version__ = "0.1.0"
 CONTRACT_VERSION = 1
+
+# nbformat imports jsonschema, which imports rfc3987_syntax when it is installed (JupyterLab's
+# jupyter-events brings it) and builds some 40 grammars on import: about 1 s in every process that
+# reads or writes a notebook, for an "iri" format check nbformat never asks for. Keep it out.
+_sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

@@ -565,19 +565,36 @@ def _arrow_table(name: str, df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+_NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
+_TEXT_TYPES = ("string", "category")
+
+
+def _objects(arr: pa.ChunkedArray) -> np.ndarray:
+    """A string column as an object array (``None`` for missing). Read dictionary-encoded, each
+    distinct string becomes one Python object shared by its rows: a 20-million-row id column costs
+    its pointers, not 20 million strings."""
+    if not pa.types.is_dictionary(arr.type):
+        return arr.to_numpy(zero_copy_only=False).astype(object)
+    d = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    words = np.empty(len(d.dictionary) + 1, dtype=object)
+    words[:-1] = d.dictionary.to_numpy(zero_copy_only=False)
+    words[-1] = None
+    codes = d.indices.fill_null(len(d.dictionary)).to_numpy(zero_copy_only=False)
+    return words[codes]
+
+
 def _from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
+    """The loader's dtypes (:mod:`pipeline.extract`), converted column by column in Arrow."""
     spec = TABLES[name]
     cols = {}
     for col in spec.columns:
         arr = table.column(col.name)
         if col.type == "date":
-            s = pd.Series(arr.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
-        elif col.type in ("string", "category"):
-            s = pd.Series(arr.to_pylist(), dtype=object)
-        elif col.type == "boolean":
-            s = pd.Series(pd.array(arr.to_pylist(), dtype="boolean"))
-        elif col.type == "integer":
-            s = pd.Series(pd.array(arr.to_pylist(), dtype="Int64"))
+            s = pd.Series(arr.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
+        elif col.type in _TEXT_TYPES:
+            s = pd.Series(_objects(arr), dtype=object)
+        elif col.type in ("boolean", "integer"):
+            s = arr.to_pandas(types_mapper=_NULLABLE).reset_index(drop=True).rename(None)
         else:
             s = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
         cols[col.name] = s
@@ -691,7 +708,8 @@ def read_processed(processed_dir: Path) -> Extract:
         path = processed_dir / f"{name}.parquet"
         if name not in TABLES or not path.is_file():
             raise DataError(Problem(file=path.name, message="is listed in manifest.json but missing"))
-        tables[name] = _from_arrow(name, pq.read_table(path))
+        text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
+        tables[name] = _from_arrow(name, pq.read_table(path, read_dictionary=text))
     extract = Extract(config=config_from_dict(manifest["config"]), tables=tables, sha256=manifest["sha256"])
     extract.input_files = dict(manifest.get("inputs") or {})  # type: ignore[attr-defined]
     return extract
