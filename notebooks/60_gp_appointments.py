@@ -88,6 +88,11 @@ if not missing:
     rows = [[c] + [det[c][k]["n_patients"] for k in ks] for c in cohorts]
     display(nb.md("Patients counted in each column:"))
     display(nb.table(pd.DataFrame(rows, columns=["Cohort"] + [f"{k[:-1]} months" for k in ks], dtype=object)))
+    rows = [[c] + ["[c]" if det[c][k]["variance_pct_ci95"] is None else
+                   "{:+.1f}% to {:+.1f}%".format(*det[c][k]["variance_pct_ci95"]) for k in ks] for c in cohorts]
+    display(nb.md("95% confidence intervals (beyond the published method; they allow for differences between "
+                  "patients, not for regression to the mean):"))
+    display(nb.table(pd.DataFrame(rows, columns=["Cohort"] + [f"{k[:-1]} months" for k in ks], dtype=object)))
     rows = [[c] + [f"{fmt(det[c][k]['appointments_before'])} → {fmt(det[c][k]['appointments_after'])}" for k in ks]
             for c in cohorts]
     display(nb.md("Total appointments before → after:"))

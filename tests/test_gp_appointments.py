@@ -110,8 +110,10 @@ def test_variance_by_hand():
     out = G.publish(raw, OFF.scoped("gp_appointments"))
     assert out["variance_pct"] == {"2022/23": {"3m": -40.0, "6m": -16.7, "9m": -50.0, "12m": -50.0},
                                    "2023/24": {"3m": 100.0, "6m": 100.0, "9m": 100.0, "12m": 100.0}}
+    # CI (extra key): influence a_i/A - b_i/B = 2/3 - 2/5, 1/3 - 2/5, 0 - 1/5; sum of squares 0.115556 x 3/2
+    # = 0.173333; half-width 1.959964 x sqrt(0.173333) = 0.81599; 0.6 x exp(-/+ 0.81599) -> -73.5% .. +35.7%
     assert out["variance_detail"]["2022/23"]["3m"] == {"n_patients": 3, "appointments_before": 5,
-                                                       "appointments_after": 3}
+                                                       "appointments_after": 3, "variance_pct_ci95": [-73.5, 35.7]}
     json.dumps(out, allow_nan=False)
 
 
@@ -122,6 +124,20 @@ def test_variance_is_a_ratio_of_sums_not_a_mean_of_ratios():
     assert mean_of_ratios == pytest.approx(-50.0)
     assert raw.variance.set_index(["cohort", "k"]).loc[("2022/23", 1), "variance_pct"] == pytest.approx(-40.0)
     assert "ratio of sums" in G.__doc__
+
+
+def test_variance_ci_covers_the_true_ratio():
+    """Overdispersed patients (gamma rates), after = 0.8 x before in expectation: the delta-method CI of
+    the ratio of sums covers -20% in about 95% of 400 replicates of 150 patients."""
+    rng = np.random.default_rng(4)
+    hits = 0
+    for _ in range(400):
+        lam = rng.gamma(1.5, 2.0, 150)
+        pp = pd.DataFrame({"patient_id": np.arange(150), "cohort": "2022/23", "k": 1, "inside": True,
+                           "before": rng.poisson(lam), "after": rng.poisson(0.8 * lam)})
+        r = G.variance_table(pp).iloc[0]
+        hits += r["ci_lo"] <= -20 <= r["ci_hi"]
+    assert 0.92 <= hits / 400 <= 0.98
 
 
 def test_financial_year_boundaries():
