@@ -392,3 +392,49 @@ def test_nothing_suppressed_when_disclosure_control_is_off():
     G.publish(G.compute(load_extract(paths.ROOT / "tests" / "fixtures" / "tiny"), load_settings()),
               sdc.scoped("gp_appointments"))
     assert sdc.suppressed == []
+
+
+# ------------------------------------------------------------------------------ the notebook
+def _run_notebook(name, extract, tmp_path, enabled=True):
+    """Execute notebooks/<name>.py on ``extract`` written as a processed folder; (fragment, text)."""
+    import os
+    import sys
+
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    from pipeline import paths
+    from pipeline.load import write_processed
+
+    processed = write_processed(extract, tmp_path / "processed")
+    if not enabled:
+        (processed / "settings.yml").write_text("disclosure:\n  enabled: false\n")
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    src = tmp_path / f"{name}.ipynb"
+    nbformat.write(jupytext.read(paths.NOTEBOOKS / f"{name}.py"), src)
+    frags = tmp_path / "fragments"
+    pm.execute_notebook(str(src), str(tmp_path / f"{name}.out.ipynb"), kernel_name="python3", progress_bar=False,
+                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
+                                                        "fragments_dir": str(frags), "period": None})
+    nb = nbformat.read(tmp_path / f"{name}.out.ipynb", as_version=4)
+    text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    return json.loads(next(frags.glob("*.json")).read_text()), text
+
+
+def test_notebook_not_run_without_appointments_and_ok_on_tiny(tmp_path):
+    from dataclasses import replace
+
+    from pipeline import paths
+    from pipeline.load import load_extract
+
+    tiny = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    thin = replace(tiny, tables={k: v for k, v in tiny.tables.items() if k != "gp_appointments"})
+    frag, text = _run_notebook("60_gp_appointments", thin, tmp_path / "thin")
+    assert frag["section"] == "gp_appointments" and frag["status"] == "not_run"
+    assert "gp_appointments" in frag["reason"] and "Not available" in text
+    frag, text = _run_notebook("60_gp_appointments", tiny, tmp_path / "full", enabled=False)
+    assert frag["status"] == "ok" and frag["data"]["variance_pct"]["2022/23"]["3m"] == 0.0
+    assert frag["data"]["matched_did"]["status"] == "not_run"
+    assert "Which estimate to quote" in text and "Traceback" not in text
