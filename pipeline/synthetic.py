@@ -643,11 +643,16 @@ class _Gen:
                 met = rng.random(len(fc)) < _TARGETS["p_met_if_measured"][w]
                 sel = np.flatnonzero(measured)
                 day = _uniform_int(rng, lo[sel], hi[sel])
-                add(pid[sel], day, value(measure, met[sel]))
-                # a same-day repeat: higher (or also failing) readings, so the lowest decides
+                vals = value(measure, met[sel])
+                add(pid[sel], day, vals)
+                # a same-day repeat: higher (or also failing) readings, so the lowest decides; for
+                # blood pressure both readings higher, so the lowest pair is the deciding one
                 rep = sel[rng.random(len(sel)) < 0.15]
                 dpos = np.searchsorted(sel, rep)
-                add(pid[rep], day[dpos], value(measure, np.zeros(len(rep), dtype=bool)))
+                if measure == "bp":
+                    add(pid[rep], day[dpos], [(m, v[dpos] + rng.integers(1, 16, len(rep))) for m, v in vals])
+                else:
+                    add(pid[rep], day[dpos], value(measure, np.zeros(len(rep), dtype=bool)))
                 # an earlier reading in the window, of either kind
                 ear = np.flatnonzero(rng.random(len(sel)) < 0.4)
                 ear = ear[day[ear] > lo[sel][ear]]
