@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,26 @@ def label_values(s: pd.Series, boolean: bool = False) -> pd.Series:
         if isinstance(v, (int, float, np.integer, np.floating)):
             return str(int(v))
         return str(v)
-    return s.astype("object").map(one)
+    obj = s.astype("object")
+    if pd.api.types.infer_dtype(obj, skipna=True) not in ("string", "boolean", "integer", "floating", "empty"):
+        return obj.map(one)
+    # one kind of value (missing values aside): label each distinct value once, then look the rows up
+    present = obj.notna()
+    out = pd.Series(NOT_RECORDED, index=obj.index, dtype="object", name=obj.name)
+    if present.any():
+        vals = obj[present]
+        out[present] = vals.map({u: one(u) for u in pd.unique(vals.to_numpy())})
+    return out
+
+
+def _per_value(s: pd.Series, f: Callable[[Any], Any]) -> pd.Series:
+    """``s.map(f)``, with ``f`` called once per distinct value when every value is text."""
+    obj = s.astype("object")
+    if pd.api.types.infer_dtype(obj, skipna=False) != "string":
+        return obj.map(f)
+    codes, uniques = pd.factorize(obj)
+    return pd.Series(np.array([f(u) for u in uniques], dtype=object)[codes], index=obj.index, name=obj.name,
+                     dtype="object")
 
 
 def value_counts(s: pd.Series, order: list[str] | None = None) -> dict[str, int]:
@@ -210,12 +229,12 @@ def counts_table(sdc: SDC, table: Mapping[Any, Mapping[Any, int]], key: str, row
 
 def normalise_name(s: pd.Series) -> pd.Series:
     """Group free-text names ignoring case, punctuation at the ends and repeated spaces."""
-    return s.astype("object").map(lambda v: re.sub(r"\s+", " ", str(v)).strip(" .,;:-").casefold())
+    return _per_value(s, lambda v: re.sub(r"\s+", " ", str(v)).strip(" .,;:-").casefold())
 
 
 def display_names(raw: pd.Series, key: pd.Series) -> dict[str, str]:
     """For each normalised key, its most common spelling (ties: alphabetical)."""
-    df = pd.DataFrame({"key": key, "name": raw.astype("object").map(lambda v: re.sub(r"\s+", " ", str(v)).strip())})
+    df = pd.DataFrame({"key": key, "name": _per_value(raw, lambda v: re.sub(r"\s+", " ", str(v)).strip())})
     vc = df.groupby(["key", "name"]).size().reset_index(name="n").sort_values(["key", "n", "name"],
                                                                               ascending=[True, False, True])
     return dict(vc.drop_duplicates("key")[["key", "name"]].itertuples(index=False, name=None))

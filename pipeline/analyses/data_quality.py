@@ -126,7 +126,8 @@ def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:
 
     rd = ref["referral_date"]
     fc, cd = dates(ref, "first_contact_date"), dates(ref, "closure_date")
-    ref_date = dict(zip(ref["referral_id"], rd, strict=True))
+    ref_date = pd.Series(rd.to_numpy(), index=ref["referral_id"].to_numpy())  # as a dict: the last of a repeated id
+    ref_date = ref_date[~ref_date.index.duplicated(keep="last")]
     conditional: dict[str, tuple[str, str, str, int, int]] = {}
     checks: list[Check] = []
 
