@@ -67,6 +67,7 @@ LEVELS = {"95": 0.95, "99.8": 0.998}
 MIN_FOR_OVERDISPERSION = 10  # boroughs needed before between-borough variation is estimated
 GP_WINDOW = "12m"
 RANK_DRAWS = 2000
+MAX_LABELS = 12  # boroughs named on a funnel plot (the furthest out)
 SEED = 20240401
 
 
@@ -210,6 +211,7 @@ class Indicator:
     extract: Callable[[dict[str, Any], str], Point | str] = field(repr=False)
     decimals: int = 1
     higher_is: str = ""  # "better" / "worse" / "" (not judged): wording only
+    y_label: str = ""  # the funnel plot's vertical axis
 
 
 def _section(results: dict[str, Any], name: str) -> dict[str, Any] | str:
@@ -381,7 +383,7 @@ def indicators(all_results: dict[str, dict[str, Any]]) -> list[Indicator]:
                   "against person-years registered.",
                   "A high or low rate reflects how a service is commissioned and promoted, which teams can "
                   "refer, and whether self-referral is open, as much as local need. " + _CASEMIX,
-                  _referral_rate, decimals=1),
+                  _referral_rate, decimals=1, y_label="referrals per 1,000 registered a year"),
         Indicator("dna_or_cancelled", "Appointments missed or cancelled", "%", "proportion",
                   "appointments booked",
                   "Link-worker appointments that were not attended or were cancelled, as a percentage of "
@@ -390,7 +392,7 @@ def indicators(all_results: dict[str, dict[str, Any]]) -> list[Indicator]:
                   "Appointments are clustered within people (one person missing several inflates the rate), "
                   "and services differ in whether they book and record telephone and group contacts. "
                   + _CASEMIX,
-                  _dna, higher_is="worse"),
+                  _dna, higher_is="worse", y_label="% of booked appointments missed or cancelled"),
     ]
     for item, label in ONS4_LABELS.items():
         better = "worse" if item == "anxiety" else "better"
@@ -404,7 +406,7 @@ def indicators(all_results: dict[str, dict[str, Any]]) -> list[Indicator]:
             "Only people with a follow-up score are counted, and services follow up at different times and "
             "with different effort, so completers may differ. Before-and-after change includes regression to "
             "the mean. " + _CASEMIX,
-            _ons4(item), decimals=2, higher_is=better))
+            _ons4(item), decimals=2, higher_is=better, y_label=f"mean change in {label} (points)"))
     out.append(Indicator(
         "readmission_30d", "Emergency readmission within 30 days", "%", "proportion", "index hospital stays",
         "Cumulative incidence of an emergency readmission within 30 days of the index discharge, with death "
@@ -412,7 +414,7 @@ def indicators(all_results: dict[str, dict[str, Any]]) -> list[Indicator]:
         "(the funnel ignores censoring, which is small at 30 days).",
         "Hospital-discharge services differ in whom they support (frailty, end of life), and a readmission "
         "depends on the local hospital as much as on the service. " + _CASEMIX,
-        _readmission, higher_is="worse"))
+        _readmission, higher_is="worse", y_label="% readmitted within 30 days"))
     out.append(Indicator(
         "gp_variance", f"GP appointments after / before referral, {cohort or 'no'} cohort, 12 months", "", "ratio",
         "patients (or precision)",
@@ -420,11 +422,12 @@ def indicators(all_results: dict[str, dict[str, Any]]) -> list[Indicator]:
         f"(1 + gp_appointments.variance_pct / 100) for people referred in financial year {cohort or '-'}, "
         "the cohort most boroughs publish. Compared on the log scale; a ratio below 1 means fewer "
         "appointments after referral. Precision comes from the published before and after totals "
-        "(Poisson), which ignores that appointments cluster within people, so the overdispersion "
-        "allowance matters most here.",
+        "treated as Poisson counts: an approximation that ignores both the clustering of appointments "
+        "within people (which makes the limits too narrow) and the pairing of before and after in the "
+        "same people (which makes them too wide).",
         "People are often referred at a time of crisis, so appointments tend to fall afterwards whatever the "
         "service does (regression to the mean); there is no comparison group here. " + _CASEMIX,
-        _gp(cohort), decimals=3, higher_is=""))
+        _gp(cohort), decimals=3, higher_is="", y_label="appointments after / before"))
     return out
 
 
@@ -671,6 +674,11 @@ def read_all(reports_dir: Path | None = None, all_areas: bool = False) -> tuple[
 
 # --------------------------------------------------------------------------- figures
 
+def _outside(row: Row) -> bool:
+    """Outside the limits a reader should act on: the overdispersion-allowing ones when drawn."""
+    return (row.flag_adjusted if row.flag_adjusted is not None else row.flag) != "within"
+
+
 def funnel_png(comp: Comparison) -> bytes:
     import matplotlib
 
@@ -701,19 +709,20 @@ def funnel_png(comp: Comparison) -> bytes:
                     label=f"{name}% limits allowing for overdispersion")
             ax.plot(grid, ahi, style, color="#f2b134", lw=1.2)
     ax.axhline(comp.target, color="#1d2731", lw=1, label=f"London: {fmt_value(ind, comp.target)}")
-    colours = ["#9a3412" if r.flag != "within" else "#5b6770" for r in comp.rows]
+    # red: outside the limits that count (those allowing for overdispersion when drawn);
+    # amber: outside the plain limits only; grey: within
+    colours = ["#9a3412" if _outside(r) else "#d97706" if r.flag != "within" else "#5b6770" for r in comp.rows]
     ax.scatter(xs_plot, [r.point.value for r in comp.rows], c=colours, s=28, zorder=3)
     offsets = [(5, 4), (5, -10), (-5, 10), (-5, -12)]
-    flagged = [(x, r) for x, r in zip(xs_plot, comp.rows, strict=True) if r.flag != "within"]
-    for i, (x, r) in enumerate(sorted(flagged, key=lambda t: (t[0], t[1].point.value))):
+    named = sorted(((x, r) for x, r in zip(xs_plot, comp.rows, strict=True) if _outside(r)),
+                   key=lambda t: -abs(t[1].z))[:MAX_LABELS]
+    for i, (x, r) in enumerate(sorted(named, key=lambda t: (t[0], t[1].point.value))):
         dx, dy = offsets[i % len(offsets)]
         ax.annotate(display_name(r.point.borough), (x, r.point.value), textcoords="offset points",
                     xytext=(dx, dy), ha="left" if dx > 0 else "right", fontsize=8, color="#9a3412")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 10 else f"{v:g}"))
-    if ind.kind == "ratio":
-        ax.set_yscale("log")
     ax.set_xlabel(x_label)
-    ax.set_ylabel(ind.label + (f" ({ind.unit.strip()})" if ind.unit.strip() else ""))
+    ax.set_ylabel(ind.y_label)
     ax.set_title(ind.label, fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best", frameon=False)
@@ -794,7 +803,11 @@ def render_html(comps: list[Comparison], figures: dict[str, bytes], meta: dict[s
             parts.append(f'<figure><img src="data:image/png;base64,{b64}" alt="Funnel plot: '
                          f'{html.escape(ind.label)} by borough, with 95% and 99.8% limits">'
                          f"<figcaption>{len(comp.rows)} boroughs. London figure {fmt_value(ind, comp.target)} "
-                         "(pooled); dashed lines 95% limits, dotted 99.8%.</figcaption></figure>")
+                         "(pooled); dashed lines 95% limits, dotted 99.8%"
+                         + ("; amber lines allow for overdispersion. Red points are outside the amber lines, "
+                            "amber points outside the blue lines only" if comp.over.get("tau2") else
+                            "; red points are outside the limits")
+                         + f" (the {MAX_LABELS} furthest out are named).</figcaption></figure>")
             over = comp.over
             if over.get("estimated"):
                 if over.get("detected"):
