@@ -616,14 +616,14 @@ def reading(comp: Comparison, row: Row, n_boroughs: int) -> str:
     side = "above" if row.flag.startswith("above") else "below"
     level = "99.8%" if row.flag.endswith("99.8") else "95%"
     chance = n_boroughs * (0.002 if level == "99.8%" else 0.05)
-    judged = " It"
+    judged = " It is"
     if ind.higher_is:
         good = (side == "above") == (ind.higher_is == "better")
-        judged = " On its face that is a " + ("favourable" if good else "less favourable") + " position, but"
+        judged = " On its face that is a " + ("favourable" if good else "less favourable") + " position, but it is"
     text = (f"{display_name(p.borough)}: {fmt_value(ind, p.value)} (95% CI {fmt_value(ind, p.ci95[0])} to "
             f"{fmt_value(ind, p.ci95[1])}; {fmt_n(p.n)} {p.n_label}) is {side} the {level} limit around the "
             f"London figure of {fmt_value(ind, comp.target)}. With {n_boroughs} boroughs compared, about "
-            f"{chance:.1f} would fall outside {level} limits by chance alone.{judged} it is a prompt to look "
+            f"{chance:.1f} would fall outside {level} limits by chance alone.{judged} a prompt to look "
             "at how the data are recorded and who the service reaches before reading it as a difference in "
             "performance.")
     if row.flag_adjusted is not None:
@@ -820,13 +820,21 @@ def render_html(comps: list[Comparison], figures: dict[str, bytes], meta: dict[s
                                  f"(&phi; = {over['phi']:.2f}), so no overdispersion allowance is made.</p>")
             else:
                 parts.append(f'<p class="note">Overdispersion not estimated: {html.escape(over.get("reason", ""))}.</p>')
-            flagged = comp.flagged
+            flagged = [r for r in comp.flagged if _outside(r)]
+            explained = [r for r in comp.flagged if not _outside(r)]  # within the overdispersion limits
             if flagged:
                 parts.append("<h3>Outside the limits</h3><ul>")
                 parts += [f"<li>{html.escape(reading(comp, r, len(comp.rows)))}</li>" for r in flagged]
                 parts.append("</ul>")
-            else:
+            elif not explained:
                 parts.append("<p>No borough is outside the 95% limits.</p>")
+            if explained:
+                names = ", ".join(display_name(r.point.borough) for r in explained)
+                lead = "A further" if flagged else "No borough is outside the limits that allow for overdispersion. A"
+                verb = "boroughs are" if len(explained) != 1 else "borough is"
+                parts.append(f"<p>{lead} {len(explained)} {verb} outside the plain limits but within those allowing "
+                             "for the extra variation between London boroughs, so not unusual for London: "
+                             f"{html.escape(names)}.</p>")
             parts.append(f"<p><em>Why a borough may sit outside the limits:</em> {html.escape(ind.caution)}</p>")
             parts.append("<h3>Ranked table</h3>" + _table(comp))
             parts.append('<p class="note">Rank 1 is the highest value. The rank interval is the range of ranks '
