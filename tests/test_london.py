@@ -202,6 +202,11 @@ def test_build_writes_a_self_contained_page(reports):
     assert "Newham: 45.0%" in page and "by chance alone" in page and "not a verdict" in page
     assert "City of London" in page and "suppressed" in page
     assert "SYNTHETIC DATA" in page
+    # referral rates vary far more than chance: overdispersion limits, and most boroughs read as usual
+    rr = saved["indicators"]["referral_rate"]
+    assert rr["overdispersion"]["detected"] is True and rr["overdispersion"]["tau2"] > 0
+    assert any(b["flag"] != "within" and b["flag_overdispersion_adjusted"] == "within" for b in rr["boroughs"])
+    assert "so not unusual for London" in page
     assert "Norfolk and Waveney" in page and "not a London borough" in page
 
 
