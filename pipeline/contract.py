@@ -431,36 +431,57 @@ def _allowed_text(values: Sequence[str]) -> str:
     return "is not an allowed value; use one of " + ", ".join(values) + " (lower case, exactly as listed)"
 
 
-def _column_schema(col: ColumnSpec) -> pa.Column:
+def _matches(pattern: str):
+    """pandera's ``str_matches`` (``str.match(pattern, na=False)``), evaluated once per distinct
+    value: a practice code repeats thousands of times in a big table."""
+
+    def check(s: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(s.to_numpy(dtype=object, copy=False), use_na_sentinel=True)
+        ok = pd.Series(uniques, dtype=object).str.match(pattern, na=False).to_numpy(dtype=bool)
+        return pd.Series(np.append(ok, False)[codes], index=s.index)
+
+    return check
+
+
+def _column_schema(col: ColumnSpec, text_dtype: Any = str) -> pa.Column:
     checks: list[pa.Check] = []
     if col.allowed is not None:
         checks.append(pa.Check.isin(col.allowed, error=_allowed_text(col.allowed)))
     if col.pattern:
-        checks.append(pa.Check.str_matches(col.pattern, error=f"must be {col.pattern_hint}"))
+        checks.append(pa.Check(_matches(col.pattern), error=f"must be {col.pattern_hint}"))
     if col.min is not None and col.max is not None:
         checks.append(pa.Check.in_range(col.min, col.max, error=_range_text(col.min, col.max)))
     elif col.min is not None:
         checks.append(pa.Check.ge(col.min, error=_range_text(col.min, None)))
     elif col.max is not None:
         checks.append(pa.Check.le(col.max, error=_range_text(None, col.max)))
-    dtype = str if col.type in ("string", "category") else col.dtype
+    dtype = text_dtype if col.type in ("string", "category") else col.dtype
     return pa.Column(dtype, checks, nullable=not col.required, unique=col.unique, required=True, name=col.name)
 
 
-_SCHEMAS: dict[str, pa.DataFrameSchema] = {}
+_SCHEMAS: dict[tuple[str, bool], pa.DataFrameSchema] = {}
 
 
-def schema(table: str) -> pa.DataFrameSchema:
-    """The pandera schema of a typed table: exactly the contract columns, in order."""
-    if table not in _SCHEMAS:
+def schema(table: str, *, text_checked: bool = False) -> pa.DataFrameSchema:
+    """The pandera schema of a typed table: exactly the contract columns, in order.
+
+    ``text_checked=True`` leaves out the ``str`` type check of the text columns (pandera tests
+    every value with ``isinstance``), for a table whose text columns are known to hold only text."""
+    key = (table, text_checked)
+    if key not in _SCHEMAS:
         spec = TABLES[table]
-        _SCHEMAS[table] = pa.DataFrameSchema(
-            {c.name: _column_schema(c) for c in spec.columns},
+        _SCHEMAS[key] = pa.DataFrameSchema(
+            {c.name: _column_schema(c, None if text_checked else str) for c in spec.columns},
             strict=True,
             ordered=True,
             name=table,
         )
-    return _SCHEMAS[table]
+    return _SCHEMAS[key]
+
+
+def _only_text(s: pd.Series) -> bool:
+    """Every value is a string or missing (what pandera's ``str`` check accepts), found in C."""
+    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,8 +620,11 @@ def _schema_problems(table: str, df: pd.DataFrame, ctx: _Ctx) -> list[Problem]:
                     message=f"has the wrong data type: expected {col.type} (object), got {df[col.name].dtype}",
                 )
             )
+    text = [c.name for c in spec.columns if c.dtype is object and c.name in df.columns]
+    text_checked = all(_only_text(df[c]) for c in text)
     try:
-        schema(table).validate(df, lazy=True)
+        # inplace: nothing is coerced, so pandera need not copy the table first
+        schema(table, text_checked=text_checked).validate(df, lazy=True, inplace=True)
         return out
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
@@ -790,7 +814,12 @@ def _nhs_problems(tables: Mapping[str, pd.DataFrame], ctx: _Ctx) -> list[Problem
         if present.empty:
             continue
         # cheap screen first: most pseudonyms are not 10 digits
-        maybe = present.astype(str).str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False)
+        if _only_text(present):  # once per distinct value
+            codes, uniques = pd.factorize(present.to_numpy(dtype=object, copy=False))
+            screen = pd.Series(uniques, dtype=object).str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False)
+            maybe = screen.to_numpy(dtype=bool)[codes]
+        else:
+            maybe = present.astype(str).str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False)
         if maybe.mean() < NHS_NUMBER_SHARE:
             continue
         mask = nhs_number_mask(present)

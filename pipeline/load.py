@@ -232,16 +232,52 @@ def read_extract_config(raw_dir: Path) -> ExtractConfig:
 # --------------------------------------------------------------------------------------------
 
 
+def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an object column, in order of appearance; missing values
+    (None, NaN, NA) have code -1. Text work is done once per distinct value, not once per row: an
+    id or a date repeats thousands of times in a big table."""
+    return pd.factorize(s.to_numpy(dtype=object, copy=False), use_na_sentinel=True)
+
+
+def _expand(codes: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
+    """``values[codes]``, with ``missing`` where the code is -1."""
+    return np.append(values, np.array([missing], dtype=values.dtype))[codes]
+
+
+def _strip_text(s: pd.Series) -> pd.Series:
+    """Text stripped, empty text made missing (NaN); a missing value stays as it was."""
+    values = s.to_numpy(dtype=object, copy=False)
+    codes, uniques = _distinct(s)
+    if not len(uniques):
+        return s
+    u = pd.Series(uniques, dtype=object)
+    stripped = u.str.strip()
+    if not bool(((stripped != u) | (stripped == "")).any()):
+        return s  # already clean: no copy
+    out = stripped.mask(stripped == "").to_numpy(dtype=object)[codes]
+    missing = codes < 0
+    if missing.any():
+        out[missing] = values[missing]
+    return pd.Series(out, index=s.index, name=s.name, dtype=object)
+
+
+def _on_text(s: pd.Series, f: Any, missing: Any) -> np.ndarray:
+    """``f`` (elementwise, Series -> Series) applied to each distinct value of a text column, as a
+    NumPy array by row, with ``missing`` for missing values."""
+    codes, uniques = _distinct(s)
+    typed = np.asarray(f(pd.Series(uniques, dtype=object)))
+    return _expand(codes, typed, missing)
+
+
 def _prepare(s: pd.Series) -> pd.Series:
     """Raw values with text stripped and empty text made missing (NaN)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         kind = pd.api.types.infer_dtype(s, skipna=True)
-        s = s.astype(object)
+        s = s.astype(object, copy=False)
         if kind in ("string", "empty"):
-            s = s.str.strip()
-            s = s.mask(s == "")
+            s = _strip_text(s)
         elif kind not in ("date", "datetime", "datetime64"):
             # mixed Python objects (Parquet only): compare as text
             s = s.where(s.isna(), s.astype(str).str.strip())
@@ -271,6 +307,8 @@ def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series
     t = col.type
     if t in ("string", "category"):
         if _is_text(s):
+            if bool(present.all()):  # nothing to replace: the prepared values are the typed ones
+                return s, no_bad, ""
             return s.where(present, None).astype(object), no_bad, ""
         return _to_strings(s), no_bad, ""
 
@@ -282,10 +320,13 @@ def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             if getattr(s.dt, "tz", None) is not None:
                 s = s.dt.tz_localize(None)
-            return s.astype("datetime64[ns]").dt.normalize(), no_bad, msg
+            return s.astype("datetime64[ns]", copy=False).dt.normalize(), no_bad, msg
         if _is_text(s):
-            typed = pd.to_datetime(s, format=date_format, errors="coerce")
-        elif s.dtype == object:
+            typed = _on_text(s, lambda u: pd.to_datetime(u, format=date_format, errors="coerce")
+                             .astype("datetime64[ns]").dt.normalize(), np.datetime64("NaT", "ns"))
+            typed = pd.Series(typed, index=s.index, dtype="datetime64[ns]")
+            return typed, present & typed.isna(), msg
+        if s.dtype == object:
             typed = pd.to_datetime(s, errors="coerce")
         else:
             typed = pd.Series(pd.NaT, index=s.index)
@@ -298,13 +339,18 @@ def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series
             return s.astype("boolean"), no_bad, msg
         if pd.api.types.is_numeric_dtype(s.dtype):
             mapped = s.map({1: True, 0: False})
+        elif _is_text(s):
+            mapped = pd.Series(_on_text(s, lambda u: u.astype(str).str.lower().map(_TRUE).astype(object), np.nan),
+                               index=s.index, dtype=object)
         else:
             mapped = s.astype(str).str.lower().map(_TRUE).where(present)
         bad = present & mapped.isna()
         return mapped.where(~bad).astype("boolean"), bad, msg
 
     # integer / number
-    if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
+    if _is_text(s):
+        num = _on_text(s, lambda u: pd.to_numeric(u, errors="coerce").astype("float64"), np.nan)
+    elif pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
         num = pd.to_numeric(s.where(present).astype(object), errors="coerce")
     else:
         num = s
@@ -340,10 +386,28 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    df = pq.read_table(path).to_pandas(date_as_object=False)
+    # text columns are read dictionary-encoded and each distinct string becomes one shared Python
+    # object (a big table repeats its ids and categories millions of times)
+    try:
+        text = {f.name for f in pq.read_schema(path) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+        table = pq.read_table(path, read_dictionary=sorted(text))
+    except pa.ArrowException:
+        text = set()
+        table = pq.read_table(path)  # a broken file: the reader's own message
+    df = table.to_pandas(date_as_object=False, split_blocks=True)
+    del table
+    for i, name in enumerate(df.columns):
+        if name in text and isinstance(df.dtypes.iloc[i], pd.CategoricalDtype):
+            df.isetitem(i, _category_objects(df.iloc[:, i].array))
     df.columns = [str(c).strip() for c in df.columns]
     df.index = pd.RangeIndex(2, len(df) + 2)
     return df
+
+
+def _category_objects(cat: pd.Categorical) -> np.ndarray:
+    """A categorical as an object array of its values, ``None`` where missing."""
+    words = cat.categories.to_numpy(dtype=object)
+    return _expand(np.asarray(cat.codes), words, None)
 
 
 def _find_table_files(raw_dir: Path) -> tuple[dict[str, Path], list[Problem]]:
@@ -395,13 +459,15 @@ def _type_table(
         problems.append(Problem(file=file, message="has the same column name more than once", values=tuple(dup)))
         return None, raw, problems
     wanted = [c for c in spec.column_names if c in raw.columns]
-    everything = pd.DataFrame({c: _prepare(raw[c]) for c in raw.columns}, index=raw.index)
-    prepared = everything[wanted]
+    everything = {c: _prepare(raw[c]) for c in raw.columns}
+    # copy=False: one array per column, never consolidated into a copy (tables can be big)
+    prepared = pd.DataFrame({c: everything[c] for c in wanted}, index=raw.index, copy=False)
     # rows where every cell is empty (e.g. trailing blank lines) are not data
     if len(raw.columns):
-        all_blank = everything.isna().all(axis=1).to_numpy()
+        all_blank = np.logical_and.reduce([everything[c].isna().to_numpy() for c in raw.columns])
         if all_blank.any():
             prepared = prepared[~all_blank]
+    del everything
 
     lower = {c.lower(): c for c in raw.columns}
     for col in spec.columns:
@@ -428,7 +494,7 @@ def _type_table(
             problems.append(contract.problem_at(file, col.name, msg, rows, vals))
             unreadable[col.name] = [int(r) for r in rows]
         typed[col.name] = series
-    return pd.DataFrame(typed, index=prepared.index), prepared, problems
+    return pd.DataFrame(typed, index=prepared.index, copy=False), prepared, problems
 
 
 def load_extract(raw_dir: Path) -> Extract:
@@ -488,7 +554,11 @@ def load_extract(raw_dir: Path) -> Extract:
     if problems:
         raise DataError(_order(problems))
 
-    out = {name: tables[name].reset_index(drop=True) for name in TABLES if name in tables}
+    out = {}
+    for name in TABLES:
+        if name in tables:  # numbered from 0 again, in place (reset_index would copy every table)
+            out[name] = tables[name]
+            out[name].index = pd.RangeIndex(len(out[name]))
     overall, per_file = inputs_sha256(raw_dir)
     extract = Extract(config=config, tables=out, sha256=overall)
     extract.input_files = per_file  # type: ignore[attr-defined]  # read by write_processed
@@ -563,6 +633,20 @@ def _arrow_table(name: str, df: pd.DataFrame) -> pa.Table:
         arrays.append(arr)
         fields.append(pa.field(col.name, typ, nullable=True))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+#: rows converted to Arrow at a time when writing (bounds the memory a big table needs)
+WRITE_CHUNK_ROWS = 1 << 22
+
+
+def _write_parquet(name: str, df: pd.DataFrame, path: Path) -> None:
+    if len(df) <= WRITE_CHUNK_ROWS:
+        pq.write_table(_arrow_table(name, df), path, compression="zstd", write_statistics=True)
+        return
+    schema = _arrow_table(name, df.iloc[:0]).schema
+    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
+        for lo in range(0, max(len(df), 1), WRITE_CHUNK_ROWS):
+            writer.write_table(_arrow_table(name, df.iloc[lo:lo + WRITE_CHUNK_ROWS]))
 
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
@@ -654,7 +738,7 @@ def write_processed(extract: Extract, out_dir: Path, inputs: dict[str, str] | No
             if name not in extract.tables:
                 continue
             df = extract.tables[name]
-            pq.write_table(_arrow_table(name, df), tmp / f"{name}.parquet", compression="zstd", write_statistics=True)
+            _write_parquet(name, df, tmp / f"{name}.parquet")
             counts[name] = int(len(df))
         manifest = {
             "contract_version": contract.CONTRACT_VERSION,
