@@ -113,6 +113,12 @@ def validate(slug: str) -> int:
 
     raw = paths.raw_dir(slug)
     if not raw.is_dir():
+        from .areas import AREAS
+
+        if slug in AREAS:
+            raise LookupError(f"data_raw/{slug}/ does not exist yet, so there is nothing to validate: "
+                              f"`make data` (or `make report BOROUGH={slug}`) generates its synthetic extract, "
+                              f'and `make new-borough NAME="..."` starts a folder for your own data')
         raise LookupError(unknown_borough_message(slug))
     summary = summarise(raw)
     print(format_summary(summary, slug), flush=True)

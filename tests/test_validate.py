@@ -80,6 +80,8 @@ def test_cli_validate_exit_codes(raw, capsys):
     assert "sp_contacts.csv: required table is missing" in out.out and "Traceback" not in out.err
     assert cli.main(["validate", "atlantis"]) == 2
     assert "Unknown borough 'atlantis'" in capsys.readouterr().err
+    assert cli.main(["validate", "merton"]) == 2  # a built-in area not generated yet
+    assert "data_raw/merton/ does not exist yet" in capsys.readouterr().err
 
 
 def test_a_folder_without_extract_yml_is_a_message(raw, capsys):
