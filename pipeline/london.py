@@ -421,10 +421,11 @@ def indicators(all_results: dict[str, dict[str, Any]]) -> list[Indicator]:
         f"The ratio of GP-practice appointments in the 12 months after referral to the 12 months before "
         f"(1 + gp_appointments.variance_pct / 100) for people referred in financial year {cohort or '-'}, "
         "the cohort most boroughs publish. Compared on the log scale; a ratio below 1 means fewer "
-        "appointments after referral. Precision comes from the published before and after totals "
-        "treated as Poisson counts: an approximation that ignores both the clustering of appointments "
-        "within people (which makes the limits too narrow) and the pairing of before and after in the "
-        "same people (which makes them too wide).",
+        "appointments after referral. Precision comes from the borough's published 95% CI of the "
+        "variance (gp_appointments.variance_detail, patient-level) where there is one; otherwise from "
+        "the before and after totals treated as Poisson counts, an approximation that ignores both the "
+        "clustering of appointments within people (limits too narrow) and the pairing of before and "
+        "after in the same people (limits too wide).",
         "People are often referred at a time of crisis, so appointments tend to fall afterwards whatever the "
         "service does (regression to the mean); there is no comparison group here. " + _CASEMIX,
         _gp(cohort), decimals=3, higher_is="", y_label="appointments after / before"))
