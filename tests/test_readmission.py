@@ -383,3 +383,22 @@ def test_synthetic_area_cif_near_planted_rate(slug, tmp_path):
         pytest.skip("no planted 30-day readmission probability, or too few index patients")
     lo, hi = raw.fit.ci(1, 29)
     assert lo - 0.03 <= p30 <= hi + 0.03, (p30, lo, hi)
+
+
+def test_cox_with_an_infinite_interval_publishes_not_estimable_not_infinity():
+    """Separation (no readmissions in one risk band) gives lifelines an infinite upper limit;
+    results.json must stay valid JSON (found building synthetic Harrow)."""
+    coefs = pd.DataFrame([
+        {"covariate": "risk_band=medium", "hr": 1e-9, "lo": 0.0, "hi": math.inf, "p": 0.99, "kind": "binary",
+         "n_with": 40, "events_with": 0, "n_without": 200, "events_without": 30},
+        {"covariate": "age_per_10y", "hr": 1.2, "lo": 0.9, "hi": 1.6, "p": 0.2, "kind": "continuous",
+         "n_with": 240, "events_with": 30, "n_without": 240, "events_without": 30},
+    ]).set_index("covariate")
+    cox = R.CoxRaw("ok", n=240, events=30, coefs=coefs)
+    sdc = SDC()
+    out = R._publish_cox(cox, sdc)
+    json.dumps(out, allow_nan=False)
+    assert out["hazard_ratios"]["risk_band=medium"]["hr"] is None
+    assert "not_estimable" in out["hazard_ratios"]["risk_band=medium"]
+    assert out["hazard_ratios"]["age_per_10y"]["hr"] == 1.2
+    assert not any("risk_band=medium" in p for p in sdc.suppressed)

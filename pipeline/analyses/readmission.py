@@ -351,6 +351,11 @@ def _publish_cox(cox: CoxRaw, sdc: SDC) -> dict:
         base = min(r["n_with"], r["n_without"])
         ev = min(r["events_with"], r["events_without"])
         k = f"hazard_ratios.{c}"
+        if not np.isfinite([r["hr"], r["lo"], r["hi"], r["p"]]).all():
+            # separation (e.g. no readmissions in one group): the ratio has no finite estimate
+            hrs[c] = {"hr": None, "ci95": None, "p_value": None,
+                      "not_estimable": "no finite estimate (a group with no or only readmissions)"}
+            continue
         hr = sdc.stat(r["hr"], base, f"{k}.hr", decimals=2, events=ev)
         hrs[c] = {"hr": hr,
                   "ci95": sdc.interval(r["lo"], r["hi"], base, f"{k}.ci95", decimals=2, events=ev),
