@@ -74,7 +74,7 @@ def combine(notebooks: list[Path]) -> nbformat.NotebookNode:
     combined.metadata["language_info"] = {"name": "python"}
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
+        for cell in _available_part(nb.cells):
             if _is_hidden_cell(cell):
                 continue
             cell = copy.deepcopy(cell)
@@ -87,6 +87,25 @@ def combine(notebooks: list[Path]) -> nbformat.NotebookNode:
             combined.cells.append(cell)
     number_cells(combined)
     return combined
+
+
+NOT_AVAILABLE = "**Not available:**"
+
+
+def _available_part(cells: list) -> list:
+    """A section whose data are absent says so in its first output (the setup cell); its
+    remaining sub-headings and empty cells are dropped, so the report and its table of contents
+    show one short note instead of a skeleton."""
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code" or _is_hidden_cell(cell) or not cell.get("outputs"):
+            continue
+        for out in cell.outputs:
+            text = out.get("data", {}).get("text/markdown", "") if out.get("output_type") in (
+                "display_data", "execute_result") else ""
+            if "".join(text).lstrip().startswith(NOT_AVAILABLE):
+                return cells[: i + 1]
+        return cells
+    return cells
 
 
 def number_cells(nb: nbformat.NotebookNode) -> None:

@@ -133,3 +133,23 @@ def test_real_quarto_renders_all_formats(notebooks, tmp_path):
     assert "SECRET_CODE_MARKER" not in html
     assert not re.search(r"""<script[^>]+src=["']https?://""", html)
     assert rendered.renderer == "quarto"
+
+
+def test_a_section_without_its_data_shows_one_note_not_a_skeleton(tmp_path):
+    import nbformat
+
+    from pipeline.render import combine
+
+    nb = nbformat.v4.new_notebook()
+    setup = nbformat.v4.new_code_cell("ctx = nb.setup(...)")
+    setup.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/markdown": "**Not available:** this extract has no `gp_appointments` table.", "text/plain": "x"})]
+    later = nbformat.v4.new_code_cell("if ran: ...")
+    nb.cells = [nbformat.v4.new_markdown_cell("# GP appointments\n\nWhat this shows."), setup,
+                nbformat.v4.new_markdown_cell("## Event study"), later, nbformat.v4.new_markdown_cell("## Reading")]
+    nbformat.write(nb, tmp_path / "60_gp.ipynb")
+    full = make_executed_notebook(tmp_path / "20_a.ipynb", "Activities")
+    out = combine([full, tmp_path / "60_gp.ipynb"])
+    md = "\n".join(c.source for c in out.cells if c.cell_type == "markdown")
+    assert "# GP appointments" in md and "## Event study" not in md and "## Reading" not in md
+    assert "## A subsection" in md  # a section with its data keeps its sub-headings
