@@ -436,9 +436,12 @@ def _matches(pattern: str):
     value: a practice code repeats thousands of times in a big table."""
 
     def check(s: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(s.to_numpy(dtype=object, copy=False), use_na_sentinel=True)
-        ok = pd.Series(uniques, dtype=object).str.match(pattern, na=False).to_numpy(dtype=bool)
-        return pd.Series(np.append(ok, False)[codes], index=s.index)
+        values = s.to_numpy(dtype=object, copy=False)
+        u = pd.Series(pd.unique(values), dtype=object)
+        ok = u.str.match(pattern, na=False).to_numpy(dtype=bool)
+        if ok.all():
+            return pd.Series(True, index=s.index)
+        return s.isin(u[ok]) if ok.any() else pd.Series(False, index=s.index)
 
     return check
 
@@ -810,14 +813,14 @@ def _nhs_problems(tables: Mapping[str, pd.DataFrame], ctx: _Ctx) -> list[Problem
         if "patient_id" not in df.columns:
             continue
         ids = df["patient_id"]
-        present = ids.dropna()
+        present = ids.dropna() if ids.hasnans else ids
         if present.empty:
             continue
         # cheap screen first: most pseudonyms are not 10 digits
         if _only_text(present):  # once per distinct value
-            codes, uniques = pd.factorize(present.to_numpy(dtype=object, copy=False))
-            screen = pd.Series(uniques, dtype=object).str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False)
-            maybe = screen.to_numpy(dtype=bool)[codes]
+            uniques = pd.Series(pd.unique(present.to_numpy(dtype=object, copy=False)), dtype=object)
+            screen = uniques.str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False).to_numpy(dtype=bool)
+            maybe = present.isin(uniques[screen]).to_numpy() if screen.any() else np.zeros(len(present), bool)
         else:
             maybe = present.astype(str).str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False)
         if maybe.mean() < NHS_NUMBER_SHARE:

@@ -247,14 +247,13 @@ def _expand(codes: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
 def _strip_text(s: pd.Series) -> pd.Series:
     """Text stripped, empty text made missing (NaN); a missing value stays as it was."""
     values = s.to_numpy(dtype=object, copy=False)
-    codes, uniques = _distinct(s)
-    if not len(uniques):
-        return s
-    u = pd.Series(uniques, dtype=object)
+    u = pd.Series(pd.unique(values), dtype=object).dropna()
     stripped = u.str.strip()
     if not bool(((stripped != u) | (stripped == "")).any()):
-        return s  # already clean: no copy
-    out = stripped.mask(stripped == "").to_numpy(dtype=object)[codes]
+        return s  # already clean (the usual case): no copy
+    codes, uniques = _distinct(s)
+    u = pd.Series(uniques, dtype=object).str.strip()
+    out = u.mask(u == "").to_numpy(dtype=object)[codes]
     missing = codes < 0
     if missing.any():
         out[missing] = values[missing]
@@ -396,12 +395,19 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         table = pq.read_table(path)  # a broken file: the reader's own message
     df = table.to_pandas(date_as_object=False, split_blocks=True)
     del table
+    _release_arrow_memory()
     for i, name in enumerate(df.columns):
         if name in text and isinstance(df.dtypes.iloc[i], pd.CategoricalDtype):
             df.isetitem(i, _category_objects(df.iloc[:, i].array))
     df.columns = [str(c).strip() for c in df.columns]
     df.index = pd.RangeIndex(2, len(df) + 2)
     return df
+
+
+def _release_arrow_memory() -> None:
+    """Hand Arrow's freed buffers back to the system (its allocator keeps them otherwise): a big
+    table's Arrow copy is garbage as soon as the pandas one exists."""
+    pa.default_memory_pool().release_unused()
 
 
 def _category_objects(cat: pd.Categorical) -> np.ndarray:
@@ -642,11 +648,12 @@ WRITE_CHUNK_ROWS = 1 << 22
 def _write_parquet(name: str, df: pd.DataFrame, path: Path) -> None:
     if len(df) <= WRITE_CHUNK_ROWS:
         pq.write_table(_arrow_table(name, df), path, compression="zstd", write_statistics=True)
-        return
-    schema = _arrow_table(name, df.iloc[:0]).schema
-    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
-        for lo in range(0, max(len(df), 1), WRITE_CHUNK_ROWS):
-            writer.write_table(_arrow_table(name, df.iloc[lo:lo + WRITE_CHUNK_ROWS]))
+    else:
+        schema = _arrow_table(name, df.iloc[:0]).schema
+        with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
+            for lo in range(0, max(len(df), 1), WRITE_CHUNK_ROWS):
+                writer.write_table(_arrow_table(name, df.iloc[lo:lo + WRITE_CHUNK_ROWS]))
+    _release_arrow_memory()
 
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
@@ -794,6 +801,7 @@ def read_processed(processed_dir: Path) -> Extract:
             raise DataError(Problem(file=path.name, message="is listed in manifest.json but missing"))
         text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
         tables[name] = _from_arrow(name, pq.read_table(path, read_dictionary=text))
+        _release_arrow_memory()
     extract = Extract(config=config_from_dict(manifest["config"]), tables=tables, sha256=manifest["sha256"])
     extract.input_files = dict(manifest.get("inputs") or {})  # type: ignore[attr-defined]
     return extract
