@@ -670,26 +670,39 @@ def _objects(arr: pa.ChunkedArray) -> np.ndarray:
     words = np.empty(len(d.dictionary) + 1, dtype=object)
     words[:-1] = d.dictionary.to_numpy(zero_copy_only=False)
     words[-1] = None
-    codes = d.indices.fill_null(len(d.dictionary)).to_numpy(zero_copy_only=False)
-    return words[codes]
+    indices = d.indices.fill_null(len(d.dictionary)) if d.indices.null_count else d.indices
+    return words[indices.to_numpy(zero_copy_only=False)]
 
 
-def _from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
-    """The loader's dtypes (:mod:`pipeline.extract`), converted column by column in Arrow."""
-    spec = TABLES[name]
+def _column(col: ColumnSpec, arr: pa.ChunkedArray) -> pd.Series:
+    """One processed column with the loader's dtype (:mod:`pipeline.extract`)."""
+    if col.type == "date":
+        return pd.Series(arr.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
+    if col.type in _TEXT_TYPES:
+        return pd.Series(_objects(arr), dtype=object)
+    if col.type in ("boolean", "integer"):
+        return arr.to_pandas(types_mapper=_NULLABLE).reset_index(drop=True).rename(None)
+    return pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
+
+
+def _read_processed_table(name: str, path: Path) -> pd.DataFrame:
+    """A processed table, converted column by column; each column's Arrow buffers are let go as
+    soon as it is converted, so a big table needs little more than its pandas form."""
+    text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
+    table = pq.read_table(path, read_dictionary=text)
+    n, big = table.num_rows, table.num_rows > WRITE_CHUNK_ROWS
     cols = {}
-    for col in spec.columns:
+    for col in TABLES[name].columns:
         arr = table.column(col.name)
-        if col.type == "date":
-            s = pd.Series(arr.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
-        elif col.type in _TEXT_TYPES:
-            s = pd.Series(_objects(arr), dtype=object)
-        elif col.type in ("boolean", "integer"):
-            s = arr.to_pandas(types_mapper=_NULLABLE).reset_index(drop=True).rename(None)
-        else:
-            s = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
-        cols[col.name] = s
-    return pd.DataFrame(cols, index=pd.RangeIndex(table.num_rows))
+        table = table.drop_columns([col.name])
+        cols[col.name] = _column(col, arr)
+        del arr
+        if big:
+            _release_arrow_memory()
+    del table
+    _release_arrow_memory()
+    # copy=False: each column keeps its own array (no consolidation copy of a big table)
+    return pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
 
 
 def _json_default(v: Any) -> Any:
@@ -799,9 +812,7 @@ def read_processed(processed_dir: Path) -> Extract:
         path = processed_dir / f"{name}.parquet"
         if name not in TABLES or not path.is_file():
             raise DataError(Problem(file=path.name, message="is listed in manifest.json but missing"))
-        text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
-        tables[name] = _from_arrow(name, pq.read_table(path, read_dictionary=text))
-        _release_arrow_memory()
+        tables[name] = _read_processed_table(name, path)
     extract = Extract(config=config_from_dict(manifest["config"]), tables=tables, sha256=manifest["sha256"])
     extract.input_files = dict(manifest.get("inputs") or {})  # type: ignore[attr-defined]
     return extract
