@@ -93,8 +93,8 @@ if ran:
               r["seen_per_fte_year"], r["seen_vs_guidance"] or "[c]") for p, r in c["by_pcn"].items()]
     display(nb.table(pd.DataFrame(rows, columns=["PCN", "FTE-years", "People referred", "Referred per FTE-year",
                                                  "People seen", "Seen per FTE-year", "Against 200–250"],
-                                  dtype=object), decimals={"FTE-years": 2, "Referred per FTE-year": 0,
-                                                           "Seen per FTE-year": 0}))
+                                  dtype=object), decimals={"FTE-years": 2, "Referred per FTE-year": 1,
+                                                           "Seen per FTE-year": 1}))
     shown = {p: r["seen_per_fte_year"] for p, r in c["by_pcn"].items() if r["seen_per_fte_year"] is not None}
     if shown:
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1.4))
@@ -112,8 +112,8 @@ if ran:
         display(nb.md("**By financial year** (all PCNs)"))
         display(nb.table(pd.DataFrame(rows, columns=["Financial year", "FTE-years", "People referred",
                                                      "Referred per FTE-year", "People seen", "Seen per FTE-year"],
-                                      dtype=object), decimals={"FTE-years": 2, "Referred per FTE-year": 0,
-                                                               "Seen per FTE-year": 0}))
+                                      dtype=object), decimals={"FTE-years": 2, "Referred per FTE-year": 1,
+                                                               "Seen per FTE-year": 1}))
 
 # %% [markdown]
 # ## Personal health budgets

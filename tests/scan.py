@@ -14,7 +14,7 @@ from pathlib import Path
 NOT_COUNTS = {"contract_version", "row", "min_count", "rounding", "min_base", "pct_decimals", "df", "f_df",
               "df_resid", "df_model", "quarters", "horizon", "horizons_days", "day", "days", "window_days",
               "min_days_between", "decile", "k", "year", "bins", "n_tests", "n_quarters", "n_pcns",
-              "regression_min_pcns", "lower", "upper", "months_above", "months_below", "months_within",
+              "regression_min_pcns", "pcns", "lower", "upper", "months_above", "months_below", "months_within",
               "months_unknown", "distinct_needs", "regression_min_quarters", "small_band_warning", "targets_in_cohort",
               "max_targets", "n_targets", "n_bootstrap", "seed", "t", "at_day", "times", "level", "order"}
 _CELL = re.compile(r"<tr>(.*?)</tr>", re.S)
