@@ -132,6 +132,14 @@ test: | $(STAMP)
 test-slow: | $(STAMP)
 	@$(PY) -m pytest -m slow
 
+## Run the benchmark suite into bench/RESULTS.md (~1 h); BENCH_ARGS=--quick: a 5-min smoke run into bench/out/
+bench: | $(STAMP)
+	@$(PY) bench/run.py $(BENCH_ARGS)
+
+# the figures are stale when the code they measure changed: `make bench/RESULTS.md` reruns only then
+bench/RESULTS.md: $(filter-out bench/coverage.py,$(wildcard bench/*.py)) $(PKG_SRC) $(NOTEBOOK_SRC) Makefile | $(STAMP)
+	@$(PY) bench/run.py
+
 # JupyterLab opens the jupytext notebooks (notebooks/*.py) as notebooks on a double click
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 $(LAB_OVERRIDES): config/jupyterlab-overrides.json | $(STAMP)
@@ -146,4 +154,4 @@ clean:
 	@rm -rf build
 	@find data_processed reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
 
-.PHONY: help env report reports data validate test test-slow lab clean london screenshot new-borough
+.PHONY: help env report reports data validate test test-slow lab clean london screenshot new-borough bench

@@ -160,3 +160,29 @@ def test_period_report_is_published_beside_the_borough_report(project):
     assert (per / "results.json").exists()
     bad = make(project, "report", f"BOROUGH={SMALL}", "PERIOD=2023-13", check=False)
     assert bad.returncode != 0 and "is not a reporting period" in bad.stderr
+
+
+GOLDEN = paths.ROOT / "tests" / "fixtures" / "golden" / f"{SMALL}.results.json"
+# build facts that are not results: when it was built, and (with Quarto) the renderer and its formats
+_BUILD_FACTS = re.compile(r'^(\s*"(?:build_time|renderer)": ).*?(,?)$|^(\s*"formats": )\[[^\]]*\](,?)$', re.M)
+
+
+def _without_build_facts(text):
+    return _BUILD_FACTS.sub(lambda m: (m.group(1) or m.group(3)) + '"..."' + (m.group(2) or m.group(4) or ""), text)
+
+
+def test_results_json_is_byte_identical_to_the_golden_copy(project):
+    """A performance change must not change a published figure: results.json of a small synthetic
+    borough built end to end equals the stored copy byte for byte, apart from when and by which
+    renderer it was built. After an intended change of results, refresh the copy with
+    ``SP_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_e2e.py -k golden`` and review its diff."""
+    built = (project / "reports" / SMALL / "results.json").read_text(encoding="utf-8")
+    if os.environ.get("SP_UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(built, encoding="utf-8")
+        pytest.skip(f"golden copy written to {GOLDEN.relative_to(paths.ROOT)}")
+    assert GOLDEN.exists(), "no golden copy yet: run with SP_UPDATE_GOLDEN=1"
+    golden = GOLDEN.read_text(encoding="utf-8")
+    assert _without_build_facts(built) == _without_build_facts(golden), (
+        "results.json differs from tests/fixtures/golden/: if the change of results is intended, refresh the copy "
+        "(see this test's docstring)")

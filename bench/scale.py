@@ -1,0 +1,196 @@
+"""Scale: time and peak memory per stage on generated extracts of 10k, 100k and 1M referrals.
+
+Each size is Merton's synthetic extract generated with ``n_referrals=N`` as Parquet (about 22 GP
+appointments per registered patient, referred or comparison: some 51 million GP rows at 1M
+referrals) into a workspace copy of the project, then every stage runs in its own process with
+its resident memory sampled (the process and its children, so a notebook kernel counts):
+
+- **generate**: writing the extract (the benchmark's input, not a pipeline stage);
+- **load/validate**: ``python -m pipeline process`` (read, type, contract checks, Parquet out);
+- **derive**: reading the processed tables into the typed in-memory extract every analysis shares;
+- **analyses**: each analysis module's ``compute`` + ``publish`` on its own (``bench/reference.py
+  --only``), after its own read; time is the analysis alone, memory the process's peak;
+- **notebooks**: ``python -m pipeline notebooks`` (the analyses with their figures, one kernel);
+- **render**: ``python -m pipeline publish`` (results.json, HTML, identifier scan).
+
+A stage that passes the memory limit or the time limit is stopped and reported as such (the
+machine is shared; nothing is allowed to take it down): 8 GB for a pipeline stage, 12 GB for the
+generator.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import workspace  # noqa: E402
+
+SIZES = (10_000, 100_000, 1_000_000)
+LIMIT_MB = 8 * 1024
+GENERATE_LIMIT_MB = 12 * 1024  # the generator (not a pipeline stage) needs about 8 GB at 1M referrals
+TIMEOUT = 45 * 60
+GOAL_MEMORY_MB = 4 * 1024
+GOAL_TIME_RATIO = 11.0
+
+
+def label(n: int) -> str:
+    return f"{n // 1_000_000}m" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def _m(ws: Path, cmd: list[str], limit_mb: float, timeout: float) -> dict:
+    r = workspace.measure(cmd, ws, workspace.env(ws), limit_mb=limit_mb, timeout=timeout)
+    out = {"seconds": r.seconds, "peak_mb": r.peak_rss_mb, "max_single_mb": r.max_single_rss_mb,
+           "cpu_seconds": r.cpu_seconds, "ok": r.returncode == 0 and not r.killed}
+    if not out["ok"]:
+        out["error"] = r.killed or (r.stderr.strip().splitlines() or ["exit status %d" % r.returncode])[-1][-300:]
+    out["_stdout"] = r.stdout
+    return out
+
+
+def run_size(ws: Path, n: int, limit_mb: float = LIMIT_MB, timeout: float = TIMEOUT, log=print) -> dict:
+    slug = f"scale-{label(n)}"
+    py = str(ws / ".venv" / "bin" / "python")
+    res: dict = {"n_referrals": n, "slug": slug, "stages": {}}
+    st = res["stages"]
+    log(f"[scale {label(n)}] generating")
+    st["generate"] = _m(ws, [py, "-c", "from pipeline.synthetic import generate; "
+                             f"generate('merton', 'data_raw/{slug}', force=True, n_referrals={n}, fmt='parquet')"],
+                        max(limit_mb, GENERATE_LIMIT_MB), timeout)
+    if not st["generate"]["ok"]:
+        return res
+    import pyarrow.parquet as pq
+
+    res["rows"] = {p.stem: pq.read_metadata(p).num_rows for p in sorted((ws / "data_raw" / slug).glob("*.parquet"))}
+    log(f"[scale {label(n)}] load/validate ({sum(res['rows'].values()):,} rows)")
+    st["load/validate"] = _m(ws, [py, "-m", "pipeline", "process", slug], limit_mb, timeout)
+    if not st["load/validate"]["ok"]:
+        return res
+    ref = [py, str(HERE / "reference.py"), f"data_processed/{slug}"]
+    log(f"[scale {label(n)}] derive")
+    st["derive"] = _m(ws, ref + ["--only="], limit_mb, timeout)
+    analyses: dict = {}
+    for name in _analysis_names(ws):
+        log(f"[scale {label(n)}] analysis {name}")
+        r = _m(ws, ref + [f"--only={name}"], limit_mb, timeout)
+        if r["ok"]:
+            t = json.loads(r["_stdout"].strip().splitlines()[-1])["timings"]
+            r["analysis_seconds"] = sum(v for k, v in t.items() if k not in ("imports", "read_processed"))
+        analyses[name] = r
+    st["analyses"] = {
+        "seconds": sum(a.get("analysis_seconds", a["seconds"]) for a in analyses.values()),
+        "peak_mb": max((a["peak_mb"] for a in analyses.values()), default=0.0),
+        "ok": all(a["ok"] for a in analyses.values()),
+        "each": analyses,
+    }
+    failed = [k for k, a in analyses.items() if not a["ok"]]
+    if failed:
+        st["analyses"]["error"] = "; ".join(f"{k}: {analyses[k].get('error', '')}" for k in failed)
+    log(f"[scale {label(n)}] notebooks")
+    st["notebooks"] = _m(ws, [py, "-m", "pipeline", "notebooks", slug], limit_mb, timeout)
+    if st["notebooks"]["ok"]:
+        log(f"[scale {label(n)}] render")
+        st["render"] = _m(ws, [py, "-m", "pipeline", "publish", slug], limit_mb, timeout)
+    elif failed:
+        # the notebooks of the analyses that ran, to show what the rest costs at this size
+        names = [p.stem for p in sorted((ws / "notebooks").glob("[0-9]*.py"))]
+        keep = [nb for nb in names if not any(f in nb for f in failed)]
+        log(f"[scale {label(n)}] notebooks without {', '.join(sorted(set(names) - set(keep)))}")
+        r = _m(ws, [py, "-m", "pipeline", "notebook", slug, *keep], limit_mb, timeout)
+        r["without"] = sorted(set(names) - set(keep))
+        st["notebooks (others)"] = r
+    for r in [*st.values(), *analyses.values()]:
+        r.pop("_stdout", None)
+    return res
+
+
+def _analysis_names(ws: Path) -> list[str]:
+    r = workspace.py(ws, "-c", f"import sys; sys.path[:0] = ['.', {str(HERE)!r}]; import reference; "
+                     "print(','.join(n for n, _ in reference.analyses()))")
+    return [x for x in r.stdout.strip().split(",") if x]
+
+
+def run(sizes=SIZES, parent: Path | None = None, keep: bool = False, limit_mb: float = LIMIT_MB,
+        timeout: float = TIMEOUT, log=print) -> dict:
+    ws = workspace.create(parent, "scale")
+    try:
+        out = {"sizes": [run_size(ws, n, limit_mb, timeout, log) for n in sizes], "limit_mb": limit_mb}
+    finally:
+        if not keep:
+            workspace.remove(ws)
+    return out
+
+
+STAGES = ("generate", "load/validate", "derive", "analyses", "notebooks", "notebooks (others)", "render")
+
+
+def _cell(r: dict | None) -> str:
+    if r is None:
+        return "not run"
+    if not r.get("ok", False):
+        return f"**failed** ({r.get('error', '')[:120]})"
+    return f"{r['seconds']:.1f} s, {r['peak_mb'] / 1024:.2f} GB"
+
+
+def markdown(res: dict) -> str:
+    sizes = res["sizes"]
+    head = "| stage | " + " | ".join(f"{label(s['n_referrals'])} referrals" for s in sizes)
+    ratios = [f"{label(b['n_referrals'])}/{label(a['n_referrals'])} time" for a, b in zip(sizes, sizes[1:], strict=False)]
+    lines = [head + "".join(f" | {r}" for r in ratios) + " |",
+             "|---|" + "---:|" * (len(sizes) + len(ratios))]
+    for stage in STAGES:
+        if not any(stage in s["stages"] for s in sizes) and stage == "notebooks (others)":
+            continue
+        row = [_cell(s["stages"].get(stage)) for s in sizes]
+        for a, b in zip(sizes, sizes[1:], strict=False):
+            ra, rb = a["stages"].get(stage), b["stages"].get(stage)
+            if ra and rb and ra.get("ok") and rb.get("ok") and ra["seconds"] > 0:
+                k = rb["seconds"] / ra["seconds"]
+                scale = b["n_referrals"] / a["n_referrals"]
+                row.append(f"{k:.1f}x" + (" ✗" if stage != "generate" and k > GOAL_TIME_RATIO * scale / 10 else ""))
+            else:
+                row.append("–")
+        name = stage
+        if stage == "notebooks (others)":
+            name = "notebooks without " + ", ".join(next(s["stages"][stage]["without"] for s in sizes
+                                                         if stage in s["stages"]))
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    lines += ["", "Rows: " + "; ".join(
+        f"{label(s['n_referrals'])}: {sum(s.get('rows', {}).values()):,} in all, "
+        f"{s.get('rows', {}).get('gp_appointments', 0):,} GP appointments" for s in sizes) + "."]
+    # analyses, one by one, at the largest size that ran them
+    for s in reversed(sizes):
+        each = s["stages"].get("analyses", {}).get("each")
+        if each:
+            lines += ["", f"Analyses one by one at {label(s['n_referrals'])} referrals (each after its own read of "
+                      "the processed data; memory is that process's peak):", "",
+                      "| analysis | time | peak memory |", "|---|---:|---:|"]
+            for name, a in each.items():
+                if a["ok"]:
+                    lines.append(f"| {name} | {a['analysis_seconds']:.1f} s | {a['peak_mb'] / 1024:.2f} GB |")
+                else:
+                    lines.append(f"| {name} | **failed** | {a.get('error', '')[:150]} |")
+            break
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    ap.add_argument("--keep", action="store_true", help="keep the workspace")
+    ap.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = ap.parse_args(argv)
+    res = run([int(x) for x in args.sizes.split(",")], keep=args.keep, log=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1))
+    print(markdown(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
