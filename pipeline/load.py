@@ -319,7 +319,10 @@ def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             if getattr(s.dt, "tz", None) is not None:
                 s = s.dt.tz_localize(None)
-            return s.astype("datetime64[ns]", copy=False).dt.normalize(), no_bad, msg
+            s = s.astype("datetime64[ns]", copy=False)
+            midnight = s.dt.normalize()
+            # already dates (the usual case): the column itself, not a second copy of it
+            return (s if midnight.equals(s) else midnight), no_bad, msg
         if _is_text(s):
             typed = _on_text(s, lambda u: pd.to_datetime(u, format=date_format, errors="coerce")
                              .astype("datetime64[ns]").dt.normalize(), np.datetime64("NaT", "ns"))
@@ -393,9 +396,20 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except pa.ArrowException:
         text = set()
         table = pq.read_table(path)  # a broken file: the reader's own message
+    # each text column straight to Python strings (Arrow's pandas conversion would build a
+    # categorical first); an all-null stand-in keeps its place and the file's pandas metadata
+    strings = {}
+    for name in [f.name for f in table.schema if f.name in text and pa.types.is_dictionary(f.type)]:
+        i = table.schema.get_field_index(name)
+        strings[name] = _objects(table.column(i))
+        table = table.set_column(i, name, pa.nulls(table.num_rows))
+        _release_arrow_memory()
     df = table.to_pandas(date_as_object=False, split_blocks=True)
     del table
     _release_arrow_memory()
+    for name, values in strings.items():
+        if name in df.columns:
+            df[name] = values
     for i, name in enumerate(df.columns):
         if name in text and isinstance(df.dtypes.iloc[i], pd.CategoricalDtype):
             df.isetitem(i, _category_objects(df.iloc[:, i].array))
@@ -632,8 +646,8 @@ def _arrow_table(name: str, df: pd.DataFrame) -> pa.Table:
         typ = _ARROW_TYPES[col.type]
         if col.type == "date":
             arr = pa.array(s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), type=typ, from_pandas=True)
-        elif col.type in ("string", "category"):
-            arr = pa.array(s.astype(object).where(s.notna(), None), type=typ, from_pandas=True)
+        elif col.type in ("string", "category"):  # from_pandas: missing (None or NaN) is null
+            arr = pa.array(s.to_numpy(dtype=object), type=typ, from_pandas=True)
         else:
             arr = pa.array(s, type=typ, from_pandas=True)
         arrays.append(arr)
