@@ -27,6 +27,8 @@ PKG_SRC := $(filter-out pipeline/london.py pipeline/browser.py pipeline/scaffold
 LOAD_SRC := pipeline/contract.py pipeline/load.py pipeline/extract.py pipeline/errors.py pipeline/config.py
 NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
 BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
+# `make -j reports` starts the biggest extracts first, so a parallel build does not end on one large borough
+BUILD_ORDER := $(if $(BOROUGHS),$(shell du -s $(addprefix data_raw/,$(BOROUGHS)) | sort -rn | sed 's|.*data_raw/||'))
 # the borough reports the London comparison reads: every one published (make reports builds them);
 # one whose extract changed is rebuilt first, one that fails to build is left out of the comparison
 LONDON_INPUTS := $(sort $(filter-out reports/london/%,$(wildcard reports/*/results.json)))
@@ -101,7 +103,7 @@ report: | $(STAMP)
 	@$(PY) -m pipeline.progress summary $(TARGET)
 
 ## Build every borough that has an extract in data_raw/ (safe with make -j)
-reports: $(foreach b,$(BOROUGHS),reports/$(b)/results.json)
+reports: $(foreach b,$(BUILD_ORDER),reports/$(b)/results.json)
 	@$(PY) -m pipeline.progress summary $(BOROUGHS)
 
 ## Compare every borough's published results in reports/london/: funnel plots and ranked tables
