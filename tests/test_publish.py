@@ -4,12 +4,11 @@ import hashlib
 import json
 
 import pytest
+from conftest import make_executed_notebook
 
 from pipeline import publish as pub
 from pipeline.config import load_settings
 from pipeline.render import RenderError
-
-from conftest import make_executed_notebook
 
 
 def _tree_hash(folder):

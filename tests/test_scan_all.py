@@ -5,10 +5,10 @@ import os
 import shutil
 
 import pytest
-
-from pipeline import paths
 from scan import input_identifiers, scan_report
 from test_e2e import COPY, make
+
+from pipeline import paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
