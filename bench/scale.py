@@ -51,7 +51,8 @@ def _m(ws: Path, cmd: list[str], limit_mb: float, timeout: float) -> dict:
     return out
 
 
-def run_size(ws: Path, n: int, limit_mb: float = LIMIT_MB, timeout: float = TIMEOUT, log=print) -> dict:
+def run_size(ws: Path, n: int, limit_mb: float = LIMIT_MB, timeout: float = TIMEOUT, log=print,
+             previous: str | None = None) -> dict:
     slug = f"scale-{label(n)}"
     py = str(ws / ".venv" / "bin" / "python")
     res: dict = {"n_referrals": n, "slug": slug, "stages": {}}
@@ -102,9 +103,30 @@ def run_size(ws: Path, n: int, limit_mb: float = LIMIT_MB, timeout: float = TIME
         r = _m(ws, [py, "-m", "pipeline", "notebook", slug, *keep], limit_mb, timeout)
         r["without"] = sorted(set(names) - set(keep))
         st["notebooks (others)"] = r
+        if r["ok"] and previous and _borrow(ws, previous, slug, r["without"]):
+            # render still reads this size's data and scans it for identifiers; only the sections that
+            # could not run here are the previous size's (labelled so in RESULTS.md)
+            log(f"[scale {label(n)}] render (with {', '.join(r['without'])} from {previous})")
+            st["render"] = _m(ws, [py, "-m", "pipeline", "publish", slug], limit_mb, timeout)
+            st["render"]["borrowed"] = {"from": previous, "notebooks": r["without"]}
     for r in [*st.values(), *analyses.values()]:
         r.pop("_stdout", None)
     return res
+
+
+def _borrow(ws: Path, src: str, dest: str, notebooks: list[str]) -> bool:
+    """Copy the executed notebooks (and the results fragments missing here) of ``src``'s build."""
+    import shutil
+
+    sb, db = ws / "build" / src, ws / "build" / dest
+    if not all((sb / "notebooks" / f"{nb}.ipynb").exists() for nb in notebooks):
+        return False
+    for nb in notebooks:
+        shutil.copy2(sb / "notebooks" / f"{nb}.ipynb", db / "notebooks" / f"{nb}.ipynb")
+    for frag in (sb / "fragments").glob("*.json"):
+        if not (db / "fragments" / frag.name).exists():
+            shutil.copy2(frag, db / "fragments" / frag.name)
+    return True
 
 
 def _analysis_names(ws: Path) -> list[str]:
@@ -117,7 +139,10 @@ def run(sizes=SIZES, parent: Path | None = None, keep: bool = False, limit_mb: f
         timeout: float = TIMEOUT, log=print) -> dict:
     ws = workspace.create(parent, "scale")
     try:
-        out = {"sizes": [run_size(ws, n, limit_mb, timeout, log) for n in sizes], "limit_mb": limit_mb}
+        done: list[dict] = []
+        for n in sizes:
+            done.append(run_size(ws, n, limit_mb, timeout, log, done[-1]["slug"] if done else None))
+        out = {"sizes": done, "limit_mb": limit_mb}
     finally:
         if not keep:
             workspace.remove(ws)
@@ -158,6 +183,11 @@ def markdown(res: dict) -> str:
             name = "notebooks without " + ", ".join(next(s["stages"][stage]["without"] for s in sizes
                                                          if stage in s["stages"]))
         lines.append(f"| {name} | " + " | ".join(row) + " |")
+    for s in sizes:
+        b = s["stages"].get("render", {}).get("borrowed")
+        if b:
+            lines += ["", f"At {label(s['n_referrals'])} referrals the render stage read and scanned this size's data, "
+                      f"with {', '.join(b['notebooks'])} (which did not finish here) taken from the {b['from']} build."]
     lines += ["", "Rows: " + "; ".join(
         f"{label(s['n_referrals'])}: {sum(s.get('rows', {}).values()):,} in all, "
         f"{s.get('rows', {}).get('gp_appointments', 0):,} GP appointments" for s in sizes) + "."]
