@@ -88,13 +88,20 @@ _DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+")
 
 def identifiers(extract: Extract) -> set[str]:
     """Every patient/referral id in the inputs, and every 10-digit number in any text column."""
+    import pandas as pd
+
     ids: set[str] = set()
     for table in extract.tables.values():
         for col in table.columns:
             if col in ID_COLUMNS:
-                ids.update(str(v) for v in table[col].dropna().unique())
+                distinct = pd.unique(table[col].to_numpy(dtype=object))  # each value once, not a copy per row
+                ids.update(str(v) for v in distinct[pd.notna(distinct)])
             elif table[col].dtype == object:
-                vals = table[col].dropna().astype(str)
+                if pd.api.types.infer_dtype(table[col], skipna=True) == "string":
+                    distinct = pd.unique(table[col].to_numpy(dtype=object))
+                    vals = pd.Series(distinct[pd.notna(distinct)], dtype=object)
+                else:
+                    vals = table[col].dropna().astype(str)
                 ids.update(vals[vals.str.fullmatch(r"\d{10}")].unique())
     return ids
 
