@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,13 +83,14 @@ from ..config import GPSettings, Settings, load_settings
 from ..disclosure import SDC, fmt
 from ..extract import Extract
 from .estimable import EstimableSDC
-from .stats import Z95, FitResult, poisson_fe
+from .stats import Z95, FitResult, OneHot, poisson_fe
 
 SECTION = "gp_appointments"
 REQUIRED = ("referrals", "gp_appointments")
 COMPARISON = "comparison_patients"
 BANDS = ("very_high", "high", "medium", "low")
 _BIG = 1_000_000  # day numbers (days since 1970) are far below this
+_NAT = np.iinfo(np.int64).min  # a missing date as a day number
 
 EVENT_METHOD = ("conditional fixed-effects Poisson (patient effects), quarter indicators, log days in the "
                 "extract as exposure offset, patient-clustered sandwich standard errors")
@@ -118,6 +120,12 @@ NO_COMPARISON_READING = (
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _day_numbers_nat(dates) -> np.ndarray:
+    """Like :func:`day_numbers`, with a missing date as ``_NAT``."""
+    return pd.to_datetime(pd.Series(dates) if not isinstance(dates, pd.Series) else dates).to_numpy().astype(
+        "datetime64[D]").astype(np.int64)
+
+
 def day_numbers(dates) -> np.ndarray:
     """Dates (datetime64 / Timestamps) as whole days since 1970-01-01 (int64)."""
     return np.asarray(pd.to_datetime(pd.Series(dates)).to_numpy().astype("datetime64[D]").astype(np.int64))
@@ -135,22 +143,102 @@ def quarter_label(k: int) -> str:
 
 
 class AppointmentCounter:
-    """Counts of a patient's appointments between two days (inclusive), vectorised."""
+    """A patient's appointments between two days (inclusive), vectorised.
+
+    The appointments are held once as sorted int64 keys ``patient code x 1e6 + day number`` with
+    each patient's slice (``_ptr``), so a count is two binary searches, and many windows around
+    one index day per patient (:meth:`windows`) are one pass over those patients' appointments
+    rather than a search per window. Rows without a patient or a date are ignored.
+    """
 
     def __init__(self, appointments: pd.DataFrame):
-        a = appointments[["patient_id", "appointment_date"]].dropna()
-        codes, uniques = pd.factorize(a["patient_id"].astype(str))
-        self._index = pd.Index(uniques)
-        self._keys = np.sort(codes.astype(np.int64) * _BIG + day_numbers(a["appointment_date"]))
+        codes, uniques = pd.factorize(appointments["patient_id"])
+        days = _day_numbers_nat(appointments["appointment_date"])
+        ok = (codes >= 0) & (days != _NAT)
+        keys = codes.astype(np.int64)
+        keys *= _BIG
+        keys += days
+        keys = keys[ok] if not ok.all() else keys
+        # codes follow first appearance, so an extract sorted by patient and date is sorted already
+        # and the stable sort (timsort) is one linear pass
+        keys.sort(kind="stable")
+        self._keys = keys
+        self._index = pd.Index(np.asarray(uniques, dtype=object).astype(str))
+        self._ptr = np.searchsorted(keys, np.arange(len(uniques) + 1, dtype=np.int64) * _BIG)
+
+    def codes(self, patient_ids) -> np.ndarray:
+        """Each patient's code (-1: no appointments)."""
+        return self._index.get_indexer(pd.Index(pd.Series(patient_ids).astype(str)))
 
     def count(self, patient_ids, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Appointments of each patient on days lo..hi (day numbers; empty when hi < lo)."""
-        code = self._index.get_indexer(pd.Index(pd.Series(patient_ids).astype(str)))
-        base = code.astype(np.int64) * _BIG
+        return self.count_codes(self.codes(patient_ids), lo, hi)
+
+    def count_codes(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        base = np.asarray(code, dtype=np.int64) * _BIG
         lo = np.asarray(lo, dtype=np.int64)
         hi = np.asarray(hi, dtype=np.int64)
         n = np.searchsorted(self._keys, base + hi, side="right") - np.searchsorted(self._keys, base + lo, side="left")
         return np.where((code >= 0) & (hi >= lo), n, 0).astype(np.int64)
+
+    def _slices(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start and stop positions in the keys of each patient's appointments on days lo..hi."""
+        has = code >= 0
+        base = np.where(has, code, 0).astype(np.int64) * _BIG
+        s = np.searchsorted(self._keys, base + lo, side="left")
+        e = np.searchsorted(self._keys, base + hi, side="right")
+        s = np.where(has, s, 0)
+        return s, np.where(has & (e > s), e, s)
+
+    def days_of(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                chunk: int = 4_000_000) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        """``(first, last, row, day)``: every appointment of patient ``code[row]`` on days
+        ``lo[row]..hi[row]``, in chunks of about ``chunk`` appointments, each covering the rows
+        ``first..last - 1`` (rows in order)."""
+        s, e = self._slices(code, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64))
+        n = e - s
+        ends = np.cumsum(n)
+        first = 0
+        while first < len(n):
+            last = int(np.searchsorted(ends, (ends[first - 1] if first else 0) + chunk, side="right"))
+            last = max(last, first + 1)
+            m = n[first:last]
+            tot = int(m.sum())
+            row = np.repeat(np.arange(first, last), m)
+            pos = np.arange(tot, dtype=np.int64) - np.repeat(np.cumsum(m) - m, m) + np.repeat(s[first:last], m)
+            yield first, last, row, self._keys[pos] - np.where(code[row] >= 0, code[row], 0).astype(np.int64) * _BIG
+            first = last
+
+    def windows(self, code: np.ndarray, index_day: np.ndarray, windows: list[tuple[int, int]],
+                clip_lo: np.ndarray | int | None = None, clip_hi: np.ndarray | int | None = None) -> np.ndarray:
+        """Appointments of each patient (``code``) in each window of days ``index_day + a .. index_day
+        + b`` (inclusive) for ``(a, b)`` in ``windows``, counting only days ``clip_lo..clip_hi`` (per
+        patient or one for all; default no limit): an (n patients x n windows) array. One pass over
+        the patients' appointments: each is placed between the windows' edges, and a window's
+        count is a difference of cumulative counts."""
+        code = np.asarray(code)
+        d = np.asarray(index_day, dtype=np.int64)
+        n = len(code)
+        out = np.zeros((n, len(windows)), dtype=np.int64)
+        if n == 0 or not windows:
+            return out
+        edges = np.unique(np.array([x for a, b in windows for x in (a, b + 1)], dtype=np.int64))
+        lo = d + edges[0]
+        hi = d + edges[-1] - 1
+        if clip_lo is not None:
+            lo = np.maximum(lo, clip_lo)
+        if clip_hi is not None:
+            hi = np.minimum(hi, clip_hi)
+        nb = len(edges)  # bucket j: edges[j] <= day - index_day < edges[j + 1]
+        counts = np.zeros(n * nb, dtype=np.int64)
+        for first, last, row, day in self.days_of(code, lo, hi):
+            b = np.searchsorted(edges, day - d[row], side="right") - 1
+            counts[first * nb:last * nb] += np.bincount((row - first) * nb + b, minlength=(last - first) * nb)
+        cum = np.zeros((n, nb + 1), dtype=np.int64)
+        np.cumsum(counts.reshape(n, nb), axis=1, out=cum[:, 1:])  # cum[:, j]: days before edges[j]
+        for w, (a, b) in enumerate(windows):
+            out[:, w] = cum[:, np.searchsorted(edges, b + 1)] - cum[:, np.searchsorted(edges, a)]
+        return out
 
 
 def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
@@ -178,14 +266,15 @@ def variance_patients(idx: pd.DataFrame, counter: AppointmentCounter, start: int
     """One row per index patient and k: ``in_k`` (both windows inside the extract), before and
     after counts (the published method)."""
     d = day_numbers(idx["referral_date"])
+    windows = [w for k in quarters for w in ((-window_days * k, -1), (1, window_days * k))]
+    counts = counter.windows(counter.codes(idx["patient_id"]), d, windows)
     rows = []
-    for k in quarters:
+    for i, k in enumerate(quarters):
         w = window_days * k
         inside = (d - w >= start) & (d + w <= end)
-        before = counter.count(idx["patient_id"], d - w, d - 1)
-        after = counter.count(idx["patient_id"], d + 1, d + w)
         rows.append(pd.DataFrame({"patient_id": idx["patient_id"].to_numpy(), "cohort": idx["cohort"].to_numpy(),
-                                  "k": k, "inside": inside, "before": before, "after": after}))
+                                  "k": k, "inside": inside, "before": counts[:, 2 * i],
+                                  "after": counts[:, 2 * i + 1]}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -216,33 +305,44 @@ def variance_table(per_patient: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------- event study
+def event_quarters(window_days: int, q_lo: int, q_hi: int) -> list[tuple[int, int, int]]:
+    """(quarter, first day, last day) relative to the index referral, the referral day in none."""
+    return [(q, *((window_days * q, window_days * (q + 1) - 1) if q < 0 else (window_days * (q - 1) + 1, window_days * q)))
+            for q in range(q_lo, q_hi + 1) if q != 0]
+
+
 def event_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, end: int,
                 window_days: int, q_lo: int, q_hi: int) -> pd.DataFrame:
     """Appointments and exposure (days inside the extract and before death) per unit and event
-    quarter. ``units``: unit (patient_id), index_day, end_day (last day of exposure)."""
-    qs = [q for q in range(q_lo, q_hi + 1) if q != 0]
+    quarter, quarter by quarter. ``units``: patient_id, index_day, end_day (last day of
+    exposure); the panel's ``unit`` is the row of ``units`` (patient identifiers are not copied
+    into a panel that has a row per patient and quarter)."""
+    qs = event_quarters(window_days, q_lo, q_hi)
     n = len(units)
-    rows = []
-    for q in qs:
-        lo_rel, hi_rel = (window_days * q, window_days * (q + 1) - 1) if q < 0 else \
-            (window_days * (q - 1) + 1, window_days * q)
-        d = units["index_day"].to_numpy()
-        lo = np.maximum(d + lo_rel, start)
-        hi = np.minimum(np.minimum(d + hi_rel, end), units["end_day"].to_numpy())
-        expo = np.maximum(hi - lo + 1, 0)
-        y = counter.count(units["patient_id"], lo, hi)
-        rows.append(pd.DataFrame({"patient_id": units["patient_id"].to_numpy(), "q": np.full(n, q),
-                                  "y": y, "exposure": expo}))
-    panel = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["patient_id", "q", "y", "exposure"])
-    return panel[panel["exposure"] > 0].reset_index(drop=True)
+    d = units["index_day"].to_numpy(dtype=np.int64)
+    last = np.minimum(units["end_day"].to_numpy(dtype=np.int64), end)
+    y = counter.windows(counter.codes(units["patient_id"]), d, [(a, b) for _, a, b in qs], clip_lo=start,
+                        clip_hi=last)
+    expo = np.column_stack([np.maximum(np.minimum(d + b, last) - np.maximum(d + a, start) + 1, 0) for _, a, b in qs]) \
+        if qs else np.zeros((n, 0), dtype=np.int64)
+    unit_dtype = np.int32 if n < 2**31 else np.int64
+    panel = pd.DataFrame({"unit": np.tile(np.arange(n, dtype=unit_dtype), len(qs)),
+                          "q": np.repeat(np.array([q for q, _, _ in qs], dtype=np.int64), n),
+                          "y": y.T.ravel(), "exposure": expo.T.ravel()})
+    return panel[panel["exposure"].to_numpy() > 0].reset_index(drop=True)
 
 
 def fit_event_study(panel: pd.DataFrame, reference: int) -> FitResult | None:
     if panel.empty or not (panel["q"] == reference).any():
         return None
     qs = sorted(q for q in panel["q"].unique() if q != reference)
-    X = pd.DataFrame({f"q{q}": (panel["q"] == q).astype(float) for q in qs})
-    return poisson_fe(panel["y"].to_numpy(), X, panel["patient_id"].to_numpy(),
+    pos = {q: i for i, q in enumerate(qs)}
+    q = panel["q"].to_numpy()
+    lookup = np.full(int(q.max() - q.min()) + 1, -1, dtype=np.int64)
+    for v, i in pos.items():
+        lookup[v - q.min()] = i
+    X = OneHot(lookup[q - q.min()], [f"q{v}" for v in qs])  # the reference quarter: no indicator
+    return poisson_fe(panel["y"].to_numpy(), X, panel["unit"].to_numpy(),
                       offset=np.log(panel["exposure"].to_numpy(dtype=float)))
 
 
@@ -257,10 +357,10 @@ class EventStudyRaw:
 def event_study(units: pd.DataFrame, counter: AppointmentCounter, start: int, end: int, cfg: GPSettings) -> EventStudyRaw:
     lo, hi = cfg.event_quarters
     panel = event_panel(units, counter, start, end, cfg.window_days, lo, hi)
-    summ = panel.groupby("q").agg(n=("patient_id", "nunique"), y=("y", "sum"), exposure=("exposure", "sum"))
+    summ = panel.groupby("q").agg(n=("unit", "nunique"), y=("y", "sum"), exposure=("exposure", "sum"))
     summ = summ.reindex([q for q in range(lo, hi + 1) if q != 0], fill_value=0)
     fit = fit_event_study(panel, cfg.reference_quarter)
-    return EventStudyRaw(summ, fit, cfg.reference_quarter, int(panel["patient_id"].nunique()))
+    return EventStudyRaw(summ, fit, cfg.reference_quarter, int(panel["unit"].nunique()))
 
 
 # ---------------------------------------------------------------------------------- matching
@@ -287,9 +387,121 @@ class MatchRaw:
     excluded: dict[str, int] = field(default_factory=dict)
 
 
+_PAIR_CHUNK = 4_000_000  # (referred, comparison) pairs examined at once
+_CUM_CELLS = 16_000_000  # comparison patients x days of cumulative appointment counts held at once
+
+
+def _key_groups(r_cnt: np.ndarray, p_cnt: np.ndarray, days: int) -> list[tuple[int, int]]:
+    """Runs of consecutive matching keys ``[k0, k1)`` small enough to handle at once: at most
+    ``_PAIR_CHUNK`` pairs and ``_CUM_CELLS`` cells of cumulative counts (a key above either
+    limit on its own is a run of its own; its pairs are then taken a few referred patients at a
+    time)."""
+    out: list[tuple[int, int]] = []
+    k0, pairs, cells = 0, 0, 0
+    for k in range(len(r_cnt)):
+        kp, kc = int(r_cnt[k]) * int(p_cnt[k]), int(p_cnt[k]) * days
+        if k > k0 and (pairs + kp > _PAIR_CHUNK or cells + kc > _CUM_CELLS):
+            out.append((k0, k))
+            k0, pairs, cells = k, 0, 0
+        pairs += kp
+        cells += kc
+    if len(r_cnt):
+        out.append((k0, len(r_cnt)))
+    return out
+
+
+class _Candidates:
+    """The matching's candidate pairs, key by key, never all at once.
+
+    A referred patient's candidates are the comparison patients with the same key (practice, age
+    band, gender, risk band), alive on the index day, whose appointments in the matching window
+    *around that referred patient's index day* fall in the same use band. Pairs are formed for a
+    run of keys at a time; each comparison patient's appointments in the run's span of days are
+    turned into cumulative counts once, so a pair's count is two look-ups. Referred patients come
+    in ``ref`` row order within a key and comparison patients in ``pool`` row order, as a merge
+    on the key orders them."""
+
+    def __init__(self, ref: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter,
+                 window: tuple[int, int], bins: np.ndarray):
+        kc, _ = pd.factorize(pd.concat([ref["key"], pool["key"]], ignore_index=True))
+        self.r_key, p_key = kc[:len(ref)], kc[len(ref):]
+        n_keys = int(kc.max()) + 1 if len(kc) else 0
+        self.r_ord = np.argsort(self.r_key, kind="stable")
+        self.p_ord = np.argsort(p_key, kind="stable")
+        self.r_cnt = np.bincount(self.r_key, minlength=n_keys)
+        self.p_cnt = np.bincount(p_key, minlength=n_keys)
+        self.r_ptr = np.r_[0, np.cumsum(self.r_cnt)]
+        self.p_ptr = np.r_[0, np.cumsum(self.p_cnt)]
+        self.index_day = ref["index_day"].to_numpy(dtype=np.int64)
+        self.match_n = ref["match_n"].to_numpy(dtype=np.int64)
+        self.r_bin = np.searchsorted(bins, self.match_n, side="right")
+        self.p_code = counter.codes(pool["patient_id"])
+        self.p_death = pool["death_day"].to_numpy(dtype=np.int64)
+        self.counter, self.window, self.bins = counter, window, bins
+        span = int(self.index_day.max() - self.index_day.min()) if len(ref) else 0
+        self.groups = _key_groups(self.r_cnt, self.p_cnt, span + window[1] - window[0] + 2)
+
+    def pairs(self, k0: int, k1: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For keys ``k0..k1 - 1``: ``(ref row, pool row, comparison's count in the matching
+        window)`` of each candidate pair, referred patient by referred patient."""
+        refs = self.r_ord[self.r_ptr[k0]:self.r_ptr[k1]]
+        pool = self.p_ord[self.p_ptr[k0]:self.p_ptr[k1]]
+        if not len(refs) or not len(pool):
+            return
+        m0, m1 = self.window
+        d = self.index_day[refs]
+        d0 = int(d.min()) + m0
+        width = int(d.max()) + m1 - d0 + 2  # cum[:, t]: appointments on days before d0 + t
+        counts = np.zeros(len(pool) * width, dtype=np.int64)
+        code = self.p_code[pool]
+        for first, last, row, day in self.counter.days_of(code, np.full(len(pool), d0), np.full(len(pool), d0 + width - 2)):
+            counts[first * width:last * width] += np.bincount((row - first) * width + (day - d0 + 1),
+                                                               minlength=(last - first) * width)
+        cum = np.cumsum(counts.reshape(len(pool), width), axis=1).ravel()
+        del counts
+        n_cand = self.p_cnt[self.r_key[refs]]
+        p_start = self.p_ptr[self.r_key[refs]] - self.p_ptr[k0]
+        ends = np.cumsum(n_cand)
+        first = 0
+        while first < len(refs):
+            last = max(int(np.searchsorted(ends, (ends[first - 1] if first else 0) + _PAIR_CHUNK, side="right")),
+                       first + 1)
+            m = n_cand[first:last]
+            tot = int(m.sum())
+            i = np.repeat(np.arange(first, last), m)
+            j = np.arange(tot, dtype=np.int64) - np.repeat(np.cumsum(m) - m, m) + np.repeat(p_start[first:last], m)
+            day = d[i]
+            alive = self.p_death[pool[j]] > day
+            i, j, day = i[alive], j[alive], day[alive]
+            n_c = cum[j * width + (day + m1 - d0 + 1)] - cum[j * width + (day + m0 - d0)]
+            same = np.searchsorted(self.bins, n_c, side="right") == self.r_bin[refs[i]]
+            yield refs[i[same]], pool[j[same]], n_c[same]
+            first = last
+
+
+def _fill_draws(base_state: dict, offsets: np.ndarray, sizes: np.ndarray, out: np.ndarray, at: np.ndarray) -> None:
+    """Write the uniform draws at positions ``offsets[i] .. offsets[i] + sizes[i] - 1`` of the
+    stream that starts at ``base_state`` (a PCG64 state) into ``out[at[i]:at[i] + sizes[i]]``:
+    the numbers one ``random(total)`` call would give there, without drawing those in between."""
+    bg = np.random.PCG64()
+    gen = np.random.Generator(bg)
+    for off, n, a in zip(offsets.tolist(), sizes.tolist(), at.tolist(), strict=True):
+        bg.state = base_state
+        bg.advance(off)
+        out[a:a + n] = gen.random(n)
+
+
 def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, extract: Extract,
           start: int, end: int, cfg: GPSettings) -> MatchRaw:
-    """Match eligible referred patients to comparison patients (see the module docstring)."""
+    """Match eligible referred patients to comparison patients (see the module docstring).
+
+    Greedy, without replacement: referred patients in a seeded random order each take their
+    ``matches_per_patient`` best unused candidates (nearest count in the matching window, then
+    nearest age, then a seeded uniform draw). A comparison patient is a candidate only for
+    referred patients with its own key, so the greedy runs key by key and memory is bounded by
+    a run of keys, not by all pairs. The draws are the numbers one ``random(n pairs)`` call would
+    give each pair, with the pairs in referred-patient then comparison-patient order (found by
+    jumping the generator ahead), so the matches do not depend on how the keys are grouped."""
     b0, b1 = cfg.baseline_window_days
     m0, m1 = cfg.match_window_days
     a0, a1 = cfg.after_window_days
@@ -311,30 +523,48 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
     ref["key"] = _key(ref, cfg.match_age_bands).to_numpy()
     pool = pool.assign(key=_key(pool, cfg.match_age_bands).to_numpy(),
                        death_day=death_days(extract, pool["patient_id"]))
-    pairs = ref[["patient_id", "key", "index_day", "match_n", "age"]].merge(
-        pool[["patient_id", "key", "death_day", "age"]], on="key", suffixes=("", "_c"))
-    pairs = pairs[pairs["death_day"] > pairs["index_day"]]
-    pairs = pairs.assign(match_n_c=counter.count(pairs["patient_id_c"], pairs["index_day"] + m0,
-                                                 pairs["index_day"] + m1))
-    same_bin = (np.searchsorted(bins, pairs["match_n"], side="right")
-                == np.searchsorted(bins, pairs["match_n_c"], side="right"))
-    pairs = pairs[same_bin]
     rng = np.random.default_rng(cfg.match_seed)
-    order = pd.Series(rng.permutation(len(ref)), index=ref["patient_id"].to_numpy())
-    age_gap = (pd.to_numeric(pairs["age"], errors="coerce") - pd.to_numeric(pairs["age_c"], errors="coerce")).abs()
-    pairs = pairs.assign(order=pairs["patient_id"].map(order).to_numpy(),
-                         d_use=(pairs["match_n"] - pairs["match_n_c"]).abs().to_numpy(),
-                         d_age=age_gap.fillna(999).to_numpy(), tie=rng.random(len(pairs)))
-    pairs = pairs.sort_values(["order", "d_use", "d_age", "tie"], kind="mergesort")
-    used: set[str] = set()
-    taken: dict[str, list[str]] = {}
+    order = rng.permutation(len(ref))  # referred patients choose in this order (lowest first)
+    base_state = rng.bit_generator.state
+    cand = _Candidates(ref, pool, counter, (m0, m1), bins)
+    # pass 1: how many candidates each referred patient has, hence where its draws start
+    sizes = np.zeros(len(ref), dtype=np.int64)
+    for k0, k1 in cand.groups:
+        for r, _, _ in cand.pairs(k0, k1):
+            sizes += np.bincount(r, minlength=len(ref))
+    offsets = np.cumsum(sizes) - sizes
+    r_age = pd.to_numeric(ref["age"], errors="coerce").to_numpy(dtype=float)
+    p_age = pd.to_numeric(pool["age"], errors="coerce").to_numpy(dtype=float)
     k = cfg.matches_per_patient
-    for r, c in zip(pairs["patient_id"].to_numpy(), pairs["patient_id_c"].to_numpy(), strict=True):
-        lst = taken.setdefault(r, [])
-        if len(lst) < k and c not in used:
-            lst.append(c)
-            used.add(c)
-    sets = {r: cs for r, cs in taken.items() if cs}
+    chosen: list[tuple[int, int, np.ndarray]] = []  # (order, ref row, pool rows)
+    used = np.zeros(len(pool), dtype=bool)
+    # pass 2: rank each referred patient's candidates and match, a run of keys at a time
+    for k0, k1 in cand.groups:
+        parts = list(cand.pairs(k0, k1))
+        if not parts:
+            continue
+        r = np.concatenate([x[0] for x in parts])
+        c = np.concatenate([x[1] for x in parts])
+        n_c = np.concatenate([x[2] for x in parts])
+        del parts
+        who, first = np.unique(r, return_index=True)  # a referred patient's candidates are contiguous
+        tie = np.empty(len(r))
+        _fill_draws(base_state, offsets[who], sizes[who], tie, first)
+        d_age = np.abs(r_age[r] - p_age[c])
+        d_age = np.where(np.isnan(d_age), 999.0, d_age)
+        o = np.lexsort((tie, d_age, np.abs(ref["match_n"].to_numpy()[r] - n_c), order[r]))
+        r, c = r[o], c[o]
+        bounds = np.flatnonzero(np.diff(r)) + 1
+        for a, b in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(r)].tolist(), strict=True):
+            cs = c[a:b]
+            free = cs[~used[cs]][:k]
+            used[free] = True
+            if len(free):
+                chosen.append((int(order[r[a]]), int(r[a]), free))
+    chosen.sort(key=lambda x: x[0])
+    ref_ids = ref["patient_id"].to_numpy()
+    pool_ids = pool["patient_id"].to_numpy()
+    sets = {ref_ids[i]: pool_ids[cs].tolist() for _, i, cs in chosen}
     t = ref[ref["patient_id"].isin(list(sets))].copy()
     t = t.assign(treated=1, set_id=t["patient_id"], weight=1.0)
     comp_rows = [(c, r, 1.0 / len(cs)) for r, cs in sets.items() for c in cs]
@@ -356,15 +586,15 @@ def did_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, end:
               before: tuple[int, int], after: tuple[int, int]) -> pd.DataFrame:
     """Two rows per unit (post = 0 before, 1 after): appointments and days of exposure."""
     out = []
-    d = units["index_day"].to_numpy()
-    last = np.minimum(units["end_day"].to_numpy(), end)
+    d = units["index_day"].to_numpy(dtype=np.int64)
+    last = np.minimum(units["end_day"].to_numpy(dtype=np.int64), end)
+    y = counter.windows(counter.codes(units["patient_id"]), d, [before, after], clip_lo=start, clip_hi=last)
     for post, (w0, w1) in ((0, before), (1, after)):
         lo = np.maximum(d + w0, start)
         hi = np.minimum(d + w1, last)
         out.append(pd.DataFrame({"patient_id": units["patient_id"].to_numpy(), "set_id": units["set_id"].to_numpy(),
                                  "treated": units["treated"].to_numpy(), "weight": units["weight"].to_numpy(),
-                                 "post": post, "y": counter.count(units["patient_id"], lo, hi),
-                                 "exposure": np.maximum(hi - lo + 1, 0)}))
+                                 "post": post, "y": y[:, post], "exposure": np.maximum(hi - lo + 1, 0)}))
     p = pd.concat(out, ignore_index=True)
     return p[p["exposure"] > 0].reset_index(drop=True)
 
