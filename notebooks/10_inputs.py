@@ -74,8 +74,7 @@ if ran:
     ax2.set_title("All PCNs given")
     ax2.set_ylim(bottom=0)
     fig.autofmt_xdate()
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
 
 # %% [markdown]
 # ## Caseload per FTE against the guidance
@@ -104,8 +103,7 @@ if ran:
         ax.set_xlabel("People seen per FTE-year")
         ax.set_title("Caseload by PCN against the guidance")
         ax.legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        plt.show()
+        nb.show(fig)
     if c["by_financial_year"]:
         rows = [(y, r["fte_years"], r["people_referred"], r["referred_per_fte_year"], r["people_seen"],
                  r["seen_per_fte_year"]) for y, r in c["by_financial_year"].items()]

@@ -130,8 +130,7 @@ if ran:
     ax.set_xticks(list(x)[::step], months[::step], rotation=45, ha="right")
     ax.set_ylabel("Referrals (rounded to 5)")
     ax.set_title("Referrals by month" + ("  (c = suppressed)" if None in by_month.values() else ""))
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
     if tgt:
         unknown = (f", and {tgt['months_unknown']} could not be judged because their count is suppressed"
                    if tgt["months_unknown"] else "")
@@ -180,8 +179,7 @@ if ran and showable(act["referrals_by_source"]):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     hbar(a1, act["referrals_by_source"], "Referral source")
     hbar(a2, act["referrals_by_reason"], "Reason for referral")
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
 elif ran:
     display(nb.md("Too few referrals in each group to show after disclosure control."))
 
@@ -225,8 +223,7 @@ if ran:
         ax.set_xticks(list(x), [f"{b} days" for b in w["bins"]])
         ax.set_ylabel("Referrals (rounded to 5)")
         ax.set_title("Days from referral to first contact")
-        fig.tight_layout()
-        plt.show()
+        nb.show(fig)
 
 # %% [markdown]
 # ## Closures
@@ -266,8 +263,7 @@ elif ran:
     if showable(cats):
         fig, ax = plt.subplots(figsize=(7, 3.5))
         hbar(ax, cats, "Signposts by service category", xlabel="Signposts (rounded to 5)")
-        fig.tight_layout()
-        plt.show()
+        nb.show(fig)
 
 # %% [markdown]
 # ## Unmet needs: the gap report

@@ -128,8 +128,7 @@ elif ran:
             ax.set_xlabel("% of people")
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=9, frameon=False)
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
-        plt.show()
+        nb.show(fig, rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
         rows = []
         for col in shown:
             r, p = vs["columns"][col]["referred_pct"], vs["columns"][col]["pool_pct"]

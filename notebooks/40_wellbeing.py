@@ -109,8 +109,7 @@ if shown:
     ax2.set_yticks(y, [LABELS[i] for i in ITEMS])
     ax2.set_xlabel("Mean change (follow-up − baseline) with 95% CI")
     ax2.set_title("Change (anxiety: below 0 is better)")
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
 
 # %% [markdown]
 # ## Moving between the ONS thresholds
@@ -142,8 +141,7 @@ if shown:
         ax.set_title(LABELS[item], fontsize=10)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     axes[0].set_ylabel("% of people with a pair")
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
 if not missing:
     rows = []
     for item in ITEMS:

@@ -123,8 +123,7 @@ if not missing and COHORTS:
     for ax in axes[-1]:
         ax.set_xlabel("Targets met")
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
 
 # %% [markdown]
 # ## Not met, or not measured?
@@ -164,8 +163,7 @@ if not missing:
             ax.set_ylabel("%")
             ax.set_title(LABELS[c])
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
-        fig.tight_layout()
-        plt.show()
+        nb.show(fig)
 
 # %% [markdown]
 # ## Did the distribution shift? Paired tests by risk band

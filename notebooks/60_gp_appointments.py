@@ -123,8 +123,7 @@ if shown:
     ax.set_ylabel("% activity variance (after vs before)")
     ax.set_title("GP appointments % activity variance by quarter, by referral cohort")
     ax.legend(title="Financial year", fontsize=8)
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
 
 # %% [markdown]
 # ## GP use quarter by quarter around referral (event study)
@@ -179,8 +178,7 @@ if not missing:
         ax.set_ylabel(f"Rate ratio vs quarter {es['reference_quarter']}")
         ax.set_title("GP appointments around referral")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        plt.show()
+        nb.show(fig)
 
 # %% [markdown]
 # ## Matched comparison: difference in differences

@@ -135,7 +135,7 @@ if shown:
     ax2.legend(loc="upper left")
     fig.tight_layout()
     fig.subplots_adjust(bottom=0.25)
-    plt.show()
+    nb.show(fig, layout=False)
 
 # %% [markdown]
 # ## Comparison with the 30-day benchmark

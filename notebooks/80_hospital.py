@@ -125,7 +125,7 @@ if hs and any(d["mean"] is not None for d in hs["bed_days_saved"]["by_outcome"].
     ax.set_xlabel("Mean bed days saved per referral (service estimate)")
     ax.set_title("Estimated bed days saved, by service outcome")
     ax.set_xlim(0, max([m for m in means if m is not None] or [1]) * 1.5)
-    plt.show()
+    nb.show(fig)
 
 # %%
 if hs:
@@ -162,7 +162,7 @@ if hs and hs["health_budget"]["recipients"]:
     ax.set_ylabel("Recipients (rounded to 5)")
     ax.set_ylim(0, top * 1.2)
     ax.set_title("Amount of one-off personal health budget")
-    plt.show()
+    nb.show(fig)
 
 # %%
 if hs:
@@ -240,7 +240,7 @@ if wr:
     lines = ax.get_lines() + ax2.get_lines()
     ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left", fontsize=9)
     ax.set_title("A&E attendances and link-worker FTE, all PCNs")
-    plt.show()
+    nb.show(fig)
 
 
 # %%
@@ -286,8 +286,7 @@ if wr:
         ax.set_xlabel("Coefficient (SD units) with 95% CI")
     np.atleast_1d(axes)[0].invert_yaxis()
     fig.suptitle("Published specification: terms involving link-worker FTE in red")
-    fig.tight_layout()
-    plt.show()
+    nb.show(fig)
 
 # %%
 if wr:

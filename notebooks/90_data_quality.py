@@ -91,7 +91,7 @@ if ran:
             sp.set_visible(False)
     fig.suptitle("Completeness by table and column (% of rows filled in)", fontsize=11, fontweight="bold",
                  x=0.02, ha="left", y=1 - 0.12 / H)
-    plt.show()
+    nb.show(fig, layout=False)  # laid out by hand above
 
 # %% [markdown]
 # ## Completeness where it matters
@@ -119,8 +119,7 @@ if ran:
         sns.heatmap(grid, vmin=0, vmax=100, cmap="RdYlGn", annot=True, fmt=".0f", annot_kws={"fontsize": 8},
                     linewidths=0.5, linecolor="white", cbar_kws={"label": "% of referrals"}, ax=ax)
         ax.set_title("Referrals: optional columns filled in, by financial year")
-        fig.tight_layout()
-        plt.show()
+        nb.show(fig)
     else:
         display(nb.md("Too few referrals in each year to show."))
 

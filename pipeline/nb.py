@@ -138,6 +138,83 @@ def _style() -> None:
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (8, 4),
                                 "svg.hashsalt": "sp-eval", "axes.titleweight": "bold"})
     pd.set_option("display.max_rows", 60)
+    _draw_once()
+
+
+def _draw_once() -> None:
+    """In a Jupyter kernel, show figures at their own size rather than cropped to what they draw.
+
+    The inline backend's default (``bbox_inches="tight"``) draws every figure twice: once to find
+    how far its text reaches, then again cropped to that. The report's figures are laid out by
+    :func:`show` (``tight_layout``), so everything already sits inside the figure: one draw will do.
+    """
+    cfg = _inline_config()
+    if cfg is not None and cfg.print_figure_kwargs.get("bbox_inches", "tight") is not None:
+        cfg.print_figure_kwargs = {**cfg.print_figure_kwargs, "bbox_inches": None}
+
+
+def _inline_config() -> Any:
+    """The inline backend's settings in an IPython kernel; ``None`` in plain Python."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return None if shell is None else InlineBackend.instance(parent=shell)
+
+
+def show(fig: Any, *, layout: bool = True, **tight: Any) -> None:
+    """Show a figure laid out once and drawn once.
+
+    ``layout``: run ``fig.tight_layout(**tight)`` first (``False`` for a figure laid out by hand).
+    ``tight_layout`` leaves a placeholder layout engine behind, which makes Matplotlib draw the
+    figure once more before drawing it for real; the layout is final here, so it is dropped.
+
+    ``tight_layout`` lets a title or axis label wider than its axes overhang the figure; such a
+    figure is shown cropped to what it draws instead, as the inline backend does by default (two
+    draws), so nothing is cut off."""
+    import matplotlib.pyplot as plt
+
+    if layout:
+        fig.tight_layout(**tight)
+    fig.set_layout_engine(None)
+    cfg = _inline_config()
+    if cfg is None or not _overhangs(fig):
+        plt.show()
+        return
+    kwargs = cfg.print_figure_kwargs
+    cfg.print_figure_kwargs = {**kwargs, "bbox_inches": "tight"}
+    try:
+        plt.show()
+    finally:
+        cfg.print_figure_kwargs = kwargs
+
+
+def _overhangs(fig: Any) -> bool:
+    """Whether an axes title or x-axis label reaches past the left or right edge of the figure, or
+    a y-axis label past the top or bottom: the extents ``tight_layout`` leaves out. Only those
+    texts are measured, along the axis where their position is final before drawing (centred on
+    their axes); their sizes are cached from the layout."""
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+
+    def shown(text: Any) -> bool:
+        return text.get_visible() and bool(text.get_text())
+
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for text in (ax.title, ax.xaxis.label):
+            if shown(text):
+                box = text.get_window_extent(renderer)
+                if box.x0 < 0 or box.x1 > width:
+                    return True
+        if shown(ax.yaxis.label):
+            box = ax.yaxis.label.get_window_extent(renderer)
+            if box.y0 < 0 or box.y1 > height:
+                return True
+    return False
 
 
 def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = False) -> Any:
