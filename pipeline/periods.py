@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a period is built: `python -m pipeline notebooks merton`
+    import pandas as pd  # starts its kernel before paying for it (pipeline/execute.py)
 
-from .extract import Extract
+    from .extract import Extract
 
 _FY = re.compile(r"^(\d{4})-(\d{2})$")
 _Q = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -48,6 +50,8 @@ class PeriodError(ValueError):
 def parse_period(text: str) -> Period:
     """Parse ``2023-24`` (financial year 1 April 2023 to 31 March 2024), ``2023-Q2``
     (calendar quarter April to June 2023) or ``2023-07`` (July 2023)."""
+    import pandas as pd
+
     s = (text or "").strip()
     m = _Q.match(s)
     if m:
@@ -79,6 +83,8 @@ def restrict(extract: Extract, period: Period) -> Extract:
 
     Other tables keyed by referral (``outcome_measures``) keep only those referrals' rows, so the
     result is a valid contract extract; patient-keyed tables are unchanged."""
+    from .extract import Extract
+
     ref = extract["referrals"]
     keep = ref[(ref["referral_date"] >= period.start) & (ref["referral_date"] <= period.end)]
     tables = dict(extract.tables)
