@@ -246,12 +246,15 @@ def _covariates(rng: np.random.Generator, area: Area, n: int) -> pd.DataFrame:
     return out
 
 
-def _practices(rng: np.random.Generator, area: Area, index: int) -> pd.DataFrame:
+def _practices(rng: np.random.Generator, area: Area, index: int, scale: int = 1) -> pd.DataFrame:
+    """The area's GP practices, 3 to 7 per PCN; ``scale`` times as many when the extract is made
+    ``scale`` times the area's size (a benchmark's 1M referrals come from many practices, as they
+    would: an area of 31 practices with a million referrals is not a place that exists)."""
     rows = []
     letter = "D" if area.kind == "hospital" else "F"
     k = 0
     for pcn in area.pcns:
-        for _ in range(int(rng.integers(3, 8))):
+        for _ in range(int(rng.integers(3, 8)) * scale):
             rows.append((f"{letter}{84000 + index * 120 + k:05d}"[:6], pcn))
             k += 1
     df = pd.DataFrame(rows, columns=["practice_code", "pcn"])
@@ -270,7 +273,11 @@ class _Gen:
         self.n_referrals = int(n_referrals or area.n_referrals)
         self.hospital = area.kind == "hospital"
         index = sorted(AREAS).index(area.slug) if area.slug in AREAS else 0
-        self.practices = _practices(self.rng, area, index)
+        # larger than the area (benchmarks): more practices, each about the size of the area's own
+        scale = max(1, round(self.n_referrals / area.n_referrals))
+        if 84000 + index * 120 + 7 * len(area.pcns) * scale > 99999:
+            raise ValueError(f"n_referrals={self.n_referrals} is too large for {area.slug}'s practice codes")
+        self.practices = _practices(self.rng, area, index, scale)
         self.tables: dict[str, pd.DataFrame] = {}
 
     # ----------------------------------------------------------------- referrals and patients

@@ -123,7 +123,7 @@ NO_COMPARISON_READING = (
 def _day_numbers_nat(dates) -> np.ndarray:
     """Like :func:`day_numbers`, with a missing date as ``_NAT``."""
     return pd.to_datetime(pd.Series(dates) if not isinstance(dates, pd.Series) else dates).to_numpy().astype(
-        "datetime64[D]").astype(np.int64)
+        "datetime64[D]").view(np.int64)
 
 
 def day_numbers(dates) -> np.ndarray:
@@ -132,10 +132,14 @@ def day_numbers(dates) -> np.ndarray:
 
 
 def financial_year(dates: pd.Series) -> pd.Series:
-    """The financial year of each date as ``"2022/23"`` (1 April .. 31 March)."""
-    d = pd.to_datetime(dates)
+    """The financial year of each date as ``"2022/23"`` (1 April .. 31 March); worked out once
+    per distinct date."""
+    codes, uniq = pd.factorize(pd.to_datetime(pd.Series(dates)))
+    d = pd.Series(pd.DatetimeIndex(uniq))
     fy = d.dt.year - (d.dt.month < 4).astype(int)
-    return fy.astype(str) + "/" + ((fy + 1) % 100).astype(str).str.zfill(2)
+    labels = (fy.astype(str) + "/" + ((fy + 1) % 100).astype(str).str.zfill(2)).to_numpy(dtype=object)
+    out = np.where(codes >= 0, labels[np.maximum(codes, 0)] if len(labels) else None, None)
+    return pd.Series(out, index=dates.index if isinstance(dates, pd.Series) else None, dtype=object)
 
 
 def quarter_label(k: int) -> str:
@@ -152,18 +156,22 @@ class AppointmentCounter:
     """
 
     def __init__(self, appointments: pd.DataFrame):
-        codes, uniques = pd.factorize(appointments["patient_id"])
+        keys, uniques = pd.factorize(appointments["patient_id"])  # patient codes, -1 missing
+        keys = keys.astype(np.int64, copy=False)
         days = _day_numbers_nat(appointments["appointment_date"])
-        ok = (codes >= 0) & (days != _NAT)
-        keys = codes.astype(np.int64)
-        keys *= _BIG
+        ok = (keys >= 0) & (days != _NAT)
+        keys *= _BIG  # in place: a 50-million-row table is not copied again
         keys += days
+        del days
         keys = keys[ok] if not ok.all() else keys
         # codes follow first appearance, so an extract sorted by patient and date is sorted already
         # and the stable sort (timsort) is one linear pass
         keys.sort(kind="stable")
         self._keys = keys
-        self._index = pd.Index(np.asarray(uniques, dtype=object).astype(str))
+        u = np.asarray(uniques, dtype=object)
+        if not all(isinstance(x, str) for x in u):  # the contract makes ids text; anything else as text
+            u = np.array([str(x) for x in u], dtype=object)
+        self._index = pd.Index(u, dtype=object)  # the extract's own strings, not copies
         self._ptr = np.searchsorted(keys, np.arange(len(uniques) + 1, dtype=np.int64) * _BIG)
 
     def codes(self, patient_ids) -> np.ndarray:
@@ -230,20 +238,25 @@ class AppointmentCounter:
         if clip_hi is not None:
             hi = np.minimum(hi, clip_hi)
         nb = len(edges)  # bucket j: edges[j] <= day - index_day < edges[j + 1]
-        counts = np.zeros(n * nb, dtype=np.int64)
+        counts = np.zeros(n * nb, dtype=np.int32)  # appointments per patient and bucket
         for first, last, row, day in self.days_of(code, lo, hi):
             b = np.searchsorted(edges, day - d[row], side="right") - 1
             counts[first * nb:last * nb] += np.bincount((row - first) * nb + b, minlength=(last - first) * nb)
-        cum = np.zeros((n, nb + 1), dtype=np.int64)
+        cum = np.zeros((n, nb + 1), dtype=np.int32)
         np.cumsum(counts.reshape(n, nb), axis=1, out=cum[:, 1:])  # cum[:, j]: days before edges[j]
         for w, (a, b) in enumerate(windows):
             out[:, w] = cum[:, np.searchsorted(edges, b + 1)] - cum[:, np.searchsorted(edges, a)]
         return out
 
 
+_INDEX_COLUMNS = ("referral_id", "patient_id", "referral_date", "practice_code", "age", "gender", "risk_band",
+                  "imd_decile", "diabetes", "severe_mental_illness")
+
+
 def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
     """Each patient's earliest referral (ties: referral_id), with its financial-year cohort."""
-    r = referrals.sort_values(["patient_id", "referral_date", "referral_id"], kind="mergesort")
+    r = referrals[[c for c in _INDEX_COLUMNS if c in referrals]]  # only what the analysis uses
+    r = r.sort_values(["patient_id", "referral_date", "referral_id"], kind="mergesort")
     r = r.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
     r["cohort"] = financial_year(r["referral_date"])
     return r
@@ -325,11 +338,11 @@ def event_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, en
                         clip_hi=last)
     expo = np.column_stack([np.maximum(np.minimum(d + b, last) - np.maximum(d + a, start) + 1, 0) for _, a, b in qs]) \
         if qs else np.zeros((n, 0), dtype=np.int64)
+    has = expo.T.ravel() > 0  # quarter-major, as one data frame per quarter stacked
     unit_dtype = np.int32 if n < 2**31 else np.int64
-    panel = pd.DataFrame({"unit": np.tile(np.arange(n, dtype=unit_dtype), len(qs)),
-                          "q": np.repeat(np.array([q for q, _, _ in qs], dtype=np.int64), n),
-                          "y": y.T.ravel(), "exposure": expo.T.ravel()})
-    return panel[panel["exposure"].to_numpy() > 0].reset_index(drop=True)
+    return pd.DataFrame({"unit": np.tile(np.arange(n, dtype=unit_dtype), len(qs))[has],
+                         "q": np.repeat(np.array([q for q, _, _ in qs], dtype=np.int64), n)[has],
+                         "y": y.T.ravel()[has].astype(np.int32), "exposure": expo.T.ravel()[has].astype(np.int32)})
 
 
 def fit_event_study(panel: pd.DataFrame, reference: int) -> FitResult | None:
@@ -387,7 +400,7 @@ class MatchRaw:
     excluded: dict[str, int] = field(default_factory=dict)
 
 
-_PAIR_CHUNK = 4_000_000  # (referred, comparison) pairs examined at once
+_PAIR_CHUNK = 1_000_000  # (referred, comparison) pairs examined at once
 _CUM_CELLS = 16_000_000  # comparison patients x days of cumulative appointment counts held at once
 
 
@@ -710,7 +723,6 @@ def balance(units: pd.DataFrame) -> dict[str, dict]:
 @dataclass
 class DidRaw:
     match: MatchRaw
-    panel: pd.DataFrame  # patient level, never published
     fit: FitResult | None
     nb: dict
     rates: dict
@@ -774,7 +786,7 @@ def compute(extract: Extract, settings: Settings | None = None) -> GPRaw:
             peak_before = (before[0], -1)
             peak_panel = did_panel(m.units, counter, start, end, peak_before, after)
             comp_units = m.units[m.units["treated"] == 0][["patient_id", "index_day", "end_day"]]
-            did = DidRaw(m, panel, fit_did(panel), fit_did_nb(panel), group_rates(panel), fit_did(peak_panel),
+            did = DidRaw(m, fit_did(panel), fit_did_nb(panel), group_rates(panel), fit_did(peak_panel),
                          group_rates(peak_panel), balance(m.units),
                          event_study(comp_units.reset_index(drop=True), counter, start, end, cfg), before, after)
     return GPRaw(per_patient, table, ev, did, reason, cfg, int(len(idx)), extract.config.start, extract.config.end)

@@ -233,6 +233,7 @@ def poisson_fe(y: np.ndarray, X: pd.DataFrame | OneHot, groups: np.ndarray, offs
         return _failed(method, "no events")
     y, Xv, off, cl, wt = y[keep], Xv[keep], off[keep], cl[keep], wt[keep]
     g = pd.factorize(pd.Series(g_codes[keep]))[0]
+    del g_codes, tot, keep  # millions of rows in an event study: hold one copy of each vector
     G = int(g.max()) + 1
     n_i = np.bincount(g, weights=y, minlength=G)
     w_g = np.bincount(g, weights=wt, minlength=G) / np.bincount(g, minlength=G)  # the group's weight
