@@ -182,3 +182,29 @@ def test_one_hot_collinear_indicator_is_dropped_like_dense():
     b = S.poisson_fe(y, S.OneHot(codes, ["q1", "q2"]), g)
     assert a.dropped == b.dropped == ["q2"]
     np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), rtol=1e-9)
+
+
+def test_event_study_on_exposure_patterns_equals_the_patient_level_fit():
+    """Fitted on one pseudo-unit per exposure pattern, the coefficients and the patient-clustered
+    covariance are those of the fit on every patient-quarter."""
+    rng = np.random.default_rng(11)
+    n, qs = 3000, [-3, -2, -1, 1, 2]
+    expo = np.full((n, len(qs)), 91)
+    expo[:400, 0] = rng.integers(0, 91, 400)  # index early in the extract: a partial first quarter
+    expo[400:600, 3:] = np.column_stack([rng.integers(1, 91, 200), np.zeros(200, dtype=int)])  # death
+    alpha = rng.gamma(2.0, 0.5, n)
+    beta = np.array([0.0, 0.2, 0.4, -0.1, -0.1])
+    y = rng.poisson(alpha[:, None] * np.exp(beta)[None, :] * expo / 91)
+    y[expo == 0] = 0
+    got = G.fit_event_study(qs, y, expo, reference=-3)
+    has = expo.T.ravel() > 0
+    unit = np.tile(np.arange(n), len(qs))[has]
+    q = np.repeat(qs, n)[has]
+    codes = np.array([{-2: 0, -1: 1, 1: 2, 2: 3}.get(v, -1) for v in q])
+    want = S.poisson_fe(y.T.ravel()[has], S.OneHot(codes, ["q-2", "q-1", "q1", "q2"]), unit,
+                        offset=np.log(expo.T.ravel()[has].astype(float)))
+    assert got.ok and want.ok and list(got.params.index) == list(want.params.index)
+    np.testing.assert_allclose(got.params.to_numpy(), want.params.to_numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.cov.to_numpy(), want.cov.to_numpy(), rtol=1e-8, atol=1e-14)
+    assert (got.n_obs, got.n_groups, got.n_clusters) == (want.n_obs, want.n_groups, want.n_clusters)
+    assert G.fit_event_study(qs, np.zeros_like(y), expo, reference=-3).status == "not_estimable"

@@ -324,39 +324,83 @@ def event_quarters(window_days: int, q_lo: int, q_hi: int) -> list[tuple[int, in
             for q in range(q_lo, q_hi + 1) if q != 0]
 
 
-def event_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, end: int,
-                window_days: int, q_lo: int, q_hi: int) -> pd.DataFrame:
-    """Appointments and exposure (days inside the extract and before death) per unit and event
-    quarter, quarter by quarter. ``units``: patient_id, index_day, end_day (last day of
-    exposure); the panel's ``unit`` is the row of ``units`` (patient identifiers are not copied
-    into a panel that has a row per patient and quarter)."""
+def event_matrices(units: pd.DataFrame, counter: AppointmentCounter, start: int, end: int, window_days: int,
+                   q_lo: int, q_hi: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The event quarters, and appointments and exposure (days inside the extract and before
+    death) per unit (row of ``units``: patient_id, index_day, end_day, the last day of exposure)
+    and quarter: two (units x quarters) arrays."""
     qs = event_quarters(window_days, q_lo, q_hi)
-    n = len(units)
     d = units["index_day"].to_numpy(dtype=np.int64)
     last = np.minimum(units["end_day"].to_numpy(dtype=np.int64), end)
     y = counter.windows(counter.codes(units["patient_id"]), d, [(a, b) for _, a, b in qs], clip_lo=start,
                         clip_hi=last)
     expo = np.column_stack([np.maximum(np.minimum(d + b, last) - np.maximum(d + a, start) + 1, 0) for _, a, b in qs]) \
-        if qs else np.zeros((n, 0), dtype=np.int64)
-    has = expo.T.ravel() > 0  # quarter-major, as one data frame per quarter stacked
-    unit_dtype = np.int32 if n < 2**31 else np.int64
-    return pd.DataFrame({"unit": np.tile(np.arange(n, dtype=unit_dtype), len(qs))[has],
-                         "q": np.repeat(np.array([q for q, _, _ in qs], dtype=np.int64), n)[has],
-                         "y": y.T.ravel()[has].astype(np.int32), "exposure": expo.T.ravel()[has].astype(np.int32)})
+        if qs else np.zeros((len(units), 0), dtype=np.int64)
+    return [q for q, _, _ in qs], y, expo
 
 
-def fit_event_study(panel: pd.DataFrame, reference: int) -> FitResult | None:
-    if panel.empty or not (panel["q"] == reference).any():
+def event_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, end: int,
+                window_days: int, q_lo: int, q_hi: int) -> pd.DataFrame:
+    """The event study's data in long form: one row per unit (the row of ``units``) and quarter
+    with exposure, quarter by quarter."""
+    qs, y, expo = event_matrices(units, counter, start, end, window_days, q_lo, q_hi)
+    has = expo.T.ravel() > 0
+    return pd.DataFrame({"unit": np.tile(np.arange(len(units)), len(qs))[has],
+                         "q": np.repeat(np.array(qs, dtype=np.int64), len(units))[has],
+                         "y": y.T.ravel()[has], "exposure": expo.T.ravel()[has]})
+
+
+def fit_event_study(qs: list[int], y: np.ndarray, expo: np.ndarray, reference: int) -> FitResult | None:
+    """The conditional fixed-effects Poisson event study, fitted on exposure patterns.
+
+    Units (patients) whose quarters have the same exposures have the same conditional
+    probabilities for every coefficient value, so the likelihood, its gradient and its Hessian
+    need only each pattern's summed appointments per quarter: the model is fitted on one
+    pseudo-unit per pattern (thousands of rows instead of millions). The patient-clustered
+    sandwich needs each patient's own score, y_g - n_g p; summed over a pattern's patients its
+    outer products need only sum(y_g y_g'), sum(n_g y_g) and sum(n_g^2), which are kept, so the
+    covariance is the patient-level one, exactly."""
+    present = expo > 0
+    if reference not in qs or not present[:, qs.index(reference)].any():
         return None
-    qs = sorted(q for q in panel["q"].unique() if q != reference)
-    pos = {q: i for i, q in enumerate(qs)}
-    q = panel["q"].to_numpy()
-    lookup = np.full(int(q.max() - q.min()) + 1, -1, dtype=np.int64)
-    for v, i in pos.items():
-        lookup[v - q.min()] = i
-    X = OneHot(lookup[q - q.min()], [f"q{v}" for v in qs])  # the reference quarter: no indicator
-    return poisson_fe(panel["y"].to_numpy(), X, panel["unit"].to_numpy(),
-                      offset=np.log(panel["exposure"].to_numpy(dtype=float)))
+    n_g = y.sum(axis=1)
+    ev = n_g > 0
+    y_ev, n_ev = y[ev].astype(float), n_g[ev].astype(float)
+    patterns, pid = np.unique(expo[ev], axis=0, return_inverse=True)
+    pid = pid.ravel()
+    n_pat, n_q = patterns.shape if len(patterns) else (0, len(qs))
+    y_pat = np.column_stack([np.bincount(pid, weights=y_ev[:, j], minlength=n_pat) for j in range(n_q)]) \
+        if n_pat else np.zeros((0, n_q))
+    cols = [q for j, q in enumerate(qs) if q != reference and present[:, j].any()]
+    col_of = {q: i for i, q in enumerate(cols)}
+    code_q = np.array([col_of.get(q, -1) for q in qs], dtype=np.int64)
+    rows_p, rows_j = np.nonzero(patterns > 0)
+    if not len(rows_p):  # nobody with an appointment: the estimator reports it
+        rows_p, rows_j = np.zeros(1, dtype=np.int64), np.array([qs.index(reference)])
+        y_pat, patterns = np.zeros((1, n_q)), np.ones((1, n_q), dtype=np.int64)
+    fit = poisson_fe(y_pat[rows_p, rows_j], OneHot(code_q[rows_j], [f"q{q}" for q in cols]), rows_p,
+                     offset=np.log(patterns[rows_p, rows_j].astype(float)))
+    if fit.params.empty:
+        return fit
+    names = list(fit.params.index)
+    b = np.zeros(n_q)
+    xmap = np.zeros((n_q, len(names)))
+    for i, name in enumerate(names):
+        j = qs.index(int(name[1:]))
+        b[j] = fit.params[name]
+        xmap[j, i] = 1.0
+    w = np.where(patterns > 0, patterns * np.exp(b - b.max()), 0.0)
+    p = w / w.sum(axis=1, keepdims=True)  # each pattern's probabilities over its quarters
+    v = np.column_stack([np.bincount(pid, weights=n_ev * y_ev[:, j], minlength=n_pat) for j in range(n_q)])
+    z = np.bincount(pid, weights=n_ev**2, minlength=n_pat)
+    m = y_ev.T @ y_ev - v.T @ p - p.T @ v + p.T @ (p * z[:, None])
+    c = int(ev.sum())
+    factor = c / (c - 1) if c > 1 else float("nan")
+    bread = fit.extra["bread"]
+    cov = bread @ (xmap.T @ m @ xmap) @ bread * factor
+    fit.cov = pd.DataFrame(cov, index=names, columns=names)
+    fit.n_obs, fit.n_groups, fit.n_clusters = int(present[ev].sum()), c, c
+    return fit
 
 
 @dataclass
@@ -369,11 +413,13 @@ class EventStudyRaw:
 
 def event_study(units: pd.DataFrame, counter: AppointmentCounter, start: int, end: int, cfg: GPSettings) -> EventStudyRaw:
     lo, hi = cfg.event_quarters
-    panel = event_panel(units, counter, start, end, cfg.window_days, lo, hi)
-    summ = panel.groupby("q").agg(n=("unit", "nunique"), y=("y", "sum"), exposure=("exposure", "sum"))
-    summ = summ.reindex([q for q in range(lo, hi + 1) if q != 0], fill_value=0)
-    fit = fit_event_study(panel, cfg.reference_quarter)
-    return EventStudyRaw(summ, fit, cfg.reference_quarter, int(panel["unit"].nunique()))
+    qs, y, expo = event_matrices(units, counter, start, end, cfg.window_days, lo, hi)
+    present = expo > 0
+    summ = pd.DataFrame({"n": present.sum(axis=0), "y": np.where(present, y, 0).sum(axis=0),
+                         "exposure": expo.sum(axis=0)}, index=pd.Index(qs, name="q"))
+    summ = summ[summ["n"] > 0].reindex(qs, fill_value=0)
+    fit = fit_event_study(qs, y, expo, cfg.reference_quarter)
+    return EventStudyRaw(summ, fit, cfg.reference_quarter, int(present.any(axis=1).sum()))
 
 
 # ---------------------------------------------------------------------------------- matching

@@ -295,7 +295,7 @@ def poisson_fe(y: np.ndarray, X: pd.DataFrame | OneHot, groups: np.ndarray, offs
                      n_obs=int(len(y)), n_groups=G, n_clusters=C, converged=converged,
                      status="ok" if converged else "not_converged",
                      reason=None if converged else "Newton iterations did not converge", dropped=dropped,
-                     extra={"loglik": ll})
+                     extra={"loglik": ll, "bread": Hinv})
 
 
 class _DenseOps:
