@@ -206,7 +206,7 @@ def markdown(res: dict) -> str:
         sizes = s["sizes"]
         worst, top_mem, failed = _scale_summary(sizes)
         if worst is not None:
-            lines.append(f"| 4. scale: 10× data, time of the slowest-growing pipeline stage | ≤ 11× | {worst} | "
+            lines.append(f"| 4. scale: 10× data, time of the fastest-growing pipeline stage | ≤ 11× | {worst} | "
                          f"{_ok(float(worst.split('×')[0]) <= 11)} |")
         if top_mem is not None:
             lines.append(f"| 4b. scale: peak memory at {scale.label(sizes[-1]['n_referrals'])} referrals, pipeline "
