@@ -24,10 +24,13 @@ def random_appointments(rng: np.random.Generator, n_patients: int, start: int, e
     return df.sample(frac=1, random_state=1).reset_index(drop=True)  # not in patient order
 
 
-def test_windows_equal_one_count_per_window():
+@pytest.mark.parametrize("in_patient_order", [False, True])
+def test_windows_equal_one_count_per_window(in_patient_order):
     rng = np.random.default_rng(3)
     start, end = 19000, 19700
     appts = random_appointments(rng, 60, start, end)
+    if in_patient_order:  # runs of one patient: the counter hashes each run once
+        appts = appts.sort_values(["patient_id", "appointment_date"], kind="stable").reset_index(drop=True)
     counter = G.AppointmentCounter(appts)
     ids = [f"P{i}" for i in rng.integers(0, 70, 200)]  # some have no appointments at all
     d = rng.integers(start, end, 200)
@@ -36,8 +39,15 @@ def test_windows_equal_one_count_per_window():
     code = counter.codes(ids)
     got = counter.windows(code, d, windows, clip_lo=start, clip_hi=clip_hi)
     unclipped = counter.windows(code, d, windows)
+    days = {p: np.sort(G.day_numbers(g["appointment_date"].dropna())) for p, g in appts.groupby("patient_id")}
+
+    def brute(p, lo, hi):
+        x = days.get(p, np.zeros(0))
+        return int(((x >= lo) & (x <= hi)).sum())
+
     for w, (a, b) in enumerate(windows):
         want = counter.count(ids, np.maximum(d + a, start), np.minimum(d + b, clip_hi))
+        assert list(want) == [brute(p, max(x + a, start), min(x + b, h)) for p, x, h in zip(ids, d, clip_hi, strict=True)]
         assert np.array_equal(got[:, w], want), (a, b)
         assert np.array_equal(unclipped[:, w], counter.count(ids, d + a, d + b)), (a, b)
     # chunked passes give the same answer
@@ -208,3 +218,12 @@ def test_event_study_on_exposure_patterns_equals_the_patient_level_fit():
     np.testing.assert_allclose(got.cov.to_numpy(), want.cov.to_numpy(), rtol=1e-8, atol=1e-14)
     assert (got.n_obs, got.n_groups, got.n_clusters) == (want.n_obs, want.n_groups, want.n_clusters)
     assert G.fit_event_study(qs, np.zeros_like(y), expo, reference=-3).status == "not_estimable"
+
+
+@pytest.mark.parametrize("values", [["a", "a", "b", "b", "b", "a", "c", "c"], ["a", None, "a", "b"], [],
+                                    ["x"] * 10, [f"p{i % 7}" for i in range(50)]])
+def test_factorize_runs_is_factorize(values):
+    v = np.array(values, dtype=object)
+    codes, uniques = G._factorize_runs(v)
+    want_codes, want_uniques = pd.factorize(v)
+    assert list(codes) == list(want_codes) and list(uniques) == list(want_uniques)

@@ -149,30 +149,40 @@ def quarter_label(k: int) -> str:
 class AppointmentCounter:
     """A patient's appointments between two days (inclusive), vectorised.
 
-    The appointments are held once as sorted int64 keys ``patient code x 1e6 + day number`` with
-    each patient's slice (``_ptr``), so a count is two binary searches, and many windows around
-    one index day per patient (:meth:`windows`) are one pass over those patients' appointments
-    rather than a search per window. Rows without a patient or a date are ignored.
+    The appointments are held once, patient by patient (``_ptr[c]:_ptr[c + 1]`` are patient
+    ``c``'s), as sorted day offsets from the earliest day in the smallest integer type that
+    holds them (two bytes a row for any extract under 179 years: 100 MB for 50 million
+    appointments). Counting walks each asked-about patient's own appointments (about twenty), so
+    many windows around one index day per patient (:meth:`windows`) are one pass, not a search
+    per window. Rows without a patient or a date are ignored.
     """
 
     def __init__(self, appointments: pd.DataFrame):
-        keys, uniques = pd.factorize(appointments["patient_id"])  # patient codes, -1 missing
-        keys = keys.astype(np.int64, copy=False)
+        codes, uniques = _factorize_runs(appointments["patient_id"].to_numpy(dtype=object))  # -1: missing
         days = _day_numbers_nat(appointments["appointment_date"])
-        ok = (keys >= 0) & (days != _NAT)
-        keys *= _BIG  # in place: a 50-million-row table is not copied again
+        ok = (codes >= 0) & (days != _NAT)
+        self._day0 = int(days[ok].min()) if ok.any() else 0
+        span = int(days[ok].max()) - self._day0 + 1 if ok.any() else 1
+        if span >= _BIG:
+            raise ValueError(f"appointment dates span {span:,} days; at most {_BIG - 1:,} are supported")
+        keys = codes.astype(np.int64)  # patient code x 1e6 + day offset: sorted, patient by patient
+        del codes
+        keys *= _BIG
+        days -= self._day0
         keys += days
         del days
         keys = keys[ok] if not ok.all() else keys
-        # codes follow first appearance, so an extract sorted by patient and date is sorted already
+        # codes follow first appearance, so an extract in patient and date order is sorted already
         # and the stable sort (timsort) is one linear pass
         keys.sort(kind="stable")
-        self._keys = keys
+        self._ptr = np.searchsorted(keys, np.arange(len(uniques) + 1, dtype=np.int64) * _BIG)
+        keys %= _BIG
+        dtype = np.int16 if span <= np.iinfo(np.int16).max else np.int32
+        self._days = keys.astype(dtype)
         u = np.asarray(uniques, dtype=object)
         if not all(isinstance(x, str) for x in u):  # the contract makes ids text; anything else as text
             u = np.array([str(x) for x in u], dtype=object)
         self._index = pd.Index(u, dtype=object)  # the extract's own strings, not copies
-        self._ptr = np.searchsorted(keys, np.arange(len(uniques) + 1, dtype=np.int64) * _BIG)
 
     def codes(self, patient_ids) -> np.ndarray:
         """Each patient's code (-1: no appointments)."""
@@ -180,55 +190,58 @@ class AppointmentCounter:
 
     def count(self, patient_ids, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Appointments of each patient on days lo..hi (day numbers; empty when hi < lo)."""
-        return self.count_codes(self.codes(patient_ids), lo, hi)
-
-    def count_codes(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        base = np.asarray(code, dtype=np.int64) * _BIG
-        lo = np.asarray(lo, dtype=np.int64)
-        hi = np.asarray(hi, dtype=np.int64)
-        n = np.searchsorted(self._keys, base + hi, side="right") - np.searchsorted(self._keys, base + lo, side="left")
-        return np.where((code >= 0) & (hi >= lo), n, 0).astype(np.int64)
-
-    def _slices(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start and stop positions in the keys of each patient's appointments on days lo..hi."""
-        has = code >= 0
-        base = np.where(has, code, 0).astype(np.int64) * _BIG
-        s = np.searchsorted(self._keys, base + lo, side="left")
-        e = np.searchsorted(self._keys, base + hi, side="right")
-        s = np.where(has, s, 0)
-        return s, np.where(has & (e > s), e, s)
+        return self.windows(self.codes(patient_ids), np.asarray(lo, dtype=np.int64), [(0, 0)],
+                            clip_hi=np.asarray(hi, dtype=np.int64), reach=np.asarray(hi, dtype=np.int64)
+                            - np.asarray(lo, dtype=np.int64))[:, 0]
 
     def days_of(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                 chunk: int = 4_000_000) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
         """``(first, last, row, day)``: every appointment of patient ``code[row]`` on days
-        ``lo[row]..hi[row]``, in chunks of about ``chunk`` appointments, each covering the rows
-        ``first..last - 1`` (rows in order)."""
-        s, e = self._slices(code, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64))
-        n = e - s
+        ``lo[row]..hi[row]`` (day numbers), in chunks of about ``chunk`` of the patients'
+        appointments, each covering the rows ``first..last - 1`` (rows in order)."""
+        code = np.asarray(code)
+        has = code >= 0
+        c = np.where(has, code, 0)
+        s = np.where(has, self._ptr[c], 0)
+        n = np.where(has, self._ptr[c + 1] - s, 0)
+        lo = np.asarray(lo, dtype=np.int64) - self._day0
+        hi = np.asarray(hi, dtype=np.int64) - self._day0
+        lo = np.broadcast_to(lo, code.shape)
+        hi = np.broadcast_to(hi, code.shape)
         ends = np.cumsum(n)
         first = 0
         while first < len(n):
-            last = int(np.searchsorted(ends, (ends[first - 1] if first else 0) + chunk, side="right"))
-            last = max(last, first + 1)
+            last = max(int(np.searchsorted(ends, (ends[first - 1] if first else 0) + chunk, side="right")), first + 1)
             m = n[first:last]
             tot = int(m.sum())
             row = np.repeat(np.arange(first, last), m)
             pos = np.arange(tot, dtype=np.int64) - np.repeat(np.cumsum(m) - m, m) + np.repeat(s[first:last], m)
-            yield first, last, row, self._keys[pos] - np.where(code[row] >= 0, code[row], 0).astype(np.int64) * _BIG
+            day = self._days[pos].astype(np.int64)
+            keep = (day >= lo[row]) & (day <= hi[row])
+            yield first, last, row[keep], day[keep] + self._day0
             first = last
 
     def windows(self, code: np.ndarray, index_day: np.ndarray, windows: list[tuple[int, int]],
-                clip_lo: np.ndarray | int | None = None, clip_hi: np.ndarray | int | None = None) -> np.ndarray:
+                clip_lo: np.ndarray | int | None = None, clip_hi: np.ndarray | int | None = None,
+                reach: np.ndarray | None = None) -> np.ndarray:
         """Appointments of each patient (``code``) in each window of days ``index_day + a .. index_day
         + b`` (inclusive) for ``(a, b)`` in ``windows``, counting only days ``clip_lo..clip_hi`` (per
         patient or one for all; default no limit): an (n patients x n windows) array. One pass over
         the patients' appointments: each is placed between the windows' edges, and a window's
-        count is a difference of cumulative counts."""
+        count is a difference of cumulative counts. ``reach`` (per patient, with one window
+        ``(0, 0)``) widens that window to ``0 .. reach``: a count between two days per patient."""
         code = np.asarray(code)
         d = np.asarray(index_day, dtype=np.int64)
         n = len(code)
         out = np.zeros((n, len(windows)), dtype=np.int64)
         if n == 0 or not windows:
+            return out
+        if reach is not None:  # one window per patient, days index_day .. index_day + reach
+            lo, hi = d, d + reach
+            if clip_hi is not None:
+                hi = np.minimum(hi, clip_hi)
+            for first, last, row, _ in self.days_of(code, lo, hi):
+                out[first:last, 0] += np.bincount(row - first, minlength=last - first)
             return out
         edges = np.unique(np.array([x for a, b in windows for x in (a, b + 1)], dtype=np.int64))
         lo = d + edges[0]
@@ -247,6 +260,22 @@ class AppointmentCounter:
         for w, (a, b) in enumerate(windows):
             out[:, w] = cum[:, np.searchsorted(edges, b + 1)] - cum[:, np.searchsorted(edges, a)]
         return out
+
+
+def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` (codes by first appearance, -1 for missing) that hashes each run of
+    repeated values once: a GP table is usually in patient order, and hashing 50 million ids
+    into a table of millions is slow (a cache miss each) where comparing neighbours is not."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.array([], dtype=object)
+    if pd.isna(values).any():
+        return pd.factorize(values)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    if len(starts) > n // 4:  # not in runs: factorize as usual
+        return pd.factorize(values)
+    codes, uniques = pd.factorize(values[starts])
+    return np.repeat(codes, np.diff(np.r_[starts, n])), uniques
 
 
 _INDEX_COLUMNS = ("referral_id", "patient_id", "referral_date", "practice_code", "age", "gender", "risk_band",
@@ -429,6 +458,22 @@ def _band(values: pd.Series, edges: list[int]) -> np.ndarray:
     return np.where(np.isnan(v), -1, out)
 
 
+def _key_codes(ref: pd.DataFrame, pool: pd.DataFrame, age_edges: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The matching key of each referred and each comparison patient as an integer: equal
+    exactly when :func:`_key` is equal (practice, age band, gender, risk band; missing gender or
+    risk band is "unknown"), without building a string per patient."""
+    both = pd.concat([ref[["practice_code", "age", "gender", "risk_band"]],
+                      pool[["practice_code", "age", "gender", "risk_band"]]], ignore_index=True)
+    parts = [pd.factorize(both["practice_code"].astype(str))[0],
+             pd.factorize(_band(both["age"], age_edges))[0],
+             pd.factorize(both["gender"].astype("object").where(both["gender"].notna(), "unknown").astype(str))[0],
+             pd.factorize(both["risk_band"].astype("object").where(both["risk_band"].notna(), "unknown").astype(str))[0]]
+    key = np.zeros(len(both), dtype=np.int64)
+    for codes in parts:
+        key = key * (int(codes.max()) + 1 if len(codes) else 1) + codes
+    return key[:len(ref)], key[len(ref):]
+
+
 def _key(df: pd.DataFrame, age_edges: list[int]) -> pd.Series:
     rb = df["risk_band"].astype("object").where(df["risk_band"].notna(), "unknown")
     g = df["gender"].astype("object").where(df["gender"].notna(), "unknown")
@@ -447,7 +492,7 @@ class MatchRaw:
 
 
 _PAIR_CHUNK = 1_000_000  # (referred, comparison) pairs examined at once
-_CUM_CELLS = 16_000_000  # comparison patients x days of cumulative appointment counts held at once
+_CUM_CELLS = 4_000_000  # comparison patients x days of cumulative appointment counts held at once
 
 
 def _key_groups(r_cnt: np.ndarray, p_cnt: np.ndarray, days: int) -> list[tuple[int, int]]:
@@ -482,7 +527,7 @@ class _Candidates:
 
     def __init__(self, ref: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter,
                  window: tuple[int, int], bins: np.ndarray):
-        kc, _ = pd.factorize(pd.concat([ref["key"], pool["key"]], ignore_index=True))
+        kc, _ = pd.factorize(np.r_[ref["key"].to_numpy(), pool["key"].to_numpy()])
         self.r_key, p_key = kc[:len(ref)], kc[len(ref):]
         n_keys = int(kc.max()) + 1 if len(kc) else 0
         self.r_ord = np.argsort(self.r_key, kind="stable")
@@ -511,12 +556,12 @@ class _Candidates:
         d = self.index_day[refs]
         d0 = int(d.min()) + m0
         width = int(d.max()) + m1 - d0 + 2  # cum[:, t]: appointments on days before d0 + t
-        counts = np.zeros(len(pool) * width, dtype=np.int64)
+        counts = np.zeros(len(pool) * width, dtype=np.int32)
         code = self.p_code[pool]
         for first, last, row, day in self.counter.days_of(code, np.full(len(pool), d0), np.full(len(pool), d0 + width - 2)):
             counts[first * width:last * width] += np.bincount((row - first) * width + (day - d0 + 1),
                                                                minlength=(last - first) * width)
-        cum = np.cumsum(counts.reshape(len(pool), width), axis=1).ravel()
+        cum = np.cumsum(counts.reshape(len(pool), width), axis=1, dtype=np.int32).ravel()
         del counts
         n_cand = self.p_cnt[self.r_key[refs]]
         p_start = self.p_ptr[self.r_key[refs]] - self.p_ptr[k0]
@@ -579,9 +624,8 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
                                                             & referred_ids))
     bins = np.asarray(cfg.match_baseline_use_bins)
     ref["match_n"] = counter.count(ref["patient_id"], ref["index_day"] + m0, ref["index_day"] + m1)
-    ref["key"] = _key(ref, cfg.match_age_bands).to_numpy()
-    pool = pool.assign(key=_key(pool, cfg.match_age_bands).to_numpy(),
-                       death_day=death_days(extract, pool["patient_id"]))
+    ref["key"], pool_key = _key_codes(ref, pool, cfg.match_age_bands)
+    pool = pool.assign(key=pool_key, death_day=death_days(extract, pool["patient_id"]))
     rng = np.random.default_rng(cfg.match_seed)
     order = rng.permutation(len(ref))  # referred patients choose in this order (lowest first)
     base_state = rng.bit_generator.state
