@@ -177,3 +177,16 @@ def test_identifiers_are_pseudonyms_not_numbers(merton):
     ids = merton.tables["referrals"]["patient_id"]
     assert ids.str.fullmatch(r"pt-[A-Z2-9]{8}").all()
     assert not ids.str.fullmatch(r"\d+").any()
+
+
+def test_an_extract_k_times_the_area_has_k_times_the_practices():
+    """Benchmarks scale an area up; its practices multiply with it, so referrals per practice (and
+    the GP matching's within-practice pools) stay the area's own size."""
+    base, _ = S.build_tables("city-of-london")
+    big, _ = S.build_tables("city-of-london", n_referrals=3 * AREAS["city-of-london"].n_referrals)
+    n0 = base["referrals"]["practice_code"].nunique()
+    n3 = big["referrals"]["practice_code"].nunique()
+    assert 2.5 * n0 <= n3 <= 3 * n0
+    per0 = len(base["referrals"]) / n0
+    per3 = len(big["referrals"]) / n3
+    assert 0.7 < per3 / per0 < 1.3
