@@ -130,20 +130,28 @@ def build_pairs(outcome_measures: pd.DataFrame, min_days: int) -> pd.DataFrame:
     om = outcome_measures
     om = om[(om["instrument"] == INSTRUMENT) & om["item"].isin(ITEMS) & om["score"].notna()
             & om["assessment_date"].notna()]
-    om = om[["referral_id", "item", "assessment_date", "score"]].copy()
-    om["_row"] = np.arange(len(om))
-    om = om.sort_values(["referral_id", "item", "assessment_date", "_row"], kind="mergesort")
-    g = om.groupby(["referral_id", "item"], sort=True)
-    first = g.head(1).set_index(["referral_id", "item"])
-    last = g.tail(1).set_index(["referral_id", "item"])
+    # each referral's and item's first and last assessment (ties: row order), with integer sort
+    # keys: the referral's rank among the sorted referral ids, the item's, the day, the row
+    rid, rid_u = pd.factorize(om["referral_id"], sort=True)
+    item, item_u = pd.factorize(om["item"], sort=True)
+    day = om["assessment_date"].to_numpy().view(np.int64)  # no missing dates here
+    keep = rid >= 0  # a row without a referral id is in no group
+    rows = np.flatnonzero(keep)
+    rows = rows[np.lexsort((rows, day[rows], item[rows], rid[rows]))]
+    key = rid[rows].astype(np.int64) * max(len(item_u), 1) + item[rows]
+    head = np.r_[True, key[1:] != key[:-1]] if len(rows) else np.zeros(0, dtype=bool)
+    tail = np.r_[key[1:] != key[:-1], True] if len(rows) else np.zeros(0, dtype=bool)
+    first, last = rows[head], rows[tail]
+    dates, scores = om["assessment_date"], om["score"].astype("float64")
     pairs = pd.DataFrame({
-        "baseline_date": first["assessment_date"], "baseline": first["score"].astype("float64"),
-        "followup_date": last["assessment_date"], "followup": last["score"].astype("float64"),
+        "referral_id": np.asarray(rid_u, dtype=object)[rid[first]], "item": np.asarray(item_u, dtype=object)[item[first]],
+        "baseline_date": dates.to_numpy()[first], "baseline": scores.to_numpy()[first],
+        "followup_date": dates.to_numpy()[last], "followup": scores.to_numpy()[last],
     })
     pairs["days"] = (pairs["followup_date"] - pairs["baseline_date"]).dt.days
     pairs["valid"] = pairs["days"] >= min_days
     pairs["change"] = np.where(pairs["valid"], pairs["followup"] - pairs["baseline"], np.nan)
-    return pairs.reset_index()
+    return pairs
 
 
 @dataclass
