@@ -31,7 +31,8 @@ from typing import Any
 
 RESET_TAG = "injected-reset"
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
-RESET_CODE = 'get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc'
+RESET_CODE = ('get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc\n'
+              'from pipeline.memory import release as _release\n_release()\ndel _release')
 STARTUP_TIMEOUT = 120
 #: seconds spent in each phase of the last :func:`run_notebooks` (read by ``bench/breakdown.py``)
 TIMINGS: dict[str, float] = {}

@@ -159,18 +159,17 @@ class AppointmentCounter:
 
     def __init__(self, appointments: pd.DataFrame):
         codes, uniques = _factorize_runs(appointments["patient_id"].to_numpy(dtype=object))  # -1: missing
-        days = _day_numbers_nat(appointments["appointment_date"])
-        ok = (codes >= 0) & (days != _NAT)
-        self._day0 = int(days[ok].min()) if ok.any() else 0
-        span = int(days[ok].max()) - self._day0 + 1 if ok.any() else 1
+        keys = _day_numbers_nat(appointments["appointment_date"])  # becomes the keys, in place
+        ok = (codes >= 0) & (keys != _NAT)
+        self._day0 = int(keys[ok].min()) if ok.any() else 0
+        span = int(keys[ok].max()) - self._day0 + 1 if ok.any() else 1
         if span >= _BIG:
             raise ValueError(f"appointment dates span {span:,} days; at most {_BIG - 1:,} are supported")
-        keys = codes.astype(np.int64)  # patient code x 1e6 + day offset: sorted, patient by patient
+        # key = patient code x 1e6 + day offset: sorted, the appointments patient by patient
+        for a in range(0, len(keys), 1 << 22):  # in slices: no second 8-byte copy of the table
+            b = a + (1 << 22)
+            keys[a:b] += codes[a:b].astype(np.int64) * _BIG - self._day0
         del codes
-        keys *= _BIG
-        days -= self._day0
-        keys += days
-        del days
         keys = keys[ok] if not ok.all() else keys
         # codes follow first appearance, so an extract in patient and date order is sorted already
         # and the stable sort (timsort) is one linear pass
@@ -275,7 +274,7 @@ def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(starts) > n // 4:  # not in runs: factorize as usual
         return pd.factorize(values)
     codes, uniques = pd.factorize(values[starts])
-    return np.repeat(codes, np.diff(np.r_[starts, n])), uniques
+    return np.repeat(codes.astype(np.int32) if len(uniques) < 2**31 else codes, np.diff(np.r_[starts, n])), uniques
 
 
 _INDEX_COLUMNS = ("referral_id", "patient_id", "referral_date", "practice_code", "age", "gender", "risk_band",
@@ -618,10 +617,10 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
     excluded = {"history_before_extract_start": int((~base_inside).sum()),
                 "too_little_follow_up": int((base_inside & ~enough_after).sum())}
     ref = ref[base_inside & enough_after].reset_index(drop=True)
-    referred_ids = set(extract["referrals"]["patient_id"].astype(str))
+    referred_ids = extract["referrals"]["patient_id"].astype(str)
     pool = pool[~pool["patient_id"].astype(str).isin(referred_ids)].drop_duplicates("patient_id").reset_index(drop=True)
-    excluded["comparison_patients_also_referred"] = int(len(set(extract[COMPARISON]["patient_id"].astype(str))
-                                                            & referred_ids))
+    excluded["comparison_patients_also_referred"] = int(
+        pd.Series(pd.unique(extract[COMPARISON]["patient_id"].astype(str))).isin(referred_ids).sum())
     bins = np.asarray(cfg.match_baseline_use_bins)
     ref["match_n"] = counter.count(ref["patient_id"], ref["index_day"] + m0, ref["index_day"] + m1)
     ref["key"], pool_key = _key_codes(ref, pool, cfg.match_age_bands)
@@ -639,7 +638,7 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
     r_age = pd.to_numeric(ref["age"], errors="coerce").to_numpy(dtype=float)
     p_age = pd.to_numeric(pool["age"], errors="coerce").to_numpy(dtype=float)
     k = cfg.matches_per_patient
-    chosen: list[tuple[int, int, np.ndarray]] = []  # (order, ref row, pool rows)
+    chosen: tuple[list[int], list[int], list[np.ndarray]] = ([], [], [])  # order, ref row, pool rows
     used = np.zeros(len(pool), dtype=bool)
     # pass 2: rank each referred patient's candidates and match, a run of keys at a time
     for k0, k1 in cand.groups:
@@ -663,25 +662,38 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
             free = cs[~used[cs]][:k]
             used[free] = True
             if len(free):
-                chosen.append((int(order[r[a]]), int(r[a]), free))
-    chosen.sort(key=lambda x: x[0])
-    ref_ids = ref["patient_id"].to_numpy()
-    pool_ids = pool["patient_id"].to_numpy()
-    sets = {ref_ids[i]: pool_ids[cs].tolist() for _, i, cs in chosen}
-    t = ref[ref["patient_id"].isin(list(sets))].copy()
-    t = t.assign(treated=1, set_id=t["patient_id"], weight=1.0)
-    comp_rows = [(c, r, 1.0 / len(cs)) for r, cs in sets.items() for c in cs]
-    comp = pd.DataFrame(comp_rows, columns=["patient_id", "set_id", "weight"])
-    comp = comp.merge(pool.drop(columns=["key"]), on="patient_id", how="left")
-    comp = comp.merge(t[["set_id", "index_day"]], on="set_id", how="left")
-    comp["end_day"] = np.minimum(comp["death_day"].to_numpy(dtype=np.int64), end)
-    comp["treated"] = 0
-    comp["match_n"] = counter.count(comp["patient_id"], comp["index_day"] + m0, comp["index_day"] + m1)
-    cols = ["patient_id", "treated", "set_id", "index_day", "end_day", "weight", "match_n", "age", "gender",
-            "risk_band", "imd_decile", "diabetes", "severe_mental_illness"]
-    units = pd.concat([t[cols], comp[cols]], ignore_index=True)
+                chosen[0].append(int(order[r[a]]))
+                chosen[1].append(int(r[a]))
+                chosen[2].append(free)
+    # matched sets in the order referred patients chose; each set's comparison patients in the
+    # order they were taken
+    o = np.argsort(np.array(chosen[0], dtype=np.int64), kind="stable")
+    set_ref = np.array(chosen[1], dtype=np.int64)[o]
+    sizes_c = np.array([len(x) for x in chosen[2]], dtype=np.int64)[o]
+    comp_rows = np.concatenate([chosen[2][i] for i in o]) if len(o) else np.zeros(0, dtype=np.int64)
+    del chosen
+    del cand
+    cov = ["age", "gender", "risk_band", "imd_decile", "diabetes", "severe_mental_illness"]
+    cols = ["patient_id", "treated", "set_id", "index_day", "end_day", "weight", "match_n", *cov]
+    # each side built with just the units' columns, in their order: one copy of each, then one concat
+    t = ref.iloc[np.sort(set_ref)][["patient_id", "index_day", "end_day", "match_n", *cov]]
+    t.insert(1, "treated", 1)
+    t.insert(2, "set_id", t["patient_id"].to_numpy())
+    t.insert(5, "weight", 1.0)
+    comp = pool.iloc[comp_rows][["patient_id", "death_day", *cov]].reset_index(drop=True)
+    of_set = np.repeat(set_ref, sizes_c)
+    comp.insert(1, "treated", 0)
+    comp.insert(2, "set_id", ref["patient_id"].to_numpy()[of_set])
+    comp.insert(3, "index_day", ref["index_day"].to_numpy()[of_set])
+    comp.insert(4, "end_day", np.minimum(comp.pop("death_day").to_numpy(dtype=np.int64), end))
+    comp.insert(5, "weight", np.repeat(1.0 / np.maximum(sizes_c, 1), sizes_c))
+    comp.insert(6, "match_n", counter.count(comp["patient_id"], comp["index_day"] + m0, comp["index_day"] + m1))
+    n_comp = len(comp)
+    assert list(t.columns) == cols and list(comp.columns) == cols
+    units = pd.concat([t, comp], ignore_index=True)
+    del t, comp
     units["before_n"] = counter.count(units["patient_id"], units["index_day"] + b0, units["index_day"] + b1)
-    return MatchRaw(units, int(len(ref)), int(len(sets)), int(len(pool)), int(len(comp)), excluded)
+    return MatchRaw(units, int(len(ref)), int(len(set_ref)), int(len(pool)), n_comp, excluded)
 
 
 # ---------------------------------------------------------------------------------- DiD
@@ -872,12 +884,15 @@ def compute(extract: Extract, settings: Settings | None = None) -> GPRaw:
             reason = "no referred patient could be matched to a comparison patient"
         else:
             before, after = tuple(cfg.baseline_window_days), tuple(cfg.after_window_days)
+            # each patient-level panel is let go once fitted (millions of rows at national scale)
             panel = did_panel(m.units, counter, start, end, before, after)
-            peak_before = (before[0], -1)
-            peak_panel = did_panel(m.units, counter, start, end, peak_before, after)
+            fit, nb, rates = fit_did(panel), fit_did_nb(panel), group_rates(panel)
+            del panel
+            peak_panel = did_panel(m.units, counter, start, end, (before[0], -1), after)
+            peak, peak_rates = fit_did(peak_panel), group_rates(peak_panel)
+            del peak_panel
             comp_units = m.units[m.units["treated"] == 0][["patient_id", "index_day", "end_day"]]
-            did = DidRaw(m, fit_did(panel), fit_did_nb(panel), group_rates(panel), fit_did(peak_panel),
-                         group_rates(peak_panel), balance(m.units),
+            did = DidRaw(m, fit, nb, rates, peak, peak_rates, balance(m.units),
                          event_study(comp_units.reset_index(drop=True), counter, start, end, cfg), before, after)
     return GPRaw(per_patient, table, ev, did, reason, cfg, int(len(idx)), extract.config.start, extract.config.end)
 
