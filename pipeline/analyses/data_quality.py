@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..config import Settings
@@ -120,9 +121,18 @@ def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:
                     for t in TABLES if t in tables}
 
     ref = tables["referrals"]
-    fy = financial_year(ref["referral_date"])
-    by_year = {c: {y: (_filled(col(ref, c)[fy == y]), int((fy == y).sum())) for y in sorted(fy.unique())}
-               for c in TABLES["referrals"].optional_columns}
+    fy_code, fy_names = pd.factorize(financial_year(ref["referral_date"]))  # each year's rows, found once
+    in_year = fy_code >= 0
+    n_years = len(fy_names)
+    year_rows = np.bincount(fy_code[in_year], minlength=n_years)
+
+    def filled_by_year(s: pd.Series) -> np.ndarray:
+        return np.bincount(fy_code[in_year], weights=s.notna().to_numpy()[in_year], minlength=n_years)
+
+    by_year = {}
+    for c in TABLES["referrals"].optional_columns:
+        f = filled_by_year(col(ref, c))
+        by_year[c] = {y: (int(f[i]), int(year_rows[i])) for i, y in sorted(enumerate(fy_names), key=lambda x: x[1])}
 
     rd = ref["referral_date"]
     fc, cd = dates(ref, "first_contact_date"), dates(ref, "closure_date")
