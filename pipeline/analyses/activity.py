@@ -401,7 +401,8 @@ def compute(extract: Extract, settings: Settings | None = None, history: Extract
     has_contact = fc.notna()
     waits = (fc[has_contact] - rd[has_contact]).dt.days
 
-    months = rd.dt.strftime("%Y-%m").value_counts()
+    ym = (rd.dt.year * 100 + rd.dt.month).value_counts()  # one integer per date, not a formatted string
+    months = {f"{int(k) // 100:04d}-{int(k) % 100:02d}": int(v) for k, v in ym.items()}
     by_month = {m: int(months.get(m, 0)) for m in month_range(cfg.start, cfg.end)}
 
     parts = compute_participants(extract)
