@@ -1,4 +1,4 @@
-"""The benchmark suite: ``make bench`` (everything, about an hour) or ``python bench/run.py``.
+"""The benchmark suite: ``make bench`` (everything, about half an hour) or ``python bench/run.py``.
 
     python bench/run.py                      # the full suite, written to bench/RESULTS.md
     python bench/run.py --quick              # a smoke run: 3 areas, 10k referrals only, one repeat
@@ -205,9 +205,13 @@ def markdown(res: dict) -> str:
     if s:
         sizes = s["sizes"]
         worst, top_mem, failed = _scale_summary(sizes)
+        whole = _pipeline_growth(sizes)
+        if whole is not None:
+            lines.append(f"| 4. scale: 10× data, time of the whole pipeline (load/validate + notebooks + render) | "
+                         f"≤ 11× | {whole} | {_ok(float(whole.split('×')[0]) <= 11)} |")
         if worst is not None:
-            lines.append(f"| 4. scale: 10× data, time of the fastest-growing pipeline stage | ≤ 11× | {worst} | "
-                         f"{_ok(float(worst.split('×')[0]) <= 11)} |")
+            lines.append(f"| 4a. scale: 10× data, time of the fastest-growing stage (the analyses alone counted "
+                         f"as one) | ≤ 11× | {worst} | {_ok(float(worst.split('×')[0]) <= 11)} |")
         if top_mem is not None:
             lines.append(f"| 4b. scale: peak memory at {scale.label(sizes[-1]['n_referrals'])} referrals, pipeline "
                          f"stages that finished | ≤ 4 GB | {top_mem / 1024:.2f} GB | {_ok(top_mem <= 4096)} |")
@@ -254,6 +258,24 @@ def markdown(res: dict) -> str:
     if b:
         lines += ["", "## 5. Where the time goes", "", breakdown.markdown(b)]
     return "\n".join(lines) + "\n"
+
+
+PIPELINE_RUN = ("load/validate", "notebooks", "render")  # what `make report` runs (derive and the
+# analyses alone are the notebooks' parts, measured apart)
+
+
+def _pipeline_growth(sizes: list[dict]) -> str | None:
+    """The worst 10x-data time ratio of the pipeline as `make report` runs it (the sum of its stages)."""
+    worst, worst_k = None, -1.0
+    for a, b in zip(sizes, sizes[1:], strict=False):
+        sa = [a["stages"].get(st) for st in PIPELINE_RUN]
+        sb = [b["stages"].get(st) for st in PIPELINE_RUN]
+        if all(r and r.get("ok") for r in sa + sb):
+            k = sum(r["seconds"] for r in sb) / sum(r["seconds"] for r in sa) * 10 / (b["n_referrals"] / a["n_referrals"])
+            if k > worst_k:
+                worst_k, worst = k, (f"{k:.1f}× ({scale.label(a['n_referrals'])} → {scale.label(b['n_referrals'])}: "
+                                     f"{sum(r['seconds'] for r in sa):.0f} s → {sum(r['seconds'] for r in sb):.0f} s)")
+    return worst
 
 
 def _scale_summary(sizes: list[dict]) -> tuple[str | None, float | None, str]:
