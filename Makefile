@@ -130,7 +130,7 @@ validate: | $(STAMP)
 test: | $(STAMP)
 	@$(PY) -m pytest
 
-## Run the slow checks: CI coverage simulations, every borough built and scanned (~7 min)
+## Run the slow checks: CI coverage simulations, every borough built and scanned (~5 min)
 test-slow: | $(STAMP)
 	@$(PY) -m pytest -m slow
 
