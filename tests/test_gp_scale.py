@@ -56,6 +56,14 @@ def test_windows_equal_one_count_per_window(in_patient_order):
         code, d - 600, d + 400))
 
 
+def _key(df: pd.DataFrame, age_edges: list[int]) -> pd.Series:
+    """The matching key as text, as the all-pairs matching built it."""
+    rb = df["risk_band"].astype("object").where(df["risk_band"].notna(), "unknown")
+    g = df["gender"].astype("object").where(df["gender"].notna(), "unknown")
+    return (df["practice_code"].astype(str) + "|" + pd.Series(G._band(df["age"], age_edges), index=df.index).astype(str)
+            + "|" + g.astype(str) + "|" + rb.astype(str))
+
+
 def all_pairs_match(idx, pool, counter, extract, start, end, cfg):
     """The matching as first written: every (referred, comparison) pair of a key at once."""
     b0, b1 = cfg.baseline_window_days
@@ -71,8 +79,8 @@ def all_pairs_match(idx, pool, counter, extract, start, end, cfg):
     pool = pool[~pool["patient_id"].astype(str).isin(referred)].drop_duplicates("patient_id").reset_index(drop=True)
     bins = np.asarray(cfg.match_baseline_use_bins)
     ref["match_n"] = counter.count(ref["patient_id"], ref["index_day"] + m0, ref["index_day"] + m1)
-    ref["key"] = G._key(ref, cfg.match_age_bands).to_numpy()
-    pool = pool.assign(key=G._key(pool, cfg.match_age_bands).to_numpy(),
+    ref["key"] = _key(ref, cfg.match_age_bands).to_numpy()
+    pool = pool.assign(key=_key(pool, cfg.match_age_bands).to_numpy(),
                        death_day=G.death_days(extract, pool["patient_id"]))
     pairs = ref[["patient_id", "key", "index_day", "match_n", "age"]].merge(
         pool[["patient_id", "key", "death_day", "age"]], on="key", suffixes=("", "_c"))

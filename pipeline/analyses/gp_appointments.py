@@ -83,6 +83,7 @@ from ..config import GPSettings, Settings, load_settings
 from ..disclosure import SDC, fmt
 from ..extract import Extract
 from .estimable import EstimableSDC
+from .inputs import financial_year
 from .stats import Z95, FitResult, OneHot, poisson_fe
 
 SECTION = "gp_appointments"
@@ -120,26 +121,11 @@ NO_COMPARISON_READING = (
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _day_numbers_nat(dates) -> np.ndarray:
-    """Like :func:`day_numbers`, with a missing date as ``_NAT``."""
+def day_numbers(dates) -> np.ndarray:
+    """Dates (datetime64 / Timestamps) as whole days since 1970-01-01 (int64); a missing date is
+    ``_NAT``."""
     return pd.to_datetime(pd.Series(dates) if not isinstance(dates, pd.Series) else dates).to_numpy().astype(
         "datetime64[D]").view(np.int64)
-
-
-def day_numbers(dates) -> np.ndarray:
-    """Dates (datetime64 / Timestamps) as whole days since 1970-01-01 (int64)."""
-    return np.asarray(pd.to_datetime(pd.Series(dates)).to_numpy().astype("datetime64[D]").astype(np.int64))
-
-
-def financial_year(dates: pd.Series) -> pd.Series:
-    """The financial year of each date as ``"2022/23"`` (1 April .. 31 March); worked out once
-    per distinct date."""
-    codes, uniq = pd.factorize(pd.to_datetime(pd.Series(dates)))
-    d = pd.Series(pd.DatetimeIndex(uniq))
-    fy = d.dt.year - (d.dt.month < 4).astype(int)
-    labels = (fy.astype(str) + "/" + ((fy + 1) % 100).astype(str).str.zfill(2)).to_numpy(dtype=object)
-    out = np.where(codes >= 0, labels[np.maximum(codes, 0)] if len(labels) else None, None)
-    return pd.Series(out, index=dates.index if isinstance(dates, pd.Series) else None, dtype=object)
 
 
 def quarter_label(k: int) -> str:
@@ -159,7 +145,7 @@ class AppointmentCounter:
 
     def __init__(self, appointments: pd.DataFrame):
         codes, uniques = _factorize_runs(appointments["patient_id"].to_numpy(dtype=object))  # -1: missing
-        keys = _day_numbers_nat(appointments["appointment_date"])  # becomes the keys, in place
+        keys = day_numbers(appointments["appointment_date"])  # becomes the keys, in place
         ok = (codes >= 0) & (keys != _NAT)
         self._day0 = int(keys[ok].min()) if ok.any() else 0
         span = int(keys[ok].max()) - self._day0 + 1 if ok.any() else 1
@@ -189,9 +175,11 @@ class AppointmentCounter:
 
     def count(self, patient_ids, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Appointments of each patient on days lo..hi (day numbers; empty when hi < lo)."""
-        return self.windows(self.codes(patient_ids), np.asarray(lo, dtype=np.int64), [(0, 0)],
-                            clip_hi=np.asarray(hi, dtype=np.int64), reach=np.asarray(hi, dtype=np.int64)
-                            - np.asarray(lo, dtype=np.int64))[:, 0]
+        code = self.codes(patient_ids)
+        out = np.zeros(len(code), dtype=np.int64)
+        for first, last, row, _ in self.days_of(code, lo, hi):
+            out[first:last] += np.bincount(row - first, minlength=last - first)
+        return out
 
     def days_of(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                 chunk: int = 4_000_000) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
@@ -221,26 +209,17 @@ class AppointmentCounter:
             first = last
 
     def windows(self, code: np.ndarray, index_day: np.ndarray, windows: list[tuple[int, int]],
-                clip_lo: np.ndarray | int | None = None, clip_hi: np.ndarray | int | None = None,
-                reach: np.ndarray | None = None) -> np.ndarray:
+                clip_lo: np.ndarray | int | None = None, clip_hi: np.ndarray | int | None = None) -> np.ndarray:
         """Appointments of each patient (``code``) in each window of days ``index_day + a .. index_day
         + b`` (inclusive) for ``(a, b)`` in ``windows``, counting only days ``clip_lo..clip_hi`` (per
         patient or one for all; default no limit): an (n patients x n windows) array. One pass over
         the patients' appointments: each is placed between the windows' edges, and a window's
-        count is a difference of cumulative counts. ``reach`` (per patient, with one window
-        ``(0, 0)``) widens that window to ``0 .. reach``: a count between two days per patient."""
+        count is a difference of cumulative counts."""
         code = np.asarray(code)
         d = np.asarray(index_day, dtype=np.int64)
         n = len(code)
         out = np.zeros((n, len(windows)), dtype=np.int64)
         if n == 0 or not windows:
-            return out
-        if reach is not None:  # one window per patient, days index_day .. index_day + reach
-            lo, hi = d, d + reach
-            if clip_hi is not None:
-                hi = np.minimum(hi, clip_hi)
-            for first, last, row, _ in self.days_of(code, lo, hi):
-                out[first:last, 0] += np.bincount(row - first, minlength=last - first)
             return out
         edges = np.unique(np.array([x for a, b in windows for x in (a, b + 1)], dtype=np.int64))
         lo = d + edges[0]
@@ -458,9 +437,9 @@ def _band(values: pd.Series, edges: list[int]) -> np.ndarray:
 
 
 def _key_codes(ref: pd.DataFrame, pool: pd.DataFrame, age_edges: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The matching key of each referred and each comparison patient as an integer: equal
-    exactly when :func:`_key` is equal (practice, age band, gender, risk band; missing gender or
-    risk band is "unknown"), without building a string per patient."""
+    """The matching key of each referred and each comparison patient as an integer: equal exactly
+    when practice, age band, gender and risk band are (missing gender or risk band is "unknown"),
+    without building a string per patient."""
     both = pd.concat([ref[["practice_code", "age", "gender", "risk_band"]],
                       pool[["practice_code", "age", "gender", "risk_band"]]], ignore_index=True)
     parts = [pd.factorize(both["practice_code"].astype(str))[0],
@@ -471,13 +450,6 @@ def _key_codes(ref: pd.DataFrame, pool: pd.DataFrame, age_edges: list[int]) -> t
     for codes in parts:
         key = key * (int(codes.max()) + 1 if len(codes) else 1) + codes
     return key[:len(ref)], key[len(ref):]
-
-
-def _key(df: pd.DataFrame, age_edges: list[int]) -> pd.Series:
-    rb = df["risk_band"].astype("object").where(df["risk_band"].notna(), "unknown")
-    g = df["gender"].astype("object").where(df["gender"].notna(), "unknown")
-    return (df["practice_code"].astype(str) + "|" + pd.Series(_band(df["age"], age_edges), index=df.index).astype(str)
-            + "|" + g.astype(str) + "|" + rb.astype(str))
 
 
 @dataclass
