@@ -514,3 +514,30 @@ def test_notebook_not_run_without_measurements_and_ok_on_tiny(tmp_path):
     frag, text = _run_notebook("50_targets", tiny, tmp_path / "full", enabled=False)
     assert frag["status"] == "ok" and frag["data"]["diabetes"]["high"]["after_pct"]["3"] == 50.0
     assert "Stuart" in text and "no comparison group" in text and "Traceback" not in text
+
+
+def test_ordinal_fit_with_direct_logistic_cdf_is_statsmodels_own_fit_exactly():
+    """The cdf shortcut (scipy.special.expit instead of scipy.stats.logistic.cdf) changes the
+    time of the fit, not one bit of its estimates."""
+    import warnings
+
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    rng = np.random.default_rng(3)
+    n = 600
+    X = pd.DataFrame({"after": rng.integers(0, 2, n).astype(float), "age": rng.normal(0, 1, n)})
+    y = np.clip(np.round(0.8 * X["after"] + 0.3 * X["age"] + rng.logistic(0, 1, n)), 0, 3).astype(int)
+    groups = np.repeat(np.arange(n // 2), 2)
+    x = np.r_[-np.inf, np.inf, np.nan, rng.normal(0, 8, 1000)]
+    model = S._logit_ordered_model()
+    assert np.array_equal(model.cdf(None, x), stats.logistic.cdf(x), equal_nan=True)
+
+    fit = S.ordinal_logit_cluster(y, X, groups)
+    endog = pd.Series(pd.Categorical(np.searchsorted(np.unique(y), y), ordered=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = OrderedModel(endog, X, distr="logit").fit(method="bfgs", disp=0, maxiter=1000, cov_type="cluster",
+                                                         cov_kwds={"groups": groups})
+    assert fit.status == "ok"
+    assert fit.params.to_numpy().tolist() == ref.params[["after", "age"]].to_numpy().tolist()
+    assert fit.cov.to_numpy().tolist() == ref.cov_params().loc[["after", "age"], ["after", "age"]].to_numpy().tolist()

@@ -49,9 +49,11 @@ from ..config import Settings
 from ..contract import CATEGORIES
 from ..disclosure import SDC
 from ..extract import Extract
+from .order import first_positions, first_rows
 
 SECTION = "activity"
 REQUIRED = ("referrals", "sp_contacts")
+INDEX_ORDER = ("patient_id", "referral_date", "referral_id")  # a patient's first referral comes first
 
 # Age bands as the Merton dashboard shows them (seed 000, "Age (on referral date)").
 AGE_BANDS = [(0, 14, "0-14"), (15, 18, "15-18"), (19, 24, "19-24"), (25, 34, "25-34"), (35, 44, "35-44"),
@@ -330,7 +332,7 @@ def compute_participants(extract: Extract) -> ParticipantsRaw:
     """Who was referred (counts of referrals), and referred people against the comparison pool."""
     ref = extract["referrals"]
     imd = pd.to_numeric(col(ref, "imd_decile"), errors="coerce")
-    index = ref.sort_values(["patient_id", "referral_date", "referral_id"]).drop_duplicates("patient_id")
+    index = first_rows(ref, INDEX_ORDER)
     raw = ParticipantsRaw(
         referrals=len(ref),
         by=_characteristics(ref, PARTICIPANT_COLUMNS),
@@ -424,9 +426,9 @@ def compute(extract: Extract, settings: Settings | None = None, history: Extract
 
     # first referral or re-referral, over the patient's whole history
     hist = (history or extract)["referrals"]
-    order = hist.sort_values(["patient_id", "referral_date", "referral_id"])
-    nth = order.groupby("patient_id").cumcount()
-    re_ids = set(order.loc[nth > 0, "referral_id"])
+    later = hist["patient_id"].notna().to_numpy(copy=True)  # a referral after the patient's first
+    later[first_positions(hist, INDEX_ORDER)] = False
+    re_ids = set(hist["referral_id"].to_numpy()[later])
     re_n = int(ref["referral_id"].isin(re_ids).sum())
 
     # contacts by type and status, durations of attended contacts

@@ -84,6 +84,7 @@ from ..disclosure import SDC, fmt
 from ..extract import Extract
 from .estimable import EstimableSDC
 from .inputs import financial_year
+from .order import first_rows
 from .stats import Z95, FitResult, OneHot, poisson_fe
 
 SECTION = "gp_appointments"
@@ -263,8 +264,7 @@ _INDEX_COLUMNS = ("referral_id", "patient_id", "referral_date", "practice_code",
 def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
     """Each patient's earliest referral (ties: referral_id), with its financial-year cohort."""
     r = referrals[[c for c in _INDEX_COLUMNS if c in referrals]]  # only what the analysis uses
-    r = r.sort_values(["patient_id", "referral_date", "referral_id"], kind="mergesort")
-    r = r.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
+    r = first_rows(r, ["patient_id", "referral_date", "referral_id"]).reset_index(drop=True)
     r["cohort"] = financial_year(r["referral_date"])
     return r
 

@@ -43,6 +43,7 @@ from ..config import Settings, load_settings
 from ..disclosure import SDC
 from ..extract import Extract
 from .estimable import EstimableSDC
+from .order import first_rows
 from .survival import CI_METHOD, VARIANCE_METHOD, CompetingRisksFit, KaplanMeierFit, aalen_johansen, kaplan_meier
 
 SECTION = "readmission"
@@ -104,8 +105,7 @@ class ReadmissionRaw:
 # ---------------------------------------------------------------------------------- cohort
 def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
     """Each patient's earliest referral (ties: referral_id order): the covariates' source."""
-    ref = referrals.sort_values(["patient_id", "referral_date", "referral_id"], kind="mergesort")
-    return ref.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
+    return first_rows(referrals, ["patient_id", "referral_date", "referral_id"]).reset_index(drop=True)
 
 
 def build_cohort(spells: pd.DataFrame, deaths: pd.DataFrame | None,
@@ -118,8 +118,7 @@ def build_cohort(spells: pd.DataFrame, deaths: pd.DataFrame | None,
     flagged = sp["sp_index"].fillna(False).astype(bool)
     patients_flagged = sp.loc[flagged, "patient_id"].nunique()
     cand = sp[flagged & sp["discharge_date"].notna() & (sp["discharge_date"] <= end)]
-    idx = (cand.sort_values(["patient_id", "discharge_date", "admission_date", "_row"], kind="mergesort")
-               .drop_duplicates("patient_id", keep="first")
+    idx = (first_rows(cand, ["patient_id", "discharge_date", "admission_date", "_row"])
                .rename(columns={"_row": "index_row", "admission_date": "index_admission",
                                 "discharge_date": "index_discharge", "admission_method": "index_method"})
                [["patient_id", "index_row", "index_admission", "index_discharge", "index_method"]])

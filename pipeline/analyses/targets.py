@@ -63,6 +63,7 @@ from ..config import Settings, Target, load_settings
 from ..disclosure import SDC, fmt
 from ..extract import Extract
 from .estimable import EstimableSDC
+from .order import first_rows
 from .stats import FitResult, TestResult, holm, logit_cluster, ordinal_logit_cluster, stuart_maxwell
 
 SECTION = "targets"
@@ -141,8 +142,7 @@ def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
     """Each patient's earliest referral with a first contact (ties: earlier first contact, then
     referral_id)."""
     r = referrals[referrals["first_contact_date"].notna()]
-    r = r.sort_values(["patient_id", "referral_date", "first_contact_date", "referral_id"], kind="mergesort")
-    return r.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
+    return first_rows(r, ["patient_id", "referral_date", "first_contact_date", "referral_id"]).reset_index(drop=True)
 
 
 def windowed_measurements(measurements: pd.DataFrame, patients: pd.DataFrame, window_days: int) -> pd.DataFrame:
@@ -159,9 +159,8 @@ def windowed_measurements(measurements: pd.DataFrame, patients: pd.DataFrame, wi
 
 def _latest_lowest(m: pd.DataFrame) -> pd.DataFrame:
     """Per (patient, window): the latest date's lowest value."""
-    m = m.sort_values(["patient_id", "window", "measurement_date", "value"],
-                      ascending=[True, True, False, True], kind="mergesort")
-    return m.drop_duplicates(["patient_id", "window"], keep="first")
+    return first_rows(m, ["patient_id", "window", "measurement_date", "value"], ascending=[True, True, False, True],
+                      unique=2)
 
 
 def target_met(m: pd.DataFrame, target: Target) -> pd.Series:
@@ -172,9 +171,7 @@ def target_met(m: pd.DataFrame, target: Target) -> pd.Series:
         sys_ = m[m["measure"] == "systolic_bp"].groupby(keys)["value"].min().rename("sys")
         dia = m[m["measure"] == "diastolic_bp"].groupby(keys)["value"].min().rename("dia")
         both = pd.concat([sys_, dia], axis=1, join="inner").reset_index()
-        both = both.sort_values(["patient_id", "window", "measurement_date"],
-                                ascending=[True, True, False], kind="mergesort")
-        both = both.drop_duplicates(["patient_id", "window"], keep="first")
+        both = first_rows(both, ["patient_id", "window", "measurement_date"], ascending=[True, True, False], unique=2)
         met = (both["sys"] <= target.systolic_max) & (both["dia"] <= target.diastolic_max)
         return pd.Series(met.to_numpy(), index=pd.MultiIndex.from_frame(both[["patient_id", "window"]]))
     latest = _latest_lowest(m[m["measure"] == target.measure])
