@@ -166,3 +166,43 @@ def test_a_change_in_recording_between_years_is_a_limitation(tiny):
     assert out["completeness_by_year"]["imd_decile"] == {"2022/23": 100.0, "2023/24": 0.0}
     assert "Recording of `imd_decile` fell from 100% of referrals in 2022/23 to 0% in 2023/24" in \
         "\n".join(out["limitations"])
+
+
+def test_referral_lookups_match_dict_and_groupby_semantics():
+    """The positional look-ups give what ``dict(zip(ids, dates))``, ``Series.map`` and
+    ``groupby(id).min()/max()`` gave: a repeated id stands for its last row, ids that are not
+    referrals and missing dates give NaT."""
+    from pipeline.analyses.data_quality import _Referrals
+
+    d = pd.to_datetime
+    ref = pd.DataFrame({"referral_id": ["r1", "r2", "r1", "r3"],
+                        "closure_date": d(["2024-01-05", None, "2024-02-01", "2024-03-01"])})
+    con = pd.DataFrame({"referral_id": ["r1", "r2", "rX", "r2", "r1", "r3"],
+                        "contact_date": d(["2024-01-02", "2024-01-03", "2024-01-04", None, "2024-01-09", None])})
+    refs = _Referrals(ref)
+    codes = refs.codes(con["referral_id"])
+    closure_of = dict(zip(ref["referral_id"], ref["closure_date"], strict=True))
+    pd.testing.assert_series_equal(refs.value(ref["closure_date"], codes), con["referral_id"].map(closure_of),
+                                   check_names=False)
+    for how in ("min", "max"):
+        by_id = con.groupby("referral_id")["contact_date"].agg(how)
+        pd.testing.assert_series_equal(refs.per_referral(codes, con["contact_date"], how),
+                                       ref["referral_id"].map(by_id), check_names=False)
+
+
+def test_ons4_follow_up_matches_groupby_by_referral_and_item():
+    from pipeline.analyses.data_quality import _Referrals
+
+    d = pd.to_datetime
+    ref = pd.DataFrame({"referral_id": ["r1", "r2", "r3", "r4", "r5"]})
+    ons = pd.DataFrame({
+        "referral_id": ["r1", "r1", "r2", "r2", "r3", "r3", "r4", "rX", "rX", "r5", "r5"],
+        "item": ["happy", "happy", "happy", "anxious", "happy", "happy", None, "happy", "happy", "happy", "happy"],
+        "assessment_date": d(["2024-01-01", "2024-01-29", "2024-01-01", "2024-03-01", "2024-01-01", "2024-01-28",
+                              "2024-01-01", "2024-01-01", "2024-06-01", "2024-01-01", None]),
+    })
+    has, paired = _Referrals(ref).followed_up(ons, 28)
+    span = ons.groupby(["referral_id", "item"])["assessment_date"].agg(["min", "max"])
+    want = set(span[(span["max"] - span["min"]).dt.days >= 28].reset_index()["referral_id"])
+    assert has.tolist() == ref["referral_id"].isin(set(ons["referral_id"])).tolist() == [True] * 5
+    assert paired.tolist() == ref["referral_id"].isin(want).tolist() == [True, False, False, False, False]

@@ -49,7 +49,7 @@ from ..config import Settings
 from ..contract import CATEGORIES
 from ..disclosure import SDC
 from ..extract import Extract
-from .order import first_positions, first_rows
+from .order import first_positions
 
 SECTION = "activity"
 REQUIRED = ("referrals", "sp_contacts")
@@ -86,20 +86,28 @@ def dates(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_datetime(col(df, name), errors="coerce")
 
 
+def _label(v: Any, boolean: bool = False) -> str:
+    """One value's category label (see :func:`label_values`)."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return NOT_RECORDED
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if boolean and isinstance(v, str):
+        return {"true": "yes", "1": "yes", "false": "no", "0": "no"}.get(v.lower(), v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return str(int(v))
+    return str(v)
+
+
+_ONE_KIND = ("string", "boolean", "integer", "floating", "empty")
+
+
 def label_values(s: pd.Series, boolean: bool = False) -> pd.Series:
     """Category labels as strings: numbers as whole numbers, booleans as yes/no, missing as not_recorded."""
     def one(v: Any) -> str:
-        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-            return NOT_RECORDED
-        if isinstance(v, (bool, np.bool_)):
-            return "yes" if v else "no"
-        if boolean and isinstance(v, str):
-            return {"true": "yes", "1": "yes", "false": "no", "0": "no"}.get(v.lower(), v)
-        if isinstance(v, (int, float, np.integer, np.floating)):
-            return str(int(v))
-        return str(v)
+        return _label(v, boolean)
     obj = s.astype("object")
-    if pd.api.types.infer_dtype(obj, skipna=True) not in ("string", "boolean", "integer", "floating", "empty"):
+    if pd.api.types.infer_dtype(obj, skipna=True) not in _ONE_KIND:
         return obj.map(one)
     # one kind of value (missing values aside): label each distinct value once, then look the rows up
     present = obj.notna()
@@ -127,6 +135,31 @@ def value_counts(s: pd.Series, order: list[str] | None = None) -> dict[str, int]
         return {str(k): int(v) for k, v in vc.sort_index().items()}
     out = {k: int(vc.get(k, 0)) for k in order}
     out.update({str(k): int(v) for k, v in vc.sort_index().items() if k not in out})
+    return out
+
+
+def label_counts(s: pd.Series, order: list[str] | None = None, boolean: bool = False) -> dict[str, int]:
+    """``value_counts(label_values(s, boolean), order)``, counting the raw values first: each
+    distinct value is labelled once and no column of labels is built (a million-row column of
+    a few categories is one counting pass)."""
+    obj = s.astype("object")
+    if pd.api.types.infer_dtype(obj, skipna=True) not in _ONE_KIND:
+        return value_counts(label_values(s, boolean), order)
+    counts: dict[str, int] = {}
+    vc = obj.value_counts(dropna=True)
+    for v, n in vc.items():
+        k = _label(v, boolean)
+        counts[k] = counts.get(k, 0) + int(n)
+    if len(obj) > int(vc.sum()):
+        counts[NOT_RECORDED] = counts.get(NOT_RECORDED, 0) + len(obj) - int(vc.sum())
+    return _ordered_counts(counts, order)
+
+
+def _ordered_counts(counts: dict[str, int], order: list[str] | None) -> dict[str, int]:
+    """As :func:`value_counts` lays counts out: ``order``'s values first (zeros included), then
+    the rest by value."""
+    out = {k: counts.get(k, 0) for k in order} if order is not None else {}
+    out.update({k: counts[k] for k in sorted(counts) if k not in out})
     return out
 
 
@@ -320,19 +353,16 @@ def month_range(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
 
 
 def _characteristics(df: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    frame = df.assign(age_band=age_band(col(df, "age")))
-    out = {}
-    for c in columns:
-        values = label_values(col(frame, c), boolean=c in BOOLEAN_COLUMNS)
-        out[c] = value_counts(values)
-    return out
+    return {c: label_counts(age_band(col(df, "age")) if c == "age_band" else col(df, c), boolean=c in BOOLEAN_COLUMNS)
+            for c in columns}
 
 
 def compute_participants(extract: Extract) -> ParticipantsRaw:
     """Who was referred (counts of referrals), and referred people against the comparison pool."""
     ref = extract["referrals"]
     imd = pd.to_numeric(col(ref, "imd_decile"), errors="coerce")
-    index = first_rows(ref, INDEX_ORDER)
+    # each person's index referral, with only the columns described (a copy of every column is slow)
+    index = ref[[c for c in ref.columns if c in POOL_COLUMNS or c == "age"]].take(first_positions(ref, INDEX_ORDER))
     raw = ParticipantsRaw(
         referrals=len(ref),
         by=_characteristics(ref, PARTICIPANT_COLUMNS),
@@ -356,7 +386,7 @@ def _signposting(sp: pd.DataFrame, referrals: int) -> dict[str, Any]:
         "signposts": len(sp),
         "referrals_signposted": int(sp["referral_id"].nunique()),
         "referrals": referrals,
-        "by_category": value_counts(label_values(col(sp, "service_category")),
+        "by_category": label_counts(col(sp, "service_category"),
                                     CATEGORIES["service_category"]),
         "by_service": by_service,
     }
@@ -436,12 +466,14 @@ def compute(extract: Extract, settings: Settings | None = None, history: Extract
     type_status: dict[str, dict[str, int]] = {}
     type_minutes: dict[str, pd.Series] = {}
     minutes = pd.to_numeric(col(con, "duration_minutes"), errors="coerce").astype("float64")
+    type_code, used_types = pd.factorize(ctype)  # each row's type compared once, not once per type
+    has_status = {s: (con["status"] == s).to_numpy() for s in STATUSES}
     for t in type_order:
-        m = ctype == t
-        if not m.any():  # only the types in use (a type never used is not a zero worth a row)
+        if t not in used_types:  # only the types in use (a type never used is not a zero worth a row)
             continue
-        type_status[t] = {s: int((m & (con["status"] == s)).sum()) for s in STATUSES}
-        type_minutes[t] = minutes[m & attended_mask].dropna()
+        m = type_code == used_types.get_loc(t)
+        type_status[t] = {s: int((m & has_status[s]).sum()) for s in STATUSES}
+        type_minutes[t] = minutes[m & attended_mask.to_numpy()].dropna()
 
     # closures by the end of the period
     cd = dates(ref, "closure_date")
@@ -468,10 +500,10 @@ def compute(extract: Extract, settings: Settings | None = None, history: Extract
         end=cfg.end,
         target=tuple(cfg.referral_target_monthly) if cfg.referral_target_monthly else None,
         registered_population=cfg.registered_population,
-        by_practice=value_counts(label_values(col(ref, "practice_code"))),
-        by_pcn=value_counts(label_values(col(ref, "pcn"))),
-        by_source=value_counts(label_values(col(ref, "referral_source")), CATEGORIES["referral_source"]),
-        by_reason=value_counts(label_values(col(ref, "referral_reason")), CATEGORIES["referral_reason"]),
+        by_practice=label_counts(col(ref, "practice_code")),
+        by_pcn=label_counts(col(ref, "pcn")),
+        by_source=label_counts(col(ref, "referral_source"), CATEGORIES["referral_source"]),
+        by_reason=label_counts(col(ref, "referral_reason"), CATEGORIES["referral_reason"]),
         pcn_population=pcn_pop,
         new_referrals=len(ref) - re_n,
         re_referrals=re_n,

@@ -111,6 +111,74 @@ def _filled(s: pd.Series) -> int:
     return int(s.notna().sum())
 
 
+class _Referrals:
+    """The referrals' ids hashed once, so rows of other tables find their referral by position
+    (one look-up each) rather than by a dict or ``Series.map`` per question. An id given twice
+    stands for its last row, as a dict of the ids would."""
+
+    def __init__(self, ref: pd.DataFrame):
+        self.row_code, uniques = pd.factorize(ref["referral_id"].to_numpy(dtype=object))
+        self.index = pd.Index(uniques, dtype=object)
+        ok = self.row_code >= 0
+        self.last_row = np.full(len(uniques), -1, dtype=np.int64)
+        np.maximum.at(self.last_row, self.row_code[ok], np.flatnonzero(ok))
+
+    def codes(self, ids: pd.Series) -> np.ndarray:
+        """Each id's referral (a code), -1 when it is not a referral."""
+        return self.index.get_indexer(ids.to_numpy(dtype=object))
+
+    def value(self, column: pd.Series, codes: np.ndarray) -> pd.Series:
+        """``column`` (a referrals date column) of the referral at each code; NaT for -1."""
+        v = column.to_numpy()[self.last_row]
+        return pd.Series(_take(v, codes), dtype=column.dtype)
+
+    def per_referral(self, codes: np.ndarray, days: pd.Series, how: str) -> pd.Series:
+        """The earliest (``min``) or latest (``max``) of ``days`` (a date column of another table,
+        aligned with ``codes``) for each referral row, NaT when it has none; as ``groupby(id)``
+        and ``map`` would give."""
+        v = days.to_numpy().view(np.int64)
+        ok = (codes >= 0) & (v != _NAT)
+        out = np.full(len(self.index), _NAT if how == "max" else np.iinfo(np.int64).max, dtype=np.int64)
+        (np.maximum if how == "max" else np.minimum).at(out, codes[ok], v[ok])
+        out[(out == np.iinfo(np.int64).max)] = _NAT
+        rows = np.where(self.row_code >= 0, out[np.maximum(self.row_code, 0)], _NAT)
+        return pd.Series(rows.view(days.dtype))
+
+    def followed_up(self, ons: pd.DataFrame, min_days: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each referral (code): whether ``ons`` (ONS4 rows) has any row for it, and whether
+        some item was answered on two dates at least ``min_days`` apart (the earliest and latest
+        answer of the item, as ``groupby([id, item])`` min and max would give)."""
+        n = len(self.index)
+        codes = self.codes(ons["referral_id"])
+        has = np.zeros(n, dtype=bool)
+        has[codes[codes >= 0]] = True
+        item, items = pd.factorize(ons["item"].to_numpy(dtype=object))
+        day = ons["assessment_date"].to_numpy().view(np.int64)
+        ok = (codes >= 0) & (item >= 0) & (day != _NAT)
+        key = codes[ok] * len(items) + item[ok]
+        first = np.full(n * len(items), np.iinfo(np.int64).max, dtype=np.int64)
+        last = np.full(n * len(items), _NAT, dtype=np.int64)
+        np.minimum.at(first, key, day[ok])
+        np.maximum.at(last, key, day[ok])
+        answered = last != _NAT
+        gap = np.zeros(len(first), dtype=np.int64)
+        unit = np.datetime_data(ons["assessment_date"].dtype)[0]
+        gap[answered] = (last[answered] - first[answered]).view(f"m8[{unit}]") // np.timedelta64(1, "D")
+        paired = np.zeros(n, dtype=bool)
+        paired[np.flatnonzero(answered & (gap >= min_days)) // len(items)] = True
+        return has, paired
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _take(v: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``v[codes]`` with -1 giving a missing date."""
+    out = v[np.maximum(codes, 0)]
+    out[codes < 0] = np.datetime64("NaT")
+    return out
+
+
 def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:
     """``extract``: the whole extract (data quality is never restricted to a reporting period)."""
     cfg = extract.config
@@ -136,8 +204,7 @@ def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:
 
     rd = ref["referral_date"]
     fc, cd = dates(ref, "first_contact_date"), dates(ref, "closure_date")
-    ref_date = pd.Series(rd.to_numpy(), index=ref["referral_id"].to_numpy())  # as a dict: the last of a repeated id
-    ref_date = ref_date[~ref_date.index.duplicated(keep="last")]
+    refs = _Referrals(ref)
     conditional: dict[str, tuple[str, str, str, int, int]] = {}
     checks: list[Check] = []
 
@@ -161,12 +228,11 @@ def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:
         con = tables["sp_contacts"]
         cdate = con["contact_date"]
         att = con["status"] == "attended"
-        first_att = con[att].groupby("referral_id")["contact_date"].min()
-        last_att = con[att].groupby("referral_id")["contact_date"].max()
-        fa = ref["referral_id"].map(first_att)
-        la = ref["referral_id"].map(last_att)
-        closure_of = dict(zip(ref["referral_id"], cd, strict=True))
-        con_closure = con["referral_id"].map(closure_of)
+        con_ref = refs.codes(con["referral_id"])
+        att_ref = np.where(att.to_numpy(), con_ref, -1)
+        fa = refs.per_referral(att_ref, cdate, "min").set_axis(ref.index)
+        la = refs.per_referral(att_ref, cdate, "max").set_axis(ref.index)
+        con_closure = refs.value(cd, con_ref).set_axis(con.index)
         add("contacts_after_end", "out_of_period", "sp_contacts", "appointments",
             "are dated after the extract end", cdate > end, len(con),
             "appointments after the extract end are still counted in the appointment totals, which therefore "
@@ -219,7 +285,7 @@ def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:
             return
         t = tables[table]
         d = t[date_col]
-        before = d < t["referral_id"].map(ref_date)
+        before = d < refs.value(rd, refs.codes(t["referral_id"])).set_axis(t.index)
         add(id_, "out_of_period", table, unit, "are dated before their referral or after the extract end",
             before | (d > end), len(t), limitation)
 
@@ -260,16 +326,16 @@ def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:
         om = tables["outcome_measures"]
         ons = om[om["instrument"] == ONS4_INSTRUMENT]
         min_days = settings.wellbeing.min_days_between if settings is not None else 28
-        span = ons.groupby(["referral_id", "item"])["assessment_date"].agg(["min", "max"])
-        paired = set(span[(span["max"] - span["min"]).dt.days >= min_days].reset_index()["referral_id"])
-        seen_ids = ref.loc[seen, "referral_id"]
-        base = seen_ids.isin(set(ons["referral_id"]))
+        has_ons, paired = refs.followed_up(ons, min_days)
+        seen_code = refs.row_code[seen.to_numpy()]
+        base = np.where(seen_code >= 0, has_ons[np.maximum(seen_code, 0)], False)
+        is_paired = np.where(seen_code >= 0, paired[np.maximum(seen_code, 0)], False)
         add("seen_without_ons4", "follow_up", "outcome_measures", "referrals",
-            "were seen but have no ONS4 score at all", ~base, len(seen_ids),
+            "were seen but have no ONS4 score at all", ~base, len(seen_code),
             "ONS4 results describe only people who answered the questions")
         add("ons4_without_followup", "follow_up", "outcome_measures", "referrals",
             f"have an ONS4 baseline but no follow-up at least {min_days} days later",
-            base & ~seen_ids.isin(paired), int(base.sum()),
+            base & ~is_paired, int(base.sum()),
             "ONS4 change is measured only on people with a follow-up; if those who stayed in touch were the ones "
             "who felt better, the average change is biased toward completers")
 

@@ -125,8 +125,10 @@ NO_COMPARISON_READING = (
 def day_numbers(dates) -> np.ndarray:
     """Dates (datetime64 / Timestamps) as whole days since 1970-01-01 (int64); a missing date is
     ``_NAT``."""
-    return pd.to_datetime(pd.Series(dates) if not isinstance(dates, pd.Series) else dates).to_numpy().astype(
-        "datetime64[D]").view(np.int64)
+    s = dates if isinstance(dates, pd.Series) else pd.Series(dates)
+    if not (isinstance(s.dtype, np.dtype) and s.dtype.kind == "M"):  # already dates: no parsing pass
+        s = pd.to_datetime(s)
+    return s.to_numpy().astype("datetime64[D]").view(np.int64)
 
 
 def quarter_label(k: int) -> str:
