@@ -244,3 +244,16 @@ def test_release_returns_freed_heap_memory():
     blocks = [bytearray(64 * 1024) for _ in range(2000)]  # heap-sized blocks, then freed
     del blocks
     assert isinstance(release(), bool)
+
+
+@pytest.mark.parametrize(("rows", "cols", "high"), [(2000, 9, 3), (3000, 13, 93), (500, 40, 300), (7, 1, 2), (0, 5, 1)])
+def test_unique_rows_is_numpys_unique_over_rows(rows, cols, high):
+    """The same distinct rows in NumPy's order and the same inverse, including keys that would
+    overflow one integer (40 columns of 300 values) and rows that repeat."""
+    rng = np.random.default_rng(rows)
+    a = rng.integers(0, high, (rows, cols))
+    a[: rows // 3] = a[0] if rows else a[: rows // 3]
+    want, inverse = np.unique(a, axis=0, return_inverse=True)
+    got, pid = G.unique_rows(a)
+    assert np.array_equal(got, want)
+    assert np.array_equal(pid, inverse.ravel())

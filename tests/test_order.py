@@ -96,3 +96,19 @@ def test_empty_and_single_row_frames():
     assert len(first_rows(df, ["text", "day"])) == 0
     one = _frame(0).iloc[:1]
     pd.testing.assert_frame_equal(first_rows(one, ["text", "day"]), one)
+
+
+@pytest.mark.parametrize("values", [
+    ["b", "a", None, "é", "b", "A", "a"],
+    ["b\x00", "b", "a"],  # NUL characters: pandas' own sort
+    [3, 1, None, 2, 1],  # not text: pandas' own sort
+    [],
+])
+def test_factorize_sorted_is_pandas_factorize_with_sort(values):
+    from pipeline.analyses.order import factorize_sorted
+
+    arr = np.array(values, dtype=object)
+    want_codes, want_uniques = pd.factorize(arr, sort=True)
+    codes, uniques = factorize_sorted(pd.Series(arr, dtype=object))
+    assert codes.tolist() == want_codes.tolist()
+    assert list(uniques) == list(want_uniques)

@@ -359,6 +359,33 @@ def event_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, en
                          "y": y.T.ravel()[has], "exposure": expo.T.ravel()[has]})
 
 
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_inverse=True)`` (inverse flattened) for a 2-D array of
+    non-negative integers, without sorting the rows: NumPy sorts them as raw bytes, a slow
+    comparison over millions of rows. Each row is numbered by combining its columns into one
+    integer key (renumbered whenever the key could overflow) and hashing that; only the few
+    distinct rows are then put in NumPy's order, so the result is NumPy's, exactly."""
+    n = len(a)
+    if n == 0 or a.shape[1] == 0 or a.min() < 0:
+        patterns, inverse = np.unique(a, axis=0, return_inverse=True)
+        return patterns, inverse.ravel()
+    key = np.zeros(n, dtype=np.int64)
+    distinct = 1
+    for j in range(a.shape[1]):
+        col = a[:, j].astype(np.int64)
+        base = int(col.max()) + 1
+        if distinct * base >= 1 << 62:
+            key, uniques = pd.factorize(key)
+            distinct = len(uniques)
+        key = key * base + col
+        distinct *= base
+    codes, uniques = pd.factorize(key)
+    first = np.full(len(uniques), n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
+    patterns, order = np.unique(a[first], axis=0, return_inverse=True)
+    return patterns, order.ravel()[codes]
+
+
 def fit_event_study(qs: list[int], y: np.ndarray, expo: np.ndarray, reference: int) -> FitResult | None:
     """The conditional fixed-effects Poisson event study, fitted on exposure patterns.
 
@@ -375,8 +402,7 @@ def fit_event_study(qs: list[int], y: np.ndarray, expo: np.ndarray, reference: i
     n_g = y.sum(axis=1)
     ev = n_g > 0
     y_ev, n_ev = y[ev].astype(float), n_g[ev].astype(float)
-    patterns, pid = np.unique(expo[ev], axis=0, return_inverse=True)
-    pid = pid.ravel()
+    patterns, pid = unique_rows(expo[ev])
     n_pat, n_q = patterns.shape if len(patterns) else (0, len(qs))
     y_pat = np.column_stack([np.bincount(pid, weights=y_ev[:, j], minlength=n_pat) for j in range(n_q)]) \
         if n_pat else np.zeros((0, n_q))

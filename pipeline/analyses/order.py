@@ -24,10 +24,9 @@ import pandas as pd
 _MAX = np.iinfo(np.int64).max
 
 
-def _text_ranks(values: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """(rank of each value's distinct value in sorted order, -1 for missing; number of distinct
-    values), or None when the values are not all text NumPy can sort as Python does."""
-    codes, uniques = pd.factorize(values)
+def _rank_text(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(each distinct value's rank in sorted order, the order that sorts them), or None when the
+    values are not all text NumPy can sort as Python does."""
     if len(uniques) and pd.api.types.infer_dtype(uniques, skipna=False) != "string":
         return None
     text = np.asarray(uniques, dtype=str)
@@ -35,10 +34,34 @@ def _text_ranks(values: np.ndarray) -> tuple[np.ndarray, int] | None:
     if len(text) and not np.array_equal(np.strings.str_len(text),
                                         np.fromiter(map(len, uniques), np.int64, len(uniques))):
         return None
+    order = np.argsort(text, kind="stable")
     rank = np.empty(len(text), dtype=np.int64)
-    rank[np.argsort(text, kind="stable")] = np.arange(len(text), dtype=np.int64)
-    out = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
-    return out, len(text)
+    rank[order] = np.arange(len(text), dtype=np.int64)
+    return rank, order
+
+
+def _text_ranks(values: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """(rank of each value's distinct value in sorted order, -1 for missing; number of distinct
+    values), or None when the values are not all text NumPy can sort as Python does."""
+    codes, uniques = pd.factorize(values)
+    ranked = _rank_text(uniques)
+    if ranked is None:
+        return None
+    rank = ranked[0]
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), len(uniques)
+
+
+def factorize_sorted(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=True)`` (codes in the sorted order of the distinct values, -1
+    for missing; the sorted distinct values), with text sorted as NumPy text (see above)."""
+    arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(arr)
+    ranked = _rank_text(uniques)
+    if ranked is None:
+        codes, uniques = pd.factorize(arr, sort=True)
+        return codes, np.asarray(uniques, dtype=object)
+    rank, order = ranked
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), np.asarray(uniques, dtype=object)[order]
 
 
 def sort_key(values: pd.Series | np.ndarray, ascending: bool = True) -> np.ndarray | None:

@@ -36,6 +36,7 @@ from ..config import Settings, load_settings
 from ..disclosure import SDC
 from ..extract import Extract
 from .estimable import EstimableSDC
+from .order import factorize_sorted
 
 SECTION = "wellbeing"
 REQUIRED = ("referrals", "outcome_measures")
@@ -132,7 +133,7 @@ def build_pairs(outcome_measures: pd.DataFrame, min_days: int) -> pd.DataFrame:
             & om["assessment_date"].notna()]
     # each referral's and item's first and last assessment (ties: row order), with integer sort
     # keys: the referral's rank among the sorted referral ids, the item's, the day, the row
-    rid, rid_u = pd.factorize(om["referral_id"], sort=True)
+    rid, rid_u = factorize_sorted(om["referral_id"])
     item, item_u = pd.factorize(om["item"], sort=True)
     day = om["assessment_date"].to_numpy().view(np.int64)  # no missing dates here
     keep = rid >= 0  # a row without a referral id is in no group
@@ -206,11 +207,24 @@ def _item_raw(pairs: pd.DataFrame, item: str) -> ItemRaw:
 
 
 def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame) -> CompletionRaw:
-    by_ref = pairs.groupby("referral_id")["valid"].any().rename("completer")
-    base = pairs.pivot(index="referral_id", columns="item", values="baseline").reindex(columns=list(ITEMS))
+    # one row per referral with a pair, in referral id order: its baseline per item, whether it
+    # completed (any valid pair) and its characteristics (what pivot and joins by id would give,
+    # with the ids hashed once)
+    code, ids = factorize_sorted(pairs["referral_id"])
+    has = code >= 0
+    df = pd.DataFrame(index=pd.Index(ids, name="referral_id"))
+    item = pairs["item"].to_numpy()
+    baseline = pairs["baseline"].to_numpy(dtype="float64")
+    for it in ITEMS:
+        col = np.full(len(ids), np.nan)
+        m = has & (item == it)
+        col[code[m]] = baseline[m]
+        df[it] = col
+    valid = pairs["valid"].to_numpy(dtype=bool)
+    df["completer"] = np.bincount(code[has], weights=valid[has], minlength=len(ids)) > 0
     cols = [c for c in ("age", "gender", "imd_decile") if c in referrals]
     ref = referrals.drop_duplicates("referral_id").set_index("referral_id")[cols]
-    df = base.join(by_ref).join(ref, how="left")
+    df = df.join(ref, how="left")
     comp = df["completer"].to_numpy(dtype=bool)
     out = CompletionRaw(n_with_baseline=int(len(df)), n_completers=int(comp.sum()))
 
