@@ -257,3 +257,16 @@ def test_unique_rows_is_numpys_unique_over_rows(rows, cols, high):
     got, pid = G.unique_rows(a)
     assert np.array_equal(got, want)
     assert np.array_equal(pid, inverse.ravel())
+
+
+def test_codes_reused_only_for_the_same_ids():
+    appts = pd.DataFrame({"patient_id": ["a", "a", "b", "c"],
+                          "appointment_date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-03"])})
+    counter = G.AppointmentCounter(appts)
+    ids = np.array(["c", "a", "x", "b"], dtype=object)
+    first = counter.codes(ids)
+    assert first.tolist() == [2, 0, -1, 1]
+    ids[0] = "b"  # the caller changes its array: the kept answer must not be reused
+    assert counter.codes(ids).tolist() == [1, 0, -1, 1]
+    first[:] = 99  # nor can a caller change the kept answer
+    assert counter.codes(pd.Series(["c", "a", "x", "b"])).tolist() == [2, 0, -1, 1]

@@ -168,13 +168,25 @@ class AppointmentCounter:
         dtype = np.int16 if span <= np.iinfo(np.int16).max else np.int32
         self._days = keys.astype(dtype)
         u = np.asarray(uniques, dtype=object)
-        if not all(isinstance(x, str) for x in u):  # the contract makes ids text; anything else as text
-            u = np.array([str(x) for x in u], dtype=object)
+        if len(u) and pd.api.types.infer_dtype(u, skipna=False) != "string":  # the contract makes ids text
+            u = np.array([str(x) for x in u], dtype=object)  # anything else as text
         self._index = pd.Index(u, dtype=object)  # the extract's own strings, not copies
+        self._recent: list[tuple[np.ndarray, np.ndarray]] = []  # (ids, codes) last asked about
 
     def codes(self, patient_ids) -> np.ndarray:
-        """Each patient's code (-1: no appointments)."""
-        return self._index.get_indexer(pd.Index(pd.Series(patient_ids).astype(str)))
+        """Each patient's code (-1: no appointments).
+
+        The analysis asks about the same patients several times (the matched units for their
+        matching count, baseline, DiD panel and event study): the last few answers are kept and
+        reused when the ids are the same, which comparing the ids (mostly the very same string
+        objects) tells far faster than hashing a million of them into the index again."""
+        ids = np.asarray(patient_ids.to_numpy() if isinstance(patient_ids, pd.Series) else patient_ids, dtype=object)
+        for old, codes in self._recent:
+            if len(old) == len(ids) and np.array_equal(old, ids):
+                return codes.copy()
+        codes = self._index.get_indexer(pd.Index(pd.Series(ids).astype(str)))
+        self._recent = [(ids.copy(), codes), *self._recent[:2]]  # a copy: the caller may change its own
+        return codes.copy()
 
     def count(self, patient_ids, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Appointments of each patient on days lo..hi (day numbers; empty when hi < lo)."""
