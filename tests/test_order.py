@@ -112,3 +112,25 @@ def test_factorize_sorted_is_pandas_factorize_with_sort(values):
     codes, uniques = factorize_sorted(pd.Series(arr, dtype=object))
     assert codes.tolist() == want_codes.tolist()
     assert list(uniques) == list(want_uniques)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_referral_like_order_with_ties_resolved_column_by_column(seed):
+    """Patients with several referrals, some on the same day (only those need the id): the
+    shape of the analyses' own sorts, where later columns are computed only for tied rows."""
+    rng = np.random.default_rng(seed)
+    n = 5000
+    df = pd.DataFrame({
+        "patient_id": [f"pt-{i:04d}" for i in rng.integers(0, 1500, n)],
+        "referral_date": pd.to_datetime("2023-04-01") + pd.to_timedelta(rng.integers(0, 40, n), unit="D"),
+        "first_contact_date": (pd.to_datetime("2023-05-01") + pd.to_timedelta(rng.integers(0, 3, n), unit="D"))
+        .where(rng.random(n) > 0.3),
+        "referral_id": [f"rf-{v}" for v in rng.permutation(n * 3)[:n]],
+    })
+    by = ["patient_id", "referral_date", "first_contact_date", "referral_id"]
+    for asc in (True, [True, False, True, False]):
+        want = df.sort_values(by, ascending=asc, kind="mergesort")
+        pd.testing.assert_frame_equal(df.take(sort_order(df, by, asc)), want)
+        for unique in (1, 2, 3):
+            pd.testing.assert_frame_equal(first_rows(df, by, asc, unique=unique),
+                                          want.drop_duplicates(by[:unique], keep="first"))

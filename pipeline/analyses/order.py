@@ -96,47 +96,70 @@ def sort_key(values: pd.Series | np.ndarray, ascending: bool = True) -> np.ndarr
     return None
 
 
-def _keys(df: pd.DataFrame, by: list[str], asc: list[bool]) -> list[np.ndarray] | None:
-    keys = [sort_key(df[c], a) for c, a in zip(by, asc, strict=True)]
-    return None if any(k is None for k in keys) else keys
-
-
 def _directions(by: Sequence[str], ascending: bool | Sequence[bool]) -> tuple[list[str], list[bool]]:
     by = list(by)
     return by, ([ascending] * len(by) if isinstance(ascending, bool) else list(ascending))
 
 
-def _order(df: pd.DataFrame, by: list[str], asc: list[bool], keys: list[np.ndarray] | None) -> np.ndarray:
-    if keys is None:
-        plain = df[by].reset_index(drop=True)
-        return plain.sort_values(by, ascending=asc, kind="mergesort").index.to_numpy()
-    return np.lexsort(keys[::-1])  # np.lexsort: the last key is the primary one
+def _sorted(df: pd.DataFrame, by: list[str], asc: list[bool], unique: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """(order, starts): the rows in sorted order, and whether each (in that order) differs from
+    the one before on the first ``unique`` columns (all of them when ``unique`` is 0); None when a
+    column needs pandas' own sort.
+
+    Column by column, each key is computed and sorted only for the rows still tied on the
+    columns before it: a patient's referrals need their dates compared, and only referrals of
+    one patient on one day need their ids ranked (a million-id text ranking otherwise)."""
+    n = len(df)
+    order = np.arange(n)
+    start = np.zeros(n, dtype=bool)  # where a run of rows tied on the columns so far begins
+    start[:1] = True
+    starts_unique = None
+    for i, (c, a) in enumerate(zip(by, asc, strict=True)):
+        if start.all():  # no ties left: the remaining columns change nothing
+            break
+        single = start & np.r_[start[1:], True]
+        pos = np.flatnonzero(~single)  # positions, in the order, of rows tied with another
+        rows = order[pos]
+        key = sort_key(df[c].take(rows), a)
+        if key is None:
+            return None
+        group = np.cumsum(start)[pos]
+        sub = np.lexsort((key, group))  # stable: rows tied on this column too keep their order
+        order[pos] = rows[sub]
+        k, g = key[sub], group[sub]
+        same = k[1:] == k[:-1]
+        if k.dtype.kind == "f":  # missing ties with missing
+            same |= np.isnan(k[1:]) & np.isnan(k[:-1])
+        start[pos] = np.r_[True, (g[1:] != g[:-1]) | ~same]
+        if i + 1 == unique:
+            starts_unique = start.copy()
+    return order, (start if starts_unique is None else starts_unique)
+
+
+def _pandas_order(df: pd.DataFrame, by: list[str], asc: list[bool]) -> np.ndarray:
+    plain = df[by].reset_index(drop=True)
+    return plain.sort_values(by, ascending=asc, kind="mergesort").index.to_numpy()
 
 
 def sort_order(df: pd.DataFrame, by: Sequence[str], ascending: bool | Sequence[bool] = True) -> np.ndarray:
     """Row positions of ``df`` in the order of ``df.sort_values(by, ascending=ascending,
     kind="mergesort")``."""
     by, asc = _directions(by, ascending)
-    return _order(df, by, asc, _keys(df, by, asc))
+    done = _sorted(df, by, asc)
+    return _pandas_order(df, by, asc) if done is None else done[0]
 
 
 def first_positions(df: pd.DataFrame, by: Sequence[str], ascending: bool | Sequence[bool] = True,
                     unique: int = 1) -> np.ndarray:
     """Row positions of :func:`first_rows`, in its order."""
     by, asc = _directions(by, ascending)
-    keys = _keys(df, by, asc)
-    order = _order(df, by, asc, keys)
-    if keys is None:
-        plain = df[by].reset_index(drop=True).take(order)
+    unique = max(1, min(unique, len(by)))
+    done = _sorted(df, by, asc, unique)
+    if done is None:
+        plain = df[by].reset_index(drop=True).take(_pandas_order(df, by, asc))
         return plain.drop_duplicates(by[:unique], keep="first").index.to_numpy()
-    same = np.ones(max(len(order) - 1, 0), dtype=bool)  # as the row before on every unique column
-    for k in keys[:unique]:
-        v = k[order]
-        eq = v[1:] == v[:-1]
-        if v.dtype.kind == "f":  # missing equals missing, as in drop_duplicates
-            eq |= np.isnan(v[1:]) & np.isnan(v[:-1])
-        same &= eq
-    return order[np.r_[True, ~same]] if len(order) else order
+    order, starts = done
+    return order[starts]
 
 
 def first_rows(df: pd.DataFrame, by: Sequence[str], ascending: bool | Sequence[bool] = True,
