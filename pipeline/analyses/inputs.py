@@ -20,9 +20,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..config import Settings
@@ -38,14 +40,20 @@ CASELOAD_SOURCE = ("NHS England social prescribing narrative pack (2025): 200-25
 DAYS_PER_YEAR = 365.25
 
 
-def financial_year(d: pd.Series) -> pd.Series:
-    """'2022/23' for dates 2022-04-01 .. 2023-03-31; worked out once per distinct date (a
-    million referrals have a thousand dates)."""
+def _per_date(d: pd.Series, label: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``label(d)`` worked out once per distinct date (a million referrals have a thousand
+    dates), as object text aligned with ``d``."""
     codes, uniq = pd.factorize(d, use_na_sentinel=False)
-    u = pd.Series(uniq, dtype=d.dtype)
-    y = u.dt.year - (u.dt.month < 4).astype(int)
-    labels = (y.astype(str) + "/" + ((y + 1) % 100).astype(str).str.zfill(2)).to_numpy(dtype=object)
+    labels = label(pd.Series(uniq, dtype=d.dtype)).to_numpy(dtype=object)
     return pd.Series(labels[codes], index=d.index, dtype=object)
+
+
+def financial_year(d: pd.Series) -> pd.Series:
+    """'2022/23' for dates 2022-04-01 .. 2023-03-31."""
+    def label(u: pd.Series) -> pd.Series:
+        y = u.dt.year - (u.dt.month < 4).astype(int)
+        return y.astype(str) + "/" + ((y + 1) % 100).astype(str).str.zfill(2)
+    return _per_date(d, label)
 
 
 @dataclass
@@ -89,7 +97,7 @@ def compute(extract: Extract, settings: Settings | None = None) -> InputsRaw:
     # referrals received in a PCN-quarter that pcn_quarterly covers (inside the period)
     ref = extract["referrals"][["referral_id", "patient_id", "pcn", "referral_date"]].copy()
     ref["pcn"] = ref["pcn"].astype(str)
-    ref["label"] = ref["referral_date"].dt.to_period("Q").dt.start_time.dt.strftime("%Y-%m-%d")
+    ref["label"] = _per_date(ref["referral_date"], lambda u: u.dt.to_period("Q").dt.start_time.dt.strftime("%Y-%m-%d"))
     covered = pq.loc[pq["days_in"] > 0, ["pcn", "label"]]
     ref = ref.merge(covered, on=["pcn", "label"], how="inner")
     ref["fy"] = financial_year(ref["referral_date"])
@@ -97,18 +105,29 @@ def compute(extract: Extract, settings: Settings | None = None) -> InputsRaw:
     seen_ids = set(con.loc[con["status"] == "attended", "referral_id"]) if con is not None else set()
     ref["seen"] = ref["referral_id"].isin(seen_ids)
 
-    def people(df: pd.DataFrame, by: list[str]) -> int:
-        return int(len(df.drop_duplicates(by + ["patient_id"])))
+    # people are counted once per PCN and financial year: each referral's (PCN, year, patient) as
+    # one integer, so a count of people is a count of distinct integers among the rows asked about
+    pcn_code, pcns = pd.factorize(ref["pcn"], use_na_sentinel=False)
+    fy_code, fys = pd.factorize(ref["fy"], use_na_sentinel=False)
+    patient, _ = pd.factorize(ref["patient_id"], use_na_sentinel=False)
+    person = (pcn_code.astype(np.int64) * max(len(fys), 1) + fy_code) * (int(patient.max()) + 1 if len(patient) else 1) \
+        + patient
+    seen = ref["seen"].to_numpy(dtype=bool)
+    pcn_of = {v: i for i, v in enumerate(pcns)}
+    fy_of = {v: i for i, v in enumerate(fys)}
 
-    def caseload(rows: pd.DataFrame, refs: pd.DataFrame, by: list[str]) -> Caseload:
-        return Caseload(float(rows["fte_years"].sum()), people(refs, by), people(refs[refs["seen"]], by))
+    def people(mask: np.ndarray) -> int:
+        return int(len(pd.unique(person[mask])))
+
+    def caseload(rows: pd.DataFrame, mask: np.ndarray) -> Caseload:
+        return Caseload(float(rows["fte_years"].sum()), people(mask), people(mask & seen))
 
     in_period = pq[pq["days_in"] > 0]
-    by_pcn = {p: caseload(in_period[in_period["pcn"] == p], ref[ref["pcn"] == p], ["fy"])
+    by_pcn = {p: caseload(in_period[in_period["pcn"] == p], pcn_code == pcn_of.get(p, -1))
               for p in sorted(in_period["pcn"].unique())}
-    by_year = {y: caseload(in_period[in_period["fy"] == y], ref[ref["fy"] == y], ["pcn"])
+    by_year = {y: caseload(in_period[in_period["fy"] == y], fy_code == fy_of.get(y, -1))
                for y in sorted(in_period["fy"].unique())}
-    overall = caseload(in_period, ref, ["pcn", "fy"])
+    overall = caseload(in_period, np.ones(len(ref), dtype=bool))
 
     hb = pd.to_numeric(col(extract["referrals"], "health_budget_gbp"), errors="coerce")
     return InputsRaw(start=cfg.start, end=cfg.end, quarters=quarters, fte=fte, population=population,
