@@ -716,12 +716,17 @@ def did_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, end:
     d = units["index_day"].to_numpy(dtype=np.int64)
     last = np.minimum(units["end_day"].to_numpy(dtype=np.int64), end)
     y = counter.windows(counter.codes(units["patient_id"]), d, [before, after], clip_lo=start, clip_hi=last)
+    # the ids as integers (numbered by first appearance, so numbering them again in the panel
+    # gives the numbers the text would): the fits group and cluster on these, not on text
+    patient_code = pd.factorize(units["patient_id"].to_numpy(dtype=object))[0]
+    set_code = pd.factorize(units["set_id"].to_numpy(dtype=object))[0]
     for post, (w0, w1) in ((0, before), (1, after)):
         lo = np.maximum(d + w0, start)
         hi = np.minimum(d + w1, last)
         out.append(pd.DataFrame({"patient_id": units["patient_id"].to_numpy(), "set_id": units["set_id"].to_numpy(),
                                  "treated": units["treated"].to_numpy(), "weight": units["weight"].to_numpy(),
-                                 "post": post, "y": y[:, post], "exposure": np.maximum(hi - lo + 1, 0)}))
+                                 "post": post, "y": y[:, post], "exposure": np.maximum(hi - lo + 1, 0),
+                                 "patient_code": patient_code, "set_code": set_code}))
     p = pd.concat(out, ignore_index=True)
     return p[p["exposure"] > 0].reset_index(drop=True)
 
@@ -731,9 +736,15 @@ def fit_did(panel: pd.DataFrame) -> FitResult | None:
         return None
     X = pd.DataFrame({"post": panel["post"].astype(float),
                       "post_x_referred": (panel["post"] * panel["treated"]).astype(float)})
-    return poisson_fe(panel["y"].to_numpy(), X, panel["patient_id"].to_numpy(),
+    return poisson_fe(panel["y"].to_numpy(), X, _ids(panel, "patient"),
                       offset=np.log(panel["exposure"].to_numpy(dtype=float)),
-                      clusters=panel["set_id"].to_numpy(), weights=panel["weight"].to_numpy())
+                      clusters=_ids(panel, "set"), weights=panel["weight"].to_numpy())
+
+
+def _ids(panel: pd.DataFrame, name: str) -> np.ndarray:
+    """A panel's ``patient`` or ``set`` ids for grouping: their integer codes when it has them."""
+    code = f"{name}_code"
+    return panel[code].to_numpy() if code in panel else panel[f"{name}_id"].to_numpy()
 
 
 def fit_did_nb(panel: pd.DataFrame) -> dict:
@@ -752,7 +763,7 @@ def fit_did_nb(panel: pd.DataFrame) -> dict:
             res = sm.NegativeBinomial(panel["y"].to_numpy(dtype=float), X, loglike_method="nb2",
                                       exposure=panel["exposure"].to_numpy(dtype=float)).fit(
                 disp=0, maxiter=200, method="newton", cov_type="cluster",
-                cov_kwds={"groups": pd.factorize(panel["set_id"])[0]})
+                cov_kwds={"groups": pd.factorize(_ids(panel, "set"))[0]})
     except Exception as e:  # noqa: BLE001 - a sensitivity analysis must not stop the report
         out["reason"] = f"fit failed: {type(e).__name__}"
         return out
