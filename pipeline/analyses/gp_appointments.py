@@ -718,8 +718,8 @@ def did_panel(units: pd.DataFrame, counter: AppointmentCounter, start: int, end:
     y = counter.windows(counter.codes(units["patient_id"]), d, [before, after], clip_lo=start, clip_hi=last)
     # the ids as integers (numbered by first appearance, so numbering them again in the panel
     # gives the numbers the text would): the fits group and cluster on these, not on text
-    patient_code = pd.factorize(units["patient_id"].to_numpy(dtype=object))[0]
-    set_code = pd.factorize(units["set_id"].to_numpy(dtype=object))[0]
+    patient_code = pd.factorize(units["patient_id"].to_numpy(dtype=object))[0].astype(np.int32)
+    set_code = pd.factorize(units["set_id"].to_numpy(dtype=object))[0].astype(np.int32)
     for post, (w0, w1) in ((0, before), (1, after)):
         lo = np.maximum(d + w0, start)
         hi = np.minimum(d + w1, last)
