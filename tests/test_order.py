@@ -134,3 +134,17 @@ def test_referral_like_order_with_ties_resolved_column_by_column(seed):
         for unique in (1, 2, 3):
             pd.testing.assert_frame_equal(first_rows(df, by, asc, unique=unique),
                                           want.drop_duplicates(by[:unique], keep="first"))
+
+
+@pytest.mark.parametrize(("cols", "high"), [(3, 5), (12, 2**20)])  # the second overflows one int64
+def test_combine_codes_equal_exactly_when_every_column_is(cols, high):
+    from pipeline.analyses.order import combine_codes
+
+    rng = np.random.default_rng(cols)
+    a = rng.integers(0, high, (3000, cols))
+    a[1000:2000] = a[:1000]  # repeated rows
+    key = combine_codes([a[:, j] for j in range(cols)])
+    _, by_row = np.unique(a, axis=0, return_inverse=True)
+    _, by_key = np.unique(key, return_inverse=True)
+    assert pd.crosstab(by_row.ravel(), by_key.ravel()).gt(0).sum().eq(1).all()  # one row value per key
+    assert len(np.unique(key)) == len(np.unique(a, axis=0))

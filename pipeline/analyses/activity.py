@@ -49,11 +49,10 @@ from ..config import Settings
 from ..contract import CATEGORIES
 from ..disclosure import SDC
 from ..extract import Extract
-from .order import first_positions
+from .order import REFERRAL_ORDER, first_positions
 
 SECTION = "activity"
 REQUIRED = ("referrals", "sp_contacts")
-INDEX_ORDER = ("patient_id", "referral_date", "referral_id")  # a patient's first referral comes first
 
 # Age bands as the Merton dashboard shows them (seed 000, "Age (on referral date)").
 AGE_BANDS = [(0, 14, "0-14"), (15, 18, "15-18"), (19, 24, "19-24"), (25, 34, "25-34"), (35, 44, "35-44"),
@@ -362,7 +361,7 @@ def compute_participants(extract: Extract) -> ParticipantsRaw:
     ref = extract["referrals"]
     imd = pd.to_numeric(col(ref, "imd_decile"), errors="coerce")
     # each person's index referral, with only the columns described (a copy of every column is slow)
-    index = ref[[c for c in ref.columns if c in POOL_COLUMNS or c == "age"]].take(first_positions(ref, INDEX_ORDER))
+    index = ref[[c for c in ref.columns if c in POOL_COLUMNS or c == "age"]].take(first_positions(ref, REFERRAL_ORDER))
     raw = ParticipantsRaw(
         referrals=len(ref),
         by=_characteristics(ref, PARTICIPANT_COLUMNS),
@@ -457,7 +456,7 @@ def compute(extract: Extract, settings: Settings | None = None, history: Extract
     # first referral or re-referral, over the patient's whole history
     hist = (history or extract)["referrals"]
     later = hist["patient_id"].notna().to_numpy(copy=True)  # a referral after the patient's first
-    later[first_positions(hist, INDEX_ORDER)] = False
+    later[first_positions(hist, REFERRAL_ORDER)] = False
     re_ids = set(hist["referral_id"].to_numpy()[later])
     re_n = int(ref["referral_id"].isin(re_ids).sum())
 

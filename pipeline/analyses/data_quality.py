@@ -129,8 +129,9 @@ class _Referrals:
 
     def value(self, column: pd.Series, codes: np.ndarray) -> pd.Series:
         """``column`` (a referrals date column) of the referral at each code; NaT for -1."""
-        v = column.to_numpy()[self.last_row]
-        return pd.Series(_take(v, codes), dtype=column.dtype)
+        v = column.to_numpy()[self.last_row][np.maximum(codes, 0)]
+        v[codes < 0] = np.datetime64("NaT")
+        return pd.Series(v, dtype=column.dtype)
 
     def per_referral(self, codes: np.ndarray, days: pd.Series, how: str) -> pd.Series:
         """The earliest (``min``) or latest (``max``) of ``days`` (a date column of another table,
@@ -170,13 +171,6 @@ class _Referrals:
 
 
 _NAT = np.iinfo(np.int64).min
-
-
-def _take(v: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``v[codes]`` with -1 giving a missing date."""
-    out = v[np.maximum(codes, 0)]
-    out[codes < 0] = np.datetime64("NaT")
-    return out
 
 
 def compute(extract: Extract, settings: Settings | None = None) -> QualityRaw:

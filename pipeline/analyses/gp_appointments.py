@@ -84,7 +84,7 @@ from ..disclosure import SDC, fmt
 from ..extract import Extract
 from .estimable import EstimableSDC
 from .inputs import financial_year
-from .order import first_rows
+from .order import REFERRAL_ORDER, combine_codes, first_rows
 from .stats import Z95, FitResult, OneHot, poisson_fe
 
 SECTION = "gp_appointments"
@@ -278,7 +278,7 @@ _INDEX_COLUMNS = ("referral_id", "patient_id", "referral_date", "practice_code",
 def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
     """Each patient's earliest referral (ties: referral_id), with its financial-year cohort."""
     r = referrals[[c for c in _INDEX_COLUMNS if c in referrals]]  # only what the analysis uses
-    r = first_rows(r, ["patient_id", "referral_date", "referral_id"]).reset_index(drop=True)
+    r = first_rows(r, REFERRAL_ORDER).reset_index(drop=True)
     r["cohort"] = financial_year(r["referral_date"])
     return r
 
@@ -381,17 +381,7 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n == 0 or a.shape[1] == 0 or a.min() < 0:
         patterns, inverse = np.unique(a, axis=0, return_inverse=True)
         return patterns, inverse.ravel()
-    key = np.zeros(n, dtype=np.int64)
-    distinct = 1
-    for j in range(a.shape[1]):
-        col = a[:, j].astype(np.int64)
-        base = int(col.max()) + 1
-        if distinct * base >= 1 << 62:
-            key, uniques = pd.factorize(key)
-            distinct = len(uniques)
-        key = key * base + col
-        distinct *= base
-    codes, uniques = pd.factorize(key)
+    codes, uniques = pd.factorize(combine_codes([a[:, j] for j in range(a.shape[1])]))
     first = np.full(len(uniques), n, dtype=np.int64)
     np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
     patterns, order = np.unique(a[first], axis=0, return_inverse=True)
@@ -486,9 +476,7 @@ def _key_codes(ref: pd.DataFrame, pool: pd.DataFrame, age_edges: list[int]) -> t
              pd.factorize(_band(both["age"], age_edges))[0],
              pd.factorize(both["gender"].astype("object").where(both["gender"].notna(), "unknown").astype(str))[0],
              pd.factorize(both["risk_band"].astype("object").where(both["risk_band"].notna(), "unknown").astype(str))[0]]
-    key = np.zeros(len(both), dtype=np.int64)
-    for codes in parts:
-        key = key * (int(codes.max()) + 1 if len(codes) else 1) + codes
+    key = combine_codes(parts)
     return key[:len(ref)], key[len(ref):]
 
 
@@ -736,15 +724,9 @@ def fit_did(panel: pd.DataFrame) -> FitResult | None:
         return None
     X = pd.DataFrame({"post": panel["post"].astype(float),
                       "post_x_referred": (panel["post"] * panel["treated"]).astype(float)})
-    return poisson_fe(panel["y"].to_numpy(), X, _ids(panel, "patient"),
+    return poisson_fe(panel["y"].to_numpy(), X, panel["patient_code"].to_numpy(),
                       offset=np.log(panel["exposure"].to_numpy(dtype=float)),
-                      clusters=_ids(panel, "set"), weights=panel["weight"].to_numpy())
-
-
-def _ids(panel: pd.DataFrame, name: str) -> np.ndarray:
-    """A panel's ``patient`` or ``set`` ids for grouping: their integer codes when it has them."""
-    code = f"{name}_code"
-    return panel[code].to_numpy() if code in panel else panel[f"{name}_id"].to_numpy()
+                      clusters=panel["set_code"].to_numpy(), weights=panel["weight"].to_numpy())
 
 
 def fit_did_nb(panel: pd.DataFrame) -> dict:
@@ -763,7 +745,7 @@ def fit_did_nb(panel: pd.DataFrame) -> dict:
             res = sm.NegativeBinomial(panel["y"].to_numpy(dtype=float), X, loglike_method="nb2",
                                       exposure=panel["exposure"].to_numpy(dtype=float)).fit(
                 disp=0, maxiter=200, method="newton", cov_type="cluster",
-                cov_kwds={"groups": pd.factorize(_ids(panel, "set"))[0]})
+                cov_kwds={"groups": pd.factorize(panel["set_code"])[0]})
     except Exception as e:  # noqa: BLE001 - a sensitivity analysis must not stop the report
         out["reason"] = f"fit failed: {type(e).__name__}"
         return out

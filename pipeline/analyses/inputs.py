@@ -31,6 +31,7 @@ from ..config import Settings
 from ..disclosure import SDC
 from ..extract import Extract
 from .activity import col, not_about_people, rate, stat
+from .order import combine_codes
 
 SECTION = "inputs"
 REQUIRED = ("referrals", "pcn_quarterly")
@@ -110,8 +111,7 @@ def compute(extract: Extract, settings: Settings | None = None) -> InputsRaw:
     pcn_code, pcns = pd.factorize(ref["pcn"], use_na_sentinel=False)
     fy_code, fys = pd.factorize(ref["fy"], use_na_sentinel=False)
     patient, _ = pd.factorize(ref["patient_id"], use_na_sentinel=False)
-    person = (pcn_code.astype(np.int64) * max(len(fys), 1) + fy_code) * (int(patient.max()) + 1 if len(patient) else 1) \
-        + patient
+    person = combine_codes([pcn_code, fy_code, patient])
     seen = ref["seen"].to_numpy(dtype=bool)
     pcn_of = {v: i for i, v in enumerate(pcns)}
     fy_of = {v: i for i, v in enumerate(fys)}

@@ -22,11 +22,14 @@ import numpy as np
 import pandas as pd
 
 _MAX = np.iinfo(np.int64).max
+#: a patient's referrals in order: the first is the patient's index referral (same day: by id)
+REFERRAL_ORDER = ("patient_id", "referral_date", "referral_id")
 
 
-def _rank_text(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(each distinct value's rank in sorted order, the order that sorts them), or None when the
-    values are not all text NumPy can sort as Python does."""
+def _factorize_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(values, sort=True)`` when the values are text NumPy can sort as Python does
+    (the distinct values hashed once, then sorted as NumPy text), else None."""
+    codes, uniques = pd.factorize(values)
     if len(uniques) and pd.api.types.infer_dtype(uniques, skipna=False) != "string":
         return None
     text = np.asarray(uniques, dtype=str)
@@ -37,31 +40,36 @@ def _rank_text(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     order = np.argsort(text, kind="stable")
     rank = np.empty(len(text), dtype=np.int64)
     rank[order] = np.arange(len(text), dtype=np.int64)
-    return rank, order
-
-
-def _text_ranks(values: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """(rank of each value's distinct value in sorted order, -1 for missing; number of distinct
-    values), or None when the values are not all text NumPy can sort as Python does."""
-    codes, uniques = pd.factorize(values)
-    ranked = _rank_text(uniques)
-    if ranked is None:
-        return None
-    rank = ranked[0]
-    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), len(uniques)
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), np.asarray(uniques, dtype=object)[order]
 
 
 def factorize_sorted(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize(values, sort=True)`` (codes in the sorted order of the distinct values, -1
     for missing; the sorted distinct values), with text sorted as NumPy text (see above)."""
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-    codes, uniques = pd.factorize(arr)
-    ranked = _rank_text(uniques)
-    if ranked is None:
+    done = _factorize_text(arr)
+    if done is None:
         codes, uniques = pd.factorize(arr, sort=True)
         return codes, np.asarray(uniques, dtype=object)
-    rank, order = ranked
-    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), np.asarray(uniques, dtype=object)[order]
+    return done
+
+
+def combine_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One int64 key per row from columns of non-negative integer codes, equal exactly when every
+    column is: each column folded in as a digit in the base of its largest value + 1, the key
+    renumbered (``pd.factorize``) whenever the next digit could overflow."""
+    n = len(columns[0]) if len(columns) else 0
+    key = np.zeros(n, dtype=np.int64)
+    distinct = 1
+    for col in columns:
+        col = np.asarray(col, dtype=np.int64)
+        base = int(col.max()) + 1 if n else 1
+        if distinct * base >= 1 << 62:
+            key, uniques = pd.factorize(key)
+            distinct = len(uniques)
+        key = key * base + col
+        distinct *= base
+    return key
 
 
 def sort_key(values: pd.Series | np.ndarray, ascending: bool = True) -> np.ndarray | None:
@@ -86,10 +94,10 @@ def sort_key(values: pd.Series | np.ndarray, ascending: bool = True) -> np.ndarr
         v = s.to_numpy(dtype=np.float64)
         return v if ascending else -v
     if dtype.kind == "O":
-        ranked = _text_ranks(s.to_numpy(dtype=object))
-        if ranked is None:
+        done = _factorize_text(s.to_numpy(dtype=object))
+        if done is None:
             return None
-        rank, n = ranked
+        rank, n = done[0], len(done[1])
         key = rank if ascending else (n - 1) - rank
         key[rank < 0] = n  # missing: after every value
         return key

@@ -43,7 +43,7 @@ from ..config import Settings, load_settings
 from ..disclosure import SDC
 from ..extract import Extract
 from .estimable import EstimableSDC
-from .order import first_rows
+from .order import REFERRAL_ORDER, first_rows
 from .survival import CI_METHOD, VARIANCE_METHOD, CompetingRisksFit, KaplanMeierFit, aalen_johansen, kaplan_meier
 
 SECTION = "readmission"
@@ -105,7 +105,7 @@ class ReadmissionRaw:
 # ---------------------------------------------------------------------------------- cohort
 def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
     """Each patient's earliest referral (ties: referral_id order): the covariates' source."""
-    return first_rows(referrals, ["patient_id", "referral_date", "referral_id"]).reset_index(drop=True)
+    return first_rows(referrals, REFERRAL_ORDER).reset_index(drop=True)
 
 
 def build_cohort(spells: pd.DataFrame, deaths: pd.DataFrame | None,
