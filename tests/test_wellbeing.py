@@ -294,3 +294,26 @@ def test_synthetic_area_recovers_planted_ons4_changes(slug, tmp_path):
             # the CI should cover the planted change (allowing for regression to the mean / capping
             # at 0 and 10 that the generator may add: 0.25 points of slack)
             assert ci[0] - 0.25 <= changes[item] <= ci[1] + 0.25, (item, ci, changes[item])
+
+
+def test_pair_codes_match_the_text(tmp_path):
+    """compute() splits and groups the pairs by the integer codes _build_pairs returns: they are
+    factorize_sorted of the pairs' referral ids and the items' places in ITEMS, and the completion
+    table and item results are the same as when worked out from the text."""
+    from pipeline import synthetic
+    from pipeline.analyses.order import factorize_sorted
+    from pipeline.load import load_extract
+
+    synthetic.generate("city-of-london", tmp_path / "c")
+    ex = load_extract(next(p.parent for p in sorted(tmp_path.rglob("extract.yml"))))
+    om = ex["outcome_measures"]
+    om = pd.concat([om, om.iloc[:5].assign(referral_id=None)], ignore_index=True)  # rows in no pair
+    pairs, ref_code, item_pos = W._build_pairs(om, 28)
+    code, ids = factorize_sorted(pairs["referral_id"])
+    assert len(pairs) > 100 and np.array_equal(ref_code, code)
+    assert np.array_equal(item_pos, pd.Index(W.ITEMS).get_indexer(pairs["item"]))
+    pd.testing.assert_frame_equal(pairs, W.build_pairs(om, 28))
+    assert W._completion(pairs, ex["referrals"], (ref_code, item_pos)) == W._completion(pairs, ex["referrals"])
+    for k, item in enumerate(W.ITEMS):
+        a, b = W._item_raw(pairs, item, item_pos == k), W._item_raw(pairs, item)
+        assert json.dumps(vars(a), default=str) == json.dumps(vars(b), default=str)

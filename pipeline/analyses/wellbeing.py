@@ -128,6 +128,14 @@ def std_diff_prop(p1: float, p0: float) -> float:
 def build_pairs(outcome_measures: pd.DataFrame, min_days: int) -> pd.DataFrame:
     """One row per referral and ONS4 item with any score: baseline and follow-up dates and
     scores, days between, ``valid`` (a pair at least ``min_days`` apart) and ``change``."""
+    return _build_pairs(outcome_measures, min_days)[0]
+
+
+def _build_pairs(outcome_measures: pd.DataFrame, min_days: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """:func:`build_pairs`, with each pair's referral and item as integer codes: the referral's
+    rank among the pairs' referral ids (the pairs are in referral id order, so the codes are
+    ``factorize_sorted`` of the column) and the item's position in ``ITEMS``. The analysis splits
+    and groups the pairs by these instead of hashing and comparing the text again."""
     om = outcome_measures
     om = om[(om["instrument"] == INSTRUMENT) & om["item"].isin(ITEMS) & om["score"].notna()
             & om["assessment_date"].notna()]
@@ -152,7 +160,10 @@ def build_pairs(outcome_measures: pd.DataFrame, min_days: int) -> pd.DataFrame:
     pairs["days"] = (pairs["followup_date"] - pairs["baseline_date"]).dt.days
     pairs["valid"] = pairs["days"] >= min_days
     pairs["change"] = np.where(pairs["valid"], pairs["followup"] - pairs["baseline"], np.nan)
-    return pairs
+    r = rid[first]  # non-decreasing: the rows are in referral id order
+    ref_code = np.cumsum(np.r_[True, r[1:] != r[:-1]]) - 1 if len(r) else np.zeros(0, dtype=np.int64)
+    item_pos = np.array([ITEMS.index(x) for x in item_u], dtype=np.int64)  # every item is one of ITEMS
+    return pairs, ref_code, item_pos[item[first]] if len(first) else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -184,8 +195,9 @@ class WellbeingRaw:
     min_days_between: int
 
 
-def _item_raw(pairs: pd.DataFrame, item: str) -> ItemRaw:
-    allp = pairs[pairs["item"] == item]
+def _item_raw(pairs: pd.DataFrame, item: str, is_item: np.ndarray | None = None) -> ItemRaw:
+    """``is_item``: which pairs are of ``item`` (default: compared by name)."""
+    allp = pairs[(pairs["item"] == item).to_numpy() if is_item is None else is_item]
     p = allp[allp["valid"]]
     st = paired_stats(p["baseline"], p["followup"])
     names = [name for name, _, _ in bands(item)]
@@ -206,18 +218,26 @@ def _item_raw(pairs: pd.DataFrame, item: str) -> ItemRaw:
     )
 
 
-def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame) -> CompletionRaw:
+def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> CompletionRaw:
+    """``codes``: each pair's referral code (``factorize_sorted`` of its referral id) and item
+    position in ``ITEMS``, as :func:`_build_pairs` gives them (default: worked out here)."""
     # one row per referral with a pair, in referral id order: its baseline per item, whether it
     # completed (any valid pair) and its characteristics (what pivot and joins by id would give,
     # with the ids hashed once)
-    code, ids = factorize_sorted(pairs["referral_id"])
+    if codes is None:
+        code, ids = factorize_sorted(pairs["referral_id"])
+        item_pos = pd.Index(ITEMS).get_indexer(pairs["item"])
+    else:
+        code, item_pos = codes
+        first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, dtype=bool)
+        ids = pairs["referral_id"].to_numpy(dtype=object)[first]
     has = code >= 0
     df = pd.DataFrame(index=pd.Index(ids, name="referral_id"))
-    item = pairs["item"].to_numpy()
     baseline = pairs["baseline"].to_numpy(dtype="float64")
-    for it in ITEMS:
+    for k, it in enumerate(ITEMS):
         col = np.full(len(ids), np.nan)
-        m = has & (item == it)
+        m = has & (item_pos == k)
         col[code[m]] = baseline[m]
         df[it] = col
     valid = pairs["valid"].to_numpy(dtype=bool)
@@ -261,9 +281,10 @@ def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame) -> CompletionRaw:
 def compute(extract: Extract, settings: Settings | None = None) -> WellbeingRaw:
     settings = settings or load_settings()
     min_days = settings.wellbeing.min_days_between
-    pairs = build_pairs(extract["outcome_measures"], min_days)
-    items = {item: _item_raw(pairs, item) for item in ITEMS}
-    return WellbeingRaw(pairs=pairs, items=items, completion=_completion(pairs, extract["referrals"]),
+    pairs, ref_code, item_pos = _build_pairs(extract["outcome_measures"], min_days)
+    items = {item: _item_raw(pairs, item, item_pos == k) for k, item in enumerate(ITEMS)}
+    return WellbeingRaw(pairs=pairs, items=items,
+                        completion=_completion(pairs, extract["referrals"], (ref_code, item_pos)),
                         min_days_between=min_days)
 
 
