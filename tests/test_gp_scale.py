@@ -229,7 +229,10 @@ def test_event_study_on_exposure_patterns_equals_the_patient_level_fit():
 
 
 @pytest.mark.parametrize("values", [["a", "a", "b", "b", "b", "a", "c", "c"], ["a", None, "a", "b"], [],
-                                    ["x"] * 10, [f"p{i % 7}" for i in range(50)]])
+                                    ["x"] * 10, [f"p{i % 7}" for i in range(50)],
+                                    ["a"] * 8 + [None] * 8 + ["b"] * 8,  # missing ids inside a run of runs
+                                    ["a"] * 8 + [float("nan")] * 3 + ["b"] * 8, ["a"] * 8 + [pd.NA] + ["b"] * 8,
+                                    ["a"] * 8 + [pd.NaT] * 2 + ["a"] * 8])
 def test_factorize_runs_is_factorize(values):
     v = np.array(values, dtype=object)
     codes, uniques = G._factorize_runs(v)

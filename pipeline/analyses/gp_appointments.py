@@ -262,10 +262,13 @@ def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.array([], dtype=object)
-    if pd.isna(values).any():
+    try:
+        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    except TypeError:  # a value that does not compare (pd.NA)
         return pd.factorize(values)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    if len(starts) > n // 4:  # not in runs: factorize as usual
+    # a missing value starts a run or repeats the one before it (None == None), so any missing
+    # value is among the runs' first values: only those need checking (not 50 million rows)
+    if len(starts) > n // 4 or pd.isna(values[starts]).any():  # not in runs, or missing ids
         return pd.factorize(values)
     codes, uniques = pd.factorize(values[starts])
     return np.repeat(codes.astype(np.int32) if len(uniques) < 2**31 else codes, np.diff(np.r_[starts, n])), uniques
