@@ -620,10 +620,12 @@ def match(idx: pd.DataFrame, pool: pd.DataFrame, counter: AppointmentCounter, ex
     excluded = {"history_before_extract_start": int((~base_inside).sum()),
                 "too_little_follow_up": int((base_inside & ~enough_after).sum())}
     ref = ref[base_inside & enough_after].reset_index(drop=True)
-    referred_ids = extract["referrals"]["patient_id"].astype(str)
-    pool = pool[~pool["patient_id"].astype(str).isin(referred_ids)].drop_duplicates("patient_id").reset_index(drop=True)
+    # the referred patients' ids hashed once, for both questions (isin would hash them for each)
+    referred = pd.Index(pd.unique(extract["referrals"]["patient_id"].astype(str).to_numpy()))
+    pool = pool[referred.get_indexer(pool["patient_id"].astype(str).to_numpy()) < 0] \
+        .drop_duplicates("patient_id").reset_index(drop=True)
     excluded["comparison_patients_also_referred"] = int(
-        pd.Series(pd.unique(extract[COMPARISON]["patient_id"].astype(str))).isin(referred_ids).sum())
+        (referred.get_indexer(pd.unique(extract[COMPARISON]["patient_id"].astype(str).to_numpy())) >= 0).sum())
     bins = np.asarray(cfg.match_baseline_use_bins)
     ref["match_n"] = counter.count(ref["patient_id"], ref["index_day"] + m0, ref["index_day"] + m1)
     ref["key"], pool_key = _key_codes(ref, pool, cfg.match_age_bands)
