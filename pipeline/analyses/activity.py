@@ -426,8 +426,11 @@ def compute(extract: Extract, settings: Settings | None = None, history: Extract
     con = extract["sp_contacts"]
     status = con["status"].value_counts()
     attended_mask = con["status"] == "attended"
-    attended = con.loc[attended_mask, ["referral_id"]]
-    seen = attended.merge(ref[["referral_id", "patient_id"]], on="referral_id", how="left")["patient_id"].nunique()
+    # people seen: the patients of the referrals with an attended contact (referral ids are unique
+    # in referrals, so this is what joining the contacts to the referrals would count)
+    attended_ids = con.loc[attended_mask, "referral_id"]
+    seen = ref.loc[ref["referral_id"].isin(attended_ids).to_numpy() & ref["referral_id"].notna().to_numpy(),
+                   "patient_id"].nunique()
     fc, rd = dates(ref, "first_contact_date"), ref["referral_date"]
     has_contact = fc.notna()
     waits = (fc[has_contact] - rd[has_contact]).dt.days
