@@ -195,9 +195,9 @@ class WellbeingRaw:
     min_days_between: int
 
 
-def _item_raw(pairs: pd.DataFrame, item: str, is_item: np.ndarray | None = None) -> ItemRaw:
-    """``is_item``: which pairs are of ``item`` (default: compared by name)."""
-    allp = pairs[(pairs["item"] == item).to_numpy() if is_item is None else is_item]
+def _item_raw(pairs: pd.DataFrame, item: str, is_item: np.ndarray) -> ItemRaw:
+    """``is_item``: which pairs are of ``item``."""
+    allp = pairs[is_item]
     p = allp[allp["valid"]]
     st = paired_stats(p["baseline"], p["followup"])
     names = [name for name, _, _ in bands(item)]
@@ -218,20 +218,14 @@ def _item_raw(pairs: pd.DataFrame, item: str, is_item: np.ndarray | None = None)
     )
 
 
-def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray] | None = None
-                ) -> CompletionRaw:
-    """``codes``: each pair's referral code (``factorize_sorted`` of its referral id) and item
-    position in ``ITEMS``, as :func:`_build_pairs` gives them (default: worked out here)."""
+def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame, code: np.ndarray, item_pos: np.ndarray) -> CompletionRaw:
+    """``code``, ``item_pos``: each pair's referral code (``factorize_sorted`` of its referral id)
+    and item position in ``ITEMS``, as :func:`_build_pairs` gives them."""
     # one row per referral with a pair, in referral id order: its baseline per item, whether it
     # completed (any valid pair) and its characteristics (what pivot and joins by id would give,
     # with the ids hashed once)
-    if codes is None:
-        code, ids = factorize_sorted(pairs["referral_id"])
-        item_pos = pd.Index(ITEMS).get_indexer(pairs["item"])
-    else:
-        code, item_pos = codes
-        first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, dtype=bool)
-        ids = pairs["referral_id"].to_numpy(dtype=object)[first]
+    first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, dtype=bool)
+    ids = pairs["referral_id"].to_numpy(dtype=object)[first]
     has = code >= 0
     df = pd.DataFrame(index=pd.Index(ids, name="referral_id"))
     baseline = pairs["baseline"].to_numpy(dtype="float64")
@@ -284,7 +278,7 @@ def compute(extract: Extract, settings: Settings | None = None) -> WellbeingRaw:
     pairs, ref_code, item_pos = _build_pairs(extract["outcome_measures"], min_days)
     items = {item: _item_raw(pairs, item, item_pos == k) for k, item in enumerate(ITEMS)}
     return WellbeingRaw(pairs=pairs, items=items,
-                        completion=_completion(pairs, extract["referrals"], (ref_code, item_pos)),
+                        completion=_completion(pairs, extract["referrals"], ref_code, item_pos),
                         min_days_between=min_days)
 
 
