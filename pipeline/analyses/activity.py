@@ -429,8 +429,7 @@ def compute(extract: Extract, settings: Settings | None = None, history: Extract
     # people seen: the patients of the referrals with an attended contact (referral ids are unique
     # in referrals, so this is what joining the contacts to the referrals would count)
     attended_ids = con.loc[attended_mask, "referral_id"]
-    seen = ref.loc[ref["referral_id"].isin(attended_ids).to_numpy() & ref["referral_id"].notna().to_numpy(),
-                   "patient_id"].nunique()
+    seen = ref.loc[ref["referral_id"].isin(attended_ids), "patient_id"].nunique()
     fc, rd = dates(ref, "first_contact_date"), ref["referral_date"]
     has_contact = fc.notna()
     waits = (fc[has_contact] - rd[has_contact]).dt.days

@@ -226,16 +226,15 @@ def _completion(pairs: pd.DataFrame, referrals: pd.DataFrame, code: np.ndarray, 
     # with the ids hashed once)
     first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, dtype=bool)
     ids = pairs["referral_id"].to_numpy(dtype=object)[first]
-    has = code >= 0
     df = pd.DataFrame(index=pd.Index(ids, name="referral_id"))
     baseline = pairs["baseline"].to_numpy(dtype="float64")
     for k, it in enumerate(ITEMS):
         col = np.full(len(ids), np.nan)
-        m = has & (item_pos == k)
+        m = item_pos == k
         col[code[m]] = baseline[m]
         df[it] = col
     valid = pairs["valid"].to_numpy(dtype=bool)
-    df["completer"] = np.bincount(code[has], weights=valid[has], minlength=len(ids)) > 0
+    df["completer"] = np.bincount(code, weights=valid, minlength=len(ids)) > 0  # every pair has a referral
     cols = [c for c in ("age", "gender", "imd_decile") if c in referrals]
     ref = referrals.drop_duplicates("referral_id").set_index("referral_id")[cols]
     df = df.join(ref, how="left")
