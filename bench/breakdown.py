@@ -161,7 +161,6 @@ def stage_publish(slug: str) -> dict:
     wrap(pub, "combine", "combine notebooks")
     wrap(pub, "summary_markdown", "summary")
     wrap(pub, "render", "render")
-    wrap(pub, "identifiers", "identifier scan")
     wrap(pub, "scan_for_identifiers", "identifier scan")
     wrap(pub, "swap_into_place", "swap into place")
     _ = provenance

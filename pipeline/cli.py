@@ -201,14 +201,14 @@ def publish(target: str) -> Path:
 
     slug, label, build, dest = target_dirs(target)
     processed = paths.processed_dir(slug)
-    extract = read_processed(processed)
+    extract = read_processed(processed, tables=())  # its configuration and hash; the scan reads the Parquet
     settings = load_settings(processed)
     executed = [build / "notebooks" / f"{n}.ipynb" for n in notebook_names()]
     t0 = time.perf_counter()
     period = split_target(target)[1]
     keep = tuple(p.name for p in dest.glob("*") if p.is_dir() and _is_period_label(p.name)) if not label else ()
     results = publish_report(slug, extract, settings, executed, build / "fragments", dest,
-                             period=period, keep=keep)
+                             period=period, keep=keep, processed_dir=processed)
     log(f"[{target}] published {dest.relative_to(paths.ROOT)}/ ({results['provenance']['renderer']}, "
         f"{', '.join(results['provenance']['formats'])} + results.json) in {time.perf_counter() - t0:.1f} s")
     from .progress import progress_line

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -805,8 +806,11 @@ def _swap_in(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_processed(processed_dir: Path) -> Extract:
-    """Read an extract written by :func:`write_processed`, with the loader's dtypes."""
+def read_processed(processed_dir: Path, tables: Iterable[str] | None = None) -> Extract:
+    """Read an extract written by :func:`write_processed`, with the loader's dtypes.
+
+    ``tables`` names the tables to read (default: all); ``tables=()`` reads only the manifest,
+    for a stage that needs the extract's configuration and hash but none of its rows."""
     processed_dir = Path(processed_dir)
     mpath = processed_dir / MANIFEST
     if not mpath.is_file():
@@ -821,8 +825,11 @@ def read_processed(processed_dir: Path) -> Extract:
                 f"reads version {contract.CONTRACT_VERSION}: run the load step again",
             )
         )
+    wanted = None if tables is None else set(tables)
     tables = {}
     for name in manifest["tables"]:
+        if wanted is not None and name not in wanted:
+            continue
         path = processed_dir / f"{name}.parquet"
         if name not in TABLES or not path.is_file():
             raise DataError(Problem(file=path.name, message="is listed in manifest.json but missing"))
@@ -830,6 +837,29 @@ def read_processed(processed_dir: Path) -> Extract:
     extract = Extract(config=config_from_dict(manifest["config"]), tables=tables, sha256=manifest["sha256"])
     extract.input_files = dict(manifest.get("inputs") or {})  # type: ignore[attr-defined]
     return extract
+
+
+#: rows read at a time by :func:`processed_text_columns` (bounds its memory on a big table)
+SCAN_BATCH_ROWS = 1 << 22
+
+
+def processed_text_columns(processed_dir: Path) -> Iterator[tuple[str, str, pa.Array]]:
+    """(table, column, values) for every text column of a processed extract, read straight from
+    its Parquet a column and a few million rows at a time: what a scan over the extract's text
+    needs, without building the tables in pandas. Values are Arrow strings (nulls for missing),
+    dictionary-encoded as the Parquet stores them (an id column's distinct values once per row
+    group, not a string per row)."""
+    processed_dir = Path(processed_dir)
+    for name in manifest(processed_dir)["tables"]:
+        path = processed_dir / f"{name}.parquet"
+        text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
+        if not text:
+            continue
+        pf = pq.ParquetFile(path, read_dictionary=text)
+        for col in text:
+            for batch in pf.iter_batches(batch_size=SCAN_BATCH_ROWS, columns=[col]):
+                yield name, col, batch.column(0)
+        pf.close()
 
 
 def manifest(processed_dir: Path) -> dict[str, Any]:

@@ -14,14 +14,18 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import CONTRACT_VERSION, paths
 from .config import Settings
 from .extract import Extract
+from .load import processed_text_columns
 from .periods import Period
 from .provenance import build_time, code_version, package_versions
 from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, number_cells, render
@@ -86,24 +90,46 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+")
 
 
-def identifiers(extract: Extract) -> set[str]:
-    """Every patient/referral id in the inputs, and every 10-digit number in any text column."""
+_TEN_DIGITS = re.compile(r"\d{10}")
+
+
+def _text_columns(extract: Extract) -> Iterator[tuple[str, str, pa.Array]]:
+    """(table, column, distinct values as strings) for every id and text column of an extract
+    held in memory."""
     import pandas as pd
 
-    ids: set[str] = set()
-    for table in extract.tables.values():
+    for name, table in extract.tables.items():
         for col in table.columns:
-            if col in ID_COLUMNS:
+            if col in ID_COLUMNS or table[col].dtype == object:
                 distinct = pd.unique(table[col].to_numpy(dtype=object))  # each value once, not a copy per row
-                ids.update(str(v) for v in distinct[pd.notna(distinct)])
-            elif table[col].dtype == object:
-                if pd.api.types.infer_dtype(table[col], skipna=True) == "string":
-                    distinct = pd.unique(table[col].to_numpy(dtype=object))
-                    vals = pd.Series(distinct[pd.notna(distinct)], dtype=object)
-                else:
-                    vals = table[col].dropna().astype(str)
-                ids.update(vals[vals.str.fullmatch(r"\d{10}")].unique())
-    return ids
+                yield name, col, pa.array([str(v) for v in distinct[pd.notna(distinct)]], type=pa.string())
+
+
+def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | None = None) -> set[str]:
+    """The tokens that are input identifiers: a patient or referral id, or a 10-digit number that
+    is the whole of a value in any text column.
+
+    The published text is small and the extract may be large, so the scan goes from the tokens
+    to the extract: each column is checked against the few thousand tokens (a vectorised set
+    lookup), never turned into a set of its own millions of values. With ``processed_dir`` the
+    columns are read straight from the processed Parquet, a few million rows at a time, and
+    ``extract`` is needed for nothing else (it may hold no tables)."""
+    if not tokens:
+        return set()
+    every = pa.array(sorted(tokens), type=pa.string())
+    ten = pa.array(sorted(t for t in tokens if _TEN_DIGITS.fullmatch(t)), type=pa.string())
+    columns = processed_text_columns(processed_dir) if processed_dir is not None else _text_columns(extract)
+    found: set[str] = set()
+    for _, col, values in columns:
+        candidates = every if col in ID_COLUMNS else ten
+        if not len(candidates):
+            continue
+        if pa.types.is_dictionary(values.type):
+            if not pc.any(pc.is_in(values.dictionary, value_set=candidates)).as_py():
+                continue  # no candidate among the distinct values: the usual case, decided on them alone
+            values = values.cast(pa.string())  # which rows hold one: decoded only then
+        found.update(pc.unique(values.filter(pc.is_in(values, value_set=candidates))).to_pylist())
+    return found
 
 
 def published_text(path: Path) -> str:
@@ -142,14 +168,18 @@ def without_notebook_images(text: str) -> str:
     return json.dumps(nb)
 
 
-def scan_for_identifiers(folder: Path, ids: set[str]) -> list[tuple[str, str]]:
-    """(file, identifier) for every input identifier found in a published file."""
-    hits = []
-    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
-        text = _DATA_URI.sub(" ", published_text(f))
-        found = ids.intersection(_TOKEN.findall(text))
-        hits += [(str(f.relative_to(folder)), i) for i in sorted(found)[:3]]
-    return hits
+def published_tokens(folder: Path) -> dict[str, set[str]]:
+    """{file: its distinct alphanumeric tokens} for every published file, pictures left out."""
+    return {str(f.relative_to(folder)): set(_TOKEN.findall(_DATA_URI.sub(" ", published_text(f))))
+            for f in sorted(p for p in folder.rglob("*") if p.is_file())}
+
+
+def scan_for_identifiers(folder: Path, extract: Extract, processed_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(file, identifier) for every input identifier found in a published file (the first three
+    per file); ``processed_dir`` as for :func:`identifiers_among`."""
+    tokens = published_tokens(folder)
+    ids = identifiers_among(set().union(*tokens.values()), extract, processed_dir)
+    return [(f, i) for f, found in tokens.items() for i in sorted(found & ids)[:3]]
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -250,8 +280,12 @@ def _sdc_sentence(d: dict[str, Any]) -> str:
 
 def publish_report(borough: str, extract: Extract, settings: Settings, executed: list[Path],
                    fragments_dir: Path, dest: Path | None = None, parameters: dict[str, Any] | None = None,
-                   keep: tuple[str, ...] = (), period: Period | None = None) -> dict[str, Any]:
-    """Build the whole report into a staging folder, check it, and swap it into ``dest``."""
+                   keep: tuple[str, ...] = (), period: Period | None = None,
+                   processed_dir: Path | None = None) -> dict[str, Any]:
+    """Build the whole report into a staging folder, check it, and swap it into ``dest``.
+
+    The identifier scan looks in ``extract``'s tables, or with ``processed_dir`` in that processed
+    extract's Parquet (then ``extract`` needs only its configuration and hash)."""
     dest = dest or paths.report_dir(borough)
     for nb_path in executed:
         if not nb_path.exists():
@@ -299,7 +333,7 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         results["provenance"]["renderer"] = f"{rendered.renderer} {rendered.version}"
         results["provenance"]["formats"] = rendered.files
         (staged / "results.json").write_text(dumps(results), encoding="utf-8")
-        hits = scan_for_identifiers(staged, identifiers(extract))
+        hits = scan_for_identifiers(staged, extract, processed_dir)
         if hits:
             shown = "; ".join(f"{f}: {i}" for f, i in hits[:5])
             raise PublishError(f"refusing to publish: patient identifiers found in the report ({shown})")

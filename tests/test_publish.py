@@ -99,3 +99,34 @@ def test_swap_keeps_named_subfolders(tmp_path):
     pub.swap_into_place(staged, dest, keep=("2023-24",))
     assert sorted(p.name for p in dest.iterdir()) == ["2023-24", "new.txt"]
     assert not staged.exists()
+
+
+def test_identifier_scan_finds_the_same_ids_in_memory_and_in_the_processed_parquet(tmp_path, monkeypatch):
+    """The scan goes from the published tokens to the extract. Read from the processed Parquet
+    (what ``make report`` does, a column and a batch at a time) or from the tables in memory, it
+    finds exactly the tokens the independent check in tests/scan.py finds in the raw CSVs: ids in
+    any table, and 10-digit numbers that are a whole text value, but not other text."""
+    import pandas as pd
+    from scan import input_identifiers
+
+    from pipeline import load, synthetic
+
+    raw = synthetic.generate("city-of-london", tmp_path / "city-of-london", n_referrals=300)
+    sign = pd.read_csv(raw / "signposting.csv", dtype=str, keep_default_na=False)
+    sign.loc[3, "service_name"] = "1234567890"  # a 10-digit number as a whole text value
+    sign.to_csv(raw / "signposting.csv", index=False)
+    extract = load.load_extract(raw)
+    monkeypatch.setattr(load, "SCAN_BATCH_ROWS", 1000)  # several batches per table
+    processed = load.write_processed(extract, tmp_path / "processed")
+    tables = extract.tables
+    tokens = {tables["gp_appointments"]["patient_id"].iloc[-1], tables["outcome_measures"]["referral_id"].iloc[0],
+              tables["referrals"]["patient_id"].iloc[7], "1234567890",
+              tables["referrals"]["practice_code"].dropna().iloc[0], tables["sp_contacts"]["contact_type"].dropna().iloc[0],
+              "Merton", "rf-NOTANID1", "9999999999"}
+    expected = tokens & input_identifiers(raw)
+    assert len(expected) == 4  # three ids and the 10-digit service name
+    assert pub.identifiers_among(tokens, extract) == expected
+    header = load.read_processed(processed, tables=())
+    assert header.tables == {} and header.sha256 == extract.sha256
+    assert pub.identifiers_among(tokens, header, processed) == expected
+    assert pub.identifiers_among(set(), header, processed) == set()
