@@ -3,7 +3,10 @@
 Each size is Merton's synthetic extract generated with ``n_referrals=N`` as Parquet (about 22 GP
 appointments per registered patient, referred or comparison: some 51 million GP rows at 1M
 referrals) into a workspace copy of the project, then every stage runs in its own process with
-its resident memory sampled (the process and its children, so a notebook kernel counts):
+its resident memory sampled (the process and its children, so a notebook kernel counts). The
+stages run in two rounds, the sizes in one order and then the other (10k 100k 1m 1m 100k 10k),
+and each time is the median of the rounds, so that a change in the machine's speed during the
+run falls on both sizes of a ratio:
 
 - **generate**: writing the extract (the benchmark's input, not a pipeline stage);
 - **load/validate**: ``python -m pipeline process`` (read, type, contract checks, Parquet out);
@@ -21,6 +24,7 @@ generator.
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -66,10 +70,21 @@ def run_size(ws: Path, n: int, limit_mb: float = LIMIT_MB, timeout: float = TIME
     import pyarrow.parquet as pq
 
     res["rows"] = {p.stem: pq.read_metadata(p).num_rows for p in sorted((ws / "data_raw" / slug).glob("*.parquet"))}
-    log(f"[scale {label(n)}] load/validate ({sum(res['rows'].values()):,} rows)")
+    log(f"[scale {label(n)}] {sum(res['rows'].values()):,} rows")
+    st.update(run_stages(ws, n, limit_mb, timeout, log, previous))
+    return res
+
+
+def run_stages(ws: Path, n: int, limit_mb: float = LIMIT_MB, timeout: float = TIMEOUT, log=print,
+               previous: str | None = None) -> dict:
+    """The pipeline's stages on the extract already generated for size ``n``: {stage: figures}."""
+    slug = f"scale-{label(n)}"
+    py = str(ws / ".venv" / "bin" / "python")
+    st: dict = {}
+    log(f"[scale {label(n)}] load/validate")
     st["load/validate"] = _m(ws, [py, "-m", "pipeline", "process", slug], limit_mb, timeout)
     if not st["load/validate"]["ok"]:
-        return res
+        return st
     ref = [py, str(HERE / "reference.py"), f"data_processed/{slug}"]
     log(f"[scale {label(n)}] derive")
     st["derive"] = _m(ws, ref + ["--only="], limit_mb, timeout)
@@ -111,7 +126,33 @@ def run_size(ws: Path, n: int, limit_mb: float = LIMIT_MB, timeout: float = TIME
             st["render"]["borrowed"] = {"from": previous, "notebooks": r["without"]}
     for r in [*st.values(), *analyses.values()]:
         r.pop("_stdout", None)
-    return res
+    return st
+
+
+def _ok(stages: dict) -> bool:
+    return all(r.get("ok") for r in stages.values())
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One size's stages measured in several rounds, as one: each stage's time the median of the
+    rounds (``runs`` keeps them), its memory the highest peak; a stage that failed in any round
+    is reported failed, as that round measured it."""
+    out = {}
+    for stage, first in rounds[0].items():
+        all_runs = [r[stage] for r in rounds if stage in r]
+        failed = [r for r in all_runs if not r.get("ok")]
+        if failed or len(all_runs) == 1:
+            out[stage] = failed[0] if failed else first
+            continue
+        m = dict(first, seconds=statistics.median(r["seconds"] for r in all_runs),
+                 peak_mb=max(r["peak_mb"] for r in all_runs), runs=[r["seconds"] for r in all_runs])
+        if "each" in first:
+            m["each"] = {name: dict(a, analysis_seconds=statistics.median(r["each"][name]["analysis_seconds"]
+                                                                          for r in all_runs),
+                                    peak_mb=max(r["each"][name]["peak_mb"] for r in all_runs))
+                         for name, a in first["each"].items()}
+        out[stage] = m
+    return out
 
 
 def _borrow(ws: Path, src: str, dest: str, notebooks: list[str]) -> bool:
@@ -135,14 +176,35 @@ def _analysis_names(ws: Path) -> list[str]:
     return [x for x in r.stdout.strip().split(",") if x]
 
 
+ROUNDS = 2
+
+
 def run(sizes=SIZES, parent: Path | None = None, keep: bool = False, limit_mb: float = LIMIT_MB,
-        timeout: float = TIMEOUT, log=print) -> dict:
+        timeout: float = TIMEOUT, log=print, rounds: int = ROUNDS) -> dict:
+    """Every size generated and measured in turn, then the pipeline's stages measured again in
+    ``rounds - 1`` more rounds, each in the opposite order to the one before (10k 100k 1m, then
+    1m 100k 10k): a change in the machine's speed during the run then falls on both sizes of a
+    ratio. A size with a stage that failed is not run again."""
     ws = workspace.create(parent, "scale")
     try:
         done: list[dict] = []
         for n in sizes:
             done.append(run_size(ws, n, limit_mb, timeout, log, done[-1]["slug"] if done else None))
-        out = {"sizes": done, "limit_mb": limit_mb}
+        measured = {s["n_referrals"]: [s["stages"]] for s in done}
+        sequence = [label(s["n_referrals"]) for s in done]
+        order = [s["n_referrals"] for s in done if _ok(s["stages"])]
+        for r in range(1, rounds):
+            order.reverse()
+            for n in order:
+                log(f"[scale {label(n)}] round {r + 1} of {rounds}")
+                measured[n].append(run_stages(ws, n, limit_mb, timeout, log))
+                sequence.append(label(n))
+        for s in done:
+            runs = measured[s["n_referrals"]]
+            s["stages"] = {"generate": s["stages"]["generate"], **merge_rounds(
+                [{k: v for k, v in m.items() if k != "generate"} for m in runs])} if len(runs) > 1 else s["stages"]
+            s["rounds"] = len(runs)
+        out = {"sizes": done, "limit_mb": limit_mb, "sequence": sequence}
     finally:
         if not keep:
             workspace.remove(ws)
@@ -183,6 +245,16 @@ def markdown(res: dict) -> str:
             name = "notebooks without " + ", ".join(next(s["stages"][stage]["without"] for s in sizes
                                                          if stage in s["stages"]))
         lines.append(f"| {name} | " + " | ".join(row) + " |")
+    if res.get("sequence") and max(s.get("rounds", 1) for s in sizes) > 1:
+        lines += ["", f"Every pipeline stage ran in {max(s.get('rounds', 1) for s in sizes)} rounds, the sizes in "
+                  f"the order {', '.join(res['sequence'])}; a cell is the median time of the rounds and the "
+                  "highest memory peak."]
+        for a, b in zip(sizes, sizes[1:], strict=False):
+            each = [f"{st} {', '.join(f'{y / x:.1f}x' for x, y in zip(a['stages'][st]['runs'], b['stages'][st]['runs'], strict=False))}"
+                    for st in STAGES if "runs" in a["stages"].get(st, {}) and "runs" in b["stages"].get(st, {})]
+            if each:
+                lines.append(f"Round by round, {label(b['n_referrals'])}/{label(a['n_referrals'])} time: "
+                             + "; ".join(each) + ".")
     for s in sizes:
         b = s["stages"].get("render", {}).get("borrowed")
         if b:
@@ -212,10 +284,12 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    ap.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of the pipeline's stages per size")
     ap.add_argument("--keep", action="store_true", help="keep the workspace")
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
     args = ap.parse_args(argv)
-    res = run([int(x) for x in args.sizes.split(",")], keep=args.keep, log=lambda m: print(m, file=sys.stderr))
+    res = run([int(x) for x in args.sizes.split(",")], keep=args.keep, log=lambda m: print(m, file=sys.stderr),
+              rounds=args.rounds)
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
     print(markdown(res))
