@@ -88,8 +88,6 @@ def dumps(results: dict[str, Any]) -> str:
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+")
-
-
 _TEN_DIGITS = re.compile(r"\d{10}")
 
 
