@@ -201,8 +201,8 @@ def run(sizes=SIZES, parent: Path | None = None, keep: bool = False, limit_mb: f
                 sequence.append(label(n))
         for s in done:
             runs = measured[s["n_referrals"]]
-            s["stages"] = {"generate": s["stages"]["generate"], **merge_rounds(
-                [{k: v for k, v in m.items() if k != "generate"} for m in runs])} if len(runs) > 1 else s["stages"]
+            s["stages"] = {"generate": s["stages"]["generate"],
+                           **merge_rounds([{k: v for k, v in m.items() if k != "generate"} for m in runs])}
             s["rounds"] = len(runs)
         out = {"sizes": done, "limit_mb": limit_mb, "sequence": sequence}
     finally:
@@ -245,8 +245,9 @@ def markdown(res: dict) -> str:
             name = "notebooks without " + ", ".join(next(s["stages"][stage]["without"] for s in sizes
                                                          if stage in s["stages"]))
         lines.append(f"| {name} | " + " | ".join(row) + " |")
-    if res.get("sequence") and max(s.get("rounds", 1) for s in sizes) > 1:
-        lines += ["", f"Every pipeline stage ran in {max(s.get('rounds', 1) for s in sizes)} rounds, the sizes in "
+    rounds = max(s.get("rounds", 1) for s in sizes)
+    if res.get("sequence") and rounds > 1:
+        lines += ["", f"Every pipeline stage ran in {rounds} rounds, the sizes in "
                   f"the order {', '.join(res['sequence'])}; a cell is the median time of the rounds and the "
                   "highest memory peak."]
         for a, b in zip(sizes, sizes[1:], strict=False):

@@ -675,6 +675,11 @@ _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
 _TEXT_TYPES = ("string", "category")
 
 
+def _text_column_names(name: str) -> list[str]:
+    """The contract's text (string and category) columns of table ``name``, in contract order."""
+    return [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
+
+
 def _objects(arr: pa.ChunkedArray) -> np.ndarray:
     """A string column as an object array (``None`` for missing). Read dictionary-encoded, each
     distinct string becomes one Python object shared by its rows: a 20-million-row id column costs
@@ -703,7 +708,7 @@ def _column(col: ColumnSpec, arr: pa.ChunkedArray) -> pd.Series:
 def _read_processed_table(name: str, path: Path) -> pd.DataFrame:
     """A processed table, converted column by column; each column's Arrow buffers are let go as
     soon as it is converted, so a big table needs little more than its pandas form."""
-    text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
+    text = _text_column_names(name)
     table = pq.read_table(path, read_dictionary=text)
     n, big = table.num_rows, table.num_rows > WRITE_CHUNK_ROWS
     cols = {}
@@ -826,15 +831,15 @@ def read_processed(processed_dir: Path, tables: Iterable[str] | None = None) -> 
             )
         )
     wanted = None if tables is None else set(tables)
-    tables = {}
+    frames = {}
     for name in manifest["tables"]:
         if wanted is not None and name not in wanted:
             continue
         path = processed_dir / f"{name}.parquet"
         if name not in TABLES or not path.is_file():
             raise DataError(Problem(file=path.name, message="is listed in manifest.json but missing"))
-        tables[name] = _read_processed_table(name, path)
-    extract = Extract(config=config_from_dict(manifest["config"]), tables=tables, sha256=manifest["sha256"])
+        frames[name] = _read_processed_table(name, path)
+    extract = Extract(config=config_from_dict(manifest["config"]), tables=frames, sha256=manifest["sha256"])
     extract.input_files = dict(manifest.get("inputs") or {})  # type: ignore[attr-defined]
     return extract
 
@@ -852,7 +857,7 @@ def processed_text_columns(processed_dir: Path) -> Iterator[tuple[str, str, pa.A
     processed_dir = Path(processed_dir)
     for name in manifest(processed_dir)["tables"]:
         path = processed_dir / f"{name}.parquet"
-        text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
+        text = _text_column_names(name)
         if not text:
             continue
         pf = pq.ParquetFile(path, read_dictionary=text)
