@@ -97,18 +97,27 @@ def _run_one(name, mod, extract, settings, sdc) -> bool:
     return True
 
 
-def run_in_kernel(processed: Path) -> dict:
-    """Start one Jupyter kernel and run :func:`run_all` in it (as the notebooks are run)."""
+def _start_kernel():
+    """A Jupyter kernel started as the pipeline starts its own (``pipeline.execute.KERNEL_ARGS``:
+    quiet, no IPython history database), and a client with its channels started."""
     import os
 
     from jupyter_client.manager import KernelManager
 
+    from pipeline.execute import KERNEL_ARGS
+
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    t0 = time.perf_counter()
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR"], cwd=str(Path.cwd()))
+    km.start_kernel(extra_arguments=KERNEL_ARGS, cwd=str(Path.cwd()))
     kc = km.client()
     kc.start_channels()
+    return km, kc
+
+
+def run_in_kernel(processed: Path) -> dict:
+    """Start one Jupyter kernel and run :func:`run_all` in it (as the notebooks are run)."""
+    t0 = time.perf_counter()
+    km, kc = _start_kernel()
     try:
         kc.wait_for_ready(timeout=120)
         kernel_start = time.perf_counter() - t0
@@ -138,19 +147,13 @@ def run_notebook_code(processed: Path, slug: str) -> dict:
     """The notebooks' own code (analyses, figures, tables, text), cell by cell, in one Jupyter
     kernel started here, with the parameters the pipeline gives them: what the report costs
     without Make, Papermill, separate processes or rendering. Fragments go to a temporary folder."""
-    import os
     import tempfile
 
     import jupytext
-    from jupyter_client.manager import KernelManager
 
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     sources = sorted((Path.cwd() / "notebooks").glob("[0-9]*.py"))
     t0 = time.perf_counter()
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR"], cwd=str(Path.cwd()))
-    kc = km.client()
-    kc.start_channels()
+    km, kc = _start_kernel()
     timings: dict[str, float] = {}
     try:
         kc.wait_for_ready(timeout=120)

@@ -14,6 +14,10 @@ What else keeps the fixed costs down (``bench/RESULTS.md`` has the measured brea
 - every notebook is run through one connected kernel client (a new client per notebook waits
   ~0.2 s for ZeroMQ's subscription handshake);
 - Papermill writes each output notebook once, when it is complete (not after every cell);
+- the kernel keeps no IPython history: that is a SQLite database in the user's home, committed
+  and synced to disk after every cell (three disk flushes a cell, some 400 a borough), shared by
+  the kernels of a ``make -j`` build, and read back from disk once the machine has dropped it
+  from its cache; the cells of a build do not belong in the user's interactive history anyway;
 - after the imports and after each reset the surviving objects (modules, the cached extract) are
   frozen out of the garbage collector (``gc.freeze``), so a reset does not walk every imported
   module again (~0.2 s a notebook) and neither do the collections during the analyses.
@@ -30,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 RESET_TAG = "injected-reset"
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 RESET_CODE = ('get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc\n'
               'from pipeline.memory import release as _release\n_release()\ndel _release')
 STARTUP_TIMEOUT = 120

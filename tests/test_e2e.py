@@ -56,8 +56,10 @@ def project(tmp_path_factory):
     shutil.copytree(paths.ROOT / "tests" / "fixtures" / "tiny", root / "data_raw" / "tiny")
     # exact figures for the golden test: disclosure control off (the report says NOT FOR PUBLICATION)
     (root / "data_raw" / "tiny" / "settings.yml").write_text("disclosure:\n  enabled: false\n")
-    make(root, "report", f"BOROUGH={SMALL}")
-    make(root, "report", "BOROUGH=tiny")
+    # the kernels' IPython folder, so that what they write there can be checked
+    ipython = {"IPYTHONDIR": str(root / ".ipython")}
+    make(root, "report", f"BOROUGH={SMALL}", env=ipython)
+    make(root, "report", "BOROUGH=tiny", env=ipython)
     return root
 
 
@@ -74,6 +76,14 @@ def test_report_is_published(project):
     assert "SYNTHETIC DATA" in html
     assert not re.search(r"""<(script|img|link|iframe)[^>]+(src|href)=["']?https?://""", html)
     assert sorted(p.name for p in (rep / "notebooks").iterdir())
+
+
+def test_the_kernel_writes_no_ipython_history(project):
+    # IPython's history is a SQLite database committed (and synced to disk) after every cell; a
+    # build must neither add its cells to the user's history nor wait on that disk
+    profile = project / ".ipython" / "profile_default"
+    assert profile.is_dir()  # the kernels did use this folder
+    assert not (profile / "history.sqlite").exists()
 
 
 def test_second_run_does_no_work(project):
