@@ -24,7 +24,7 @@ PKG_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*
 # modules a borough report never runs (the London comparison, the tools around the build): editing
 # them must not make every borough report stale
 PKG_SRC := $(filter-out pipeline/london.py pipeline/browser.py pipeline/scaffold.py pipeline/validation.py pipeline/progress.py,$(PKG_SRC))
-LOAD_SRC := pipeline/contract.py pipeline/load.py pipeline/extract.py pipeline/errors.py pipeline/config.py
+LOAD_SRC := pipeline/__init__.py pipeline/contract.py pipeline/measures.py pipeline/load.py pipeline/processed.py pipeline/extract.py pipeline/errors.py pipeline/config.py
 NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
 BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
 # `make -j reports` starts the biggest extracts first, so a parallel build does not end on one large borough

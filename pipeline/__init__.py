@@ -7,7 +7,9 @@ One module per concern:
 - :mod:`pipeline.extract`     the in-memory typed extract shared by every stage
 - :mod:`pipeline.errors`      data errors that print as messages, not tracebacks
 - :mod:`pipeline.contract`    data contract v1: schemas and cross-table rules
+- :mod:`pipeline.measures`    the contract's clinical measures, ranges and units, as plain data
 - :mod:`pipeline.load`        reading, validating and writing processed extracts
+- :mod:`pipeline.processed`   a processed extract's manifest and text, read without pandas
 - :mod:`pipeline.synthetic`   deterministic synthetic extracts for every area
 - :mod:`pipeline.config`      project defaults and per-borough overrides
 - :mod:`pipeline.disclosure`  statistical disclosure control for everything published

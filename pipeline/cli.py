@@ -196,12 +196,12 @@ def cmd_notebooks(target: str, changed: list[str]) -> None:
 
 def publish(target: str) -> Path:
     from .config import load_settings
-    from .load import read_processed
+    from .processed import header
     from .publish import publish_report
 
     slug, label, build, dest = target_dirs(target)
     processed = paths.processed_dir(slug)
-    extract = read_processed(processed, tables=())  # its configuration and hash; the scan reads the Parquet
+    extract = header(processed)  # its configuration and hash; the scan reads the Parquet (no pandas here)
     settings = load_settings(processed)
     executed = [build / "notebooks" / f"{n}.ipynb" for n in notebook_names()]
     t0 = time.perf_counter()

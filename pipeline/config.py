@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from . import paths
 from .errors import ConfigError, Problem
+from .measures import CLINICAL_MEASURE_RANGES
 
 SETTINGS_FILE = "settings.yml"
 
@@ -50,8 +51,6 @@ class Target(_Strict):
         if self.kind == "measure":
             if self.measure is None or self.op is None or self.value is None:
                 raise ValueError(f"target {self.name!r} needs measure, op and value")
-            from .contract import CLINICAL_MEASURE_RANGES  # local: keeps this module light
-
             if self.measure not in CLINICAL_MEASURE_RANGES:
                 raise ValueError(f"target {self.name!r}: unknown measure {self.measure!r} "
                                  f"(one of {', '.join(CLINICAL_MEASURE_RANGES)})")

@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from . import CONTRACT_VERSION  # noqa: F401  (one number for the whole package)
 from .errors import MAX_EXAMPLES, DataError, Problem
-
-CONTRACT_VERSION = 1
+from .measures import CLINICAL_MEASURE_RANGES, CLINICAL_MEASURE_UNITS, CLINICAL_WHOLE_MEASURES  # noqa: F401
 
 ColumnType = Literal["string", "date", "boolean", "integer", "number", "category"]
 
@@ -60,28 +60,6 @@ DTYPES: dict[str, Any] = {
 ONS4_ITEMS: list[str] = ["life_satisfaction", "worthwhile", "happiness", "anxiety"]
 ONS4_INSTRUMENT = "ons4"
 ONS4_SCORE_RANGE = (0, 10)
-
-#: measure -> (lowest, highest) allowed value, inclusive.
-CLINICAL_MEASURE_RANGES: dict[str, tuple[float, float]] = {
-    "hba1c": (20, 200),  # mmol/mol
-    "total_cholesterol": (1, 20),  # mmol/L
-    "systolic_bp": (60, 260),  # mmHg
-    "diastolic_bp": (30, 160),  # mmHg
-    "bmi": (10, 80),  # kg/m2
-    "smoking_status": (0, 1),  # 1 current smoker, 0 not (only 0 or 1)
-    "alcohol_units_week": (0, 300),
-}
-CLINICAL_MEASURE_UNITS: dict[str, str] = {
-    "hba1c": "mmol/mol",
-    "total_cholesterol": "mmol/L",
-    "systolic_bp": "mmHg",
-    "diastolic_bp": "mmHg",
-    "bmi": "kg/m2",
-    "smoking_status": "1 = current smoker, 0 = not",
-    "alcohol_units_week": "units per week",
-}
-#: measures whose values must be whole numbers
-CLINICAL_WHOLE_MEASURES = ("smoking_status",)
 
 #: allowed values, keyed by column name (the same list wherever the column appears).
 CATEGORIES: dict[str, list[str]] = {

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a timestamp is made: publishing needs none
+    import pandas as pd
 
 
 @dataclass
@@ -40,10 +41,14 @@ class ExtractConfig:
 
     @property
     def start(self) -> pd.Timestamp:
+        import pandas as pd
+
         return pd.Timestamp(self.extract_start)
 
     @property
     def end(self) -> pd.Timestamp:
+        import pandas as pd
+
         return pd.Timestamp(self.extract_end)
 
 

@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -41,10 +41,10 @@ from .contract import REQUIRED_TABLES, TABLES, ColumnSpec, TableSpec
 from .errors import ConfigError, DataError, Problem
 from .extract import Extract, ExtractConfig
 from .paths import SLUG_RE
+from .processed import MANIFEST, extract_of, read_manifest
 
 CONFIG_FILE = "extract.yml"
 SETTINGS_FILE = "settings.yml"
-MANIFEST = "manifest.json"
 ISO_DATE = "%Y-%m-%d"
 
 _ONS_CODE = re.compile(r"^[EWSN][0-9]{8}$")
@@ -742,23 +742,6 @@ def config_to_dict(config: ExtractConfig) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=_json_default))
 
 
-def config_from_dict(d: dict[str, Any]) -> ExtractConfig:
-    target = d.get("referral_target_monthly")
-    return ExtractConfig(
-        slug=d["slug"],
-        borough=d["borough"],
-        ons_code=d["ons_code"],
-        extract_start=date.fromisoformat(d["extract_start"]),
-        extract_end=date.fromisoformat(d["extract_end"]),
-        registered_population=int(d["registered_population"]),
-        referral_target_monthly=tuple(target) if target is not None else None,  # type: ignore[arg-type]
-        readmission_benchmark_30d_pct=d.get("readmission_benchmark_30d_pct"),
-        date_format=d.get("date_format"),
-        synthetic=bool(d.get("synthetic", False)),
-        extra=dict(d.get("extra") or {}),
-    )
-
-
 def write_processed(extract: Extract, out_dir: Path, inputs: dict[str, str] | None = None) -> Path:
     """Write ``extract`` to ``out_dir`` as one Parquet file per table plus ``manifest.json``.
 
@@ -817,19 +800,7 @@ def read_processed(processed_dir: Path, tables: Iterable[str] | None = None) -> 
     ``tables`` names the tables to read (default: all); ``tables=()`` reads only the manifest,
     for a stage that needs the extract's configuration and hash but none of its rows."""
     processed_dir = Path(processed_dir)
-    mpath = processed_dir / MANIFEST
-    if not mpath.is_file():
-        raise DataError(Problem(file=MANIFEST, message=f"is missing from {processed_dir}: run the load step again"))
-    manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    if manifest.get("contract_version") != contract.CONTRACT_VERSION:
-        raise DataError(
-            Problem(
-                file=MANIFEST,
-                column="contract_version",
-                message=f"was written under contract version {manifest.get('contract_version')}, this code "
-                f"reads version {contract.CONTRACT_VERSION}: run the load step again",
-            )
-        )
+    manifest = read_manifest(processed_dir)
     wanted = None if tables is None else set(tables)
     frames = {}
     for name in manifest["tables"]:
@@ -839,34 +810,4 @@ def read_processed(processed_dir: Path, tables: Iterable[str] | None = None) -> 
         if name not in TABLES or not path.is_file():
             raise DataError(Problem(file=path.name, message="is listed in manifest.json but missing"))
         frames[name] = _read_processed_table(name, path)
-    extract = Extract(config=config_from_dict(manifest["config"]), tables=frames, sha256=manifest["sha256"])
-    extract.input_files = dict(manifest.get("inputs") or {})  # type: ignore[attr-defined]
-    return extract
-
-
-#: rows read at a time by :func:`processed_text_columns` (bounds its memory on a big table)
-SCAN_BATCH_ROWS = 1 << 22
-
-
-def processed_text_columns(processed_dir: Path) -> Iterator[tuple[str, str, pa.Array]]:
-    """(table, column, values) for every text column of a processed extract, read straight from
-    its Parquet a column and a few million rows at a time: what a scan over the extract's text
-    needs, without building the tables in pandas. Values are Arrow strings (nulls for missing),
-    dictionary-encoded as the Parquet stores them (an id column's distinct values once per row
-    group, not a string per row)."""
-    processed_dir = Path(processed_dir)
-    for name in manifest(processed_dir)["tables"]:
-        path = processed_dir / f"{name}.parquet"
-        text = _text_column_names(name)
-        if not text:
-            continue
-        pf = pq.ParquetFile(path, read_dictionary=text)
-        for col in text:
-            for batch in pf.iter_batches(batch_size=SCAN_BATCH_ROWS, columns=[col]):
-                yield name, col, batch.column(0)
-        pf.close()
-
-
-def manifest(processed_dir: Path) -> dict[str, Any]:
-    """The manifest.json of a processed extract."""
-    return json.loads((Path(processed_dir) / MANIFEST).read_text(encoding="utf-8"))
+    return extract_of(manifest, frames)

@@ -50,10 +50,10 @@ class PeriodError(ValueError):
 def parse_period(text: str) -> Period:
     """Parse ``2023-24`` (financial year 1 April 2023 to 31 March 2024), ``2023-Q2``
     (calendar quarter April to June 2023) or ``2023-07`` (July 2023)."""
-    import pandas as pd
-
     s = (text or "").strip()
     m = _Q.match(s)
+    if m or _FY.match(s):  # pandas only for what may be a period (not for every folder name)
+        import pandas as pd
     if m:
         year, q = int(m.group(1)), int(m.group(2))
         start = pd.Timestamp(year, 3 * (q - 1) + 1, 1)

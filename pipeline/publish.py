@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import CONTRACT_VERSION, paths
 from .config import Settings
 from .extract import Extract
-from .load import processed_text_columns
 from .periods import Period
+from .processed import text_columns
 from .provenance import build_time, code_version, package_versions
 from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, number_cells, render
 from .summary import markdown as summary_markdown
@@ -103,6 +104,16 @@ def _text_columns(extract: Extract) -> Iterator[tuple[str, str, pa.Array]]:
                 yield name, col, pa.array([str(v) for v in distinct[pd.notna(distinct)]], type=pa.string())
 
 
+def _strings(values: list[str]) -> pa.Array:
+    """An Arrow string array made from its buffers: ``pa.array`` on Python objects imports
+    pandas (to look for pandas types), a third of a second of a publishing process that
+    otherwise needs none."""
+    data = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in data], out=offsets[1:])
+    return pa.StringArray.from_buffers(len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)))
+
+
 def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | None = None) -> set[str]:
     """The tokens that are input identifiers: a patient or referral id, or a 10-digit number that
     is the whole of a value in any text column.
@@ -114,9 +125,9 @@ def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | 
     ``extract`` is needed for nothing else (it may hold no tables)."""
     if not tokens:
         return set()
-    every = pa.array(sorted(tokens), type=pa.string())
-    ten = pa.array(sorted(t for t in tokens if _TEN_DIGITS.fullmatch(t)), type=pa.string())
-    columns = processed_text_columns(processed_dir) if processed_dir is not None else _text_columns(extract)
+    every = _strings(sorted(tokens))
+    ten = _strings(sorted(t for t in tokens if _TEN_DIGITS.fullmatch(t)))
+    columns = text_columns(processed_dir) if processed_dir is not None else _text_columns(extract)
     found: set[str] = set()
     for _, col, values in columns:
         candidates = every if col in ID_COLUMNS else ten

@@ -101,6 +101,35 @@ def test_swap_keeps_named_subfolders(tmp_path):
     assert not staged.exists()
 
 
+def test_publishing_needs_neither_pandas_nor_the_contract(tmp_path):
+    """The publish stage reads the manifest and scans the processed Parquet with pyarrow alone:
+    pandas and the contract's pandera schemas would add half a second to every borough's
+    publish. Run in a fresh interpreter, what publishing does imports neither."""
+    import subprocess
+    import sys
+
+    from pipeline import load, paths, synthetic
+
+    raw = synthetic.generate("city-of-london", tmp_path / "city-of-london", n_referrals=50)
+    processed = load.write_processed(load.load_extract(raw), tmp_path / "processed")
+    pid = load.read_processed(processed, tables=["referrals"])["referrals"]["patient_id"].iloc[0]
+    code = f"""
+import sys
+from pipeline import cli, config, processed, publish
+header = processed.header({str(processed)!r})
+from pathlib import Path
+config.load_settings(Path({str(processed)!r}))
+print(sorted(publish.identifiers_among({{{pid!r}, "1234567890", "Merton"}}, header, {str(processed)!r})))
+assert not cli._is_period_label("notebooks")  # a report's folders are checked for period labels
+print(sorted(m for m in ("pandas", "pandera", "pipeline.contract", "pipeline.load") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.ROOT)
+    assert out.returncode == 0, out.stderr
+    found, heavy = out.stdout.strip().splitlines()[-2:]
+    assert found == str([pid])  # the scan still finds an id
+    assert heavy == "[]"
+
+
 def test_identifier_scan_finds_the_same_ids_in_memory_and_in_the_processed_parquet(tmp_path, monkeypatch):
     """The scan goes from the published tokens to the extract. Read from the processed Parquet
     (what ``make report`` does, a column and a batch at a time) or from the tables in memory, it
@@ -110,13 +139,14 @@ def test_identifier_scan_finds_the_same_ids_in_memory_and_in_the_processed_parqu
     from scan import input_identifiers
 
     from pipeline import load, synthetic
+    from pipeline import processed as processed_mod
 
     raw = synthetic.generate("city-of-london", tmp_path / "city-of-london", n_referrals=300)
     sign = pd.read_csv(raw / "signposting.csv", dtype=str, keep_default_na=False)
     sign.loc[3, "service_name"] = "1234567890"  # a 10-digit number as a whole text value
     sign.to_csv(raw / "signposting.csv", index=False)
     extract = load.load_extract(raw)
-    monkeypatch.setattr(load, "SCAN_BATCH_ROWS", 1000)  # several batches per table
+    monkeypatch.setattr(processed_mod, "SCAN_BATCH_ROWS", 1000)  # several batches per table
     processed = load.write_processed(extract, tmp_path / "processed")
     tables = extract.tables
     tokens = {tables["gp_appointments"]["patient_id"].iloc[-1], tables["outcome_measures"]["referral_id"].iloc[0],
@@ -128,5 +158,6 @@ def test_identifier_scan_finds_the_same_ids_in_memory_and_in_the_processed_parqu
     assert pub.identifiers_among(tokens, extract) == expected
     header = load.read_processed(processed, tables=())
     assert header.tables == {} and header.sha256 == extract.sha256
+    assert processed_mod.header(processed) == header  # what publishing reads, without pandas
     assert pub.identifiers_among(tokens, header, processed) == expected
     assert pub.identifiers_among(set(), header, processed) == set()
