@@ -141,8 +141,8 @@ def merge_rounds(rounds: list[dict]) -> dict:
     for stage, first in rounds[0].items():
         all_runs = [r[stage] for r in rounds if stage in r]
         failed = [r for r in all_runs if not r.get("ok")]
-        if failed or len(all_runs) == 1:
-            out[stage] = failed[0] if failed else first
+        if failed:
+            out[stage] = failed[0]
             continue
         m = dict(first, seconds=statistics.median(r["seconds"] for r in all_runs),
                  peak_mb=max(r["peak_mb"] for r in all_runs), runs=[r["seconds"] for r in all_runs])

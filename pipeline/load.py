@@ -675,11 +675,6 @@ _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
 _TEXT_TYPES = ("string", "category")
 
 
-def _text_column_names(name: str) -> list[str]:
-    """The contract's text (string and category) columns of table ``name``, in contract order."""
-    return [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
-
-
 def _objects(arr: pa.ChunkedArray) -> np.ndarray:
     """A string column as an object array (``None`` for missing). Read dictionary-encoded, each
     distinct string becomes one Python object shared by its rows: a 20-million-row id column costs
@@ -708,7 +703,7 @@ def _column(col: ColumnSpec, arr: pa.ChunkedArray) -> pd.Series:
 def _read_processed_table(name: str, path: Path) -> pd.DataFrame:
     """A processed table, converted column by column; each column's Arrow buffers are let go as
     soon as it is converted, so a big table needs little more than its pandas form."""
-    text = _text_column_names(name)
+    text = [c.name for c in TABLES[name].columns if c.type in _TEXT_TYPES]
     table = pq.read_table(path, read_dictionary=text)
     n, big = table.num_rows, table.num_rows > WRITE_CHUNK_ROWS
     cols = {}

@@ -51,16 +51,15 @@ def parse_period(text: str) -> Period:
     """Parse ``2023-24`` (financial year 1 April 2023 to 31 March 2024), ``2023-Q2``
     (calendar quarter April to June 2023) or ``2023-07`` (July 2023)."""
     s = (text or "").strip()
-    m = _Q.match(s)
-    if m or _FY.match(s):  # pandas only for what may be a period (not for every folder name)
+    quarter, fy = _Q.match(s), _FY.match(s)
+    if quarter or fy:  # pandas only for what may be a period (not for every folder name)
         import pandas as pd
-    if m:
-        year, q = int(m.group(1)), int(m.group(2))
+    if quarter:
+        year, q = int(quarter.group(1)), int(quarter.group(2))
         start = pd.Timestamp(year, 3 * (q - 1) + 1, 1)
         return Period(s, "quarter", start, start + pd.offsets.QuarterEnd(0))
-    m = _FY.match(s)
-    if m:
-        year, second = int(m.group(1)), int(m.group(2))
+    if fy:
+        year, second = int(fy.group(1)), int(fy.group(2))
         if second == (year + 1) % 100:
             return Period(s, "financial_year", pd.Timestamp(year, 4, 1), pd.Timestamp(year + 1, 3, 31))
         if 1 <= second <= 12:

@@ -26,17 +26,12 @@ MANIFEST = "manifest.json"
 SCAN_BATCH_ROWS = 1 << 22
 
 
-def manifest(processed_dir: Path) -> dict[str, Any]:
-    """The manifest.json of a processed extract, as written."""
-    return json.loads((Path(processed_dir) / MANIFEST).read_text(encoding="utf-8"))
-
-
 def read_manifest(processed_dir: Path) -> dict[str, Any]:
     """The manifest, checked: present, and written under this code's contract version."""
     processed_dir = Path(processed_dir)
     if not (processed_dir / MANIFEST).is_file():
         raise DataError(Problem(file=MANIFEST, message=f"is missing from {processed_dir}: run the load step again"))
-    m = manifest(processed_dir)
+    m = json.loads((processed_dir / MANIFEST).read_text(encoding="utf-8"))
     if m.get("contract_version") != CONTRACT_VERSION:
         raise DataError(
             Problem(
@@ -93,7 +88,7 @@ def text_columns(processed_dir: Path) -> Iterator[tuple[str, str, pa.Array]]:
     dictionary-encoded as the Parquet stores them (an id column's distinct values once per row
     group, not a string per row)."""
     processed_dir = Path(processed_dir)
-    for name in manifest(processed_dir)["tables"]:
+    for name in read_manifest(processed_dir)["tables"]:
         path = processed_dir / f"{name}.parquet"
         text = [f.name for f in pq.read_schema(path) if _is_text(f.type)]
         if not text:

@@ -579,7 +579,7 @@ def test_ordinal_fit_is_converged_well_below_the_published_precision():
 
 
 def test_ordinal_fit_stopped_by_precision_loss_counts_as_converged_at_the_default_tolerance(monkeypatch):
-    """Asked for more than the numerical gradient allows, BFGS stops with 'precision loss'; the
+    """Asked for more than floating point allows, BFGS stops with 'precision loss'; the
     fit is then accepted when its gradient meets scipy's default tolerance, and refused when not."""
     y, X, groups = _ordinal_data()
     monkeypatch.setattr(S, "ORDINAL_GTOL", 1e-14)

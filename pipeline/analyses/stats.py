@@ -32,7 +32,7 @@ SEPARATION_LOGIT = 12.0
 # scipy's default (1e-5) the estimates are only good to about four significant figures, so a
 # published odds ratio or interval could move in its third decimal with the machine's floating
 # point (a different processor's vector code changes BFGS's path); at 1e-8 they settle well below
-# the published precision. Finer than that reaches the numerical gradient's own noise.
+# the published precision. Much finer than that reaches the log-likelihood's floating-point noise.
 ORDINAL_GTOL = 1e-8
 ORDINAL_GTOL_DEFAULT = 1e-5  # a fit that stops short of ORDINAL_GTOL is accepted if it meets this
 
