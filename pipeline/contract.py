@@ -762,7 +762,9 @@ def _cross_rules(tables: Mapping[str, pd.DataFrame], ctx: _Ctx) -> list[Problem]
     if "referrals" not in tables:
         return []
     ref = tables["referrals"]
-    ref_dates = ref.drop_duplicates("referral_id").set_index("referral_id")["referral_date"]
+    # a missing referral_id names no referral: it never matches another missing one
+    ref_dates = (ref[["referral_id", "referral_date"]].dropna(subset=["referral_id"])
+                 .drop_duplicates("referral_id").set_index("referral_id")["referral_date"])
     ref_file = ctx.file("referrals")
     for child in REFERRAL_CHILD_TABLES:
         if child not in tables:

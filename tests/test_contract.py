@@ -755,3 +755,29 @@ def test_validate_extract_in_memory(tiny):
     text = str(info.value)
     find_problem(info.value, "referrals.csv", "gender", 5, "Female")
     assert "sp_contacts.csv" in text and "wrong data type" in text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_missing_referral_id_is_not_matched_to_a_missing_one(tiny, fmt):
+    # a contact and a referral that both lack a referral_id are not the same referral: the contact
+    # is reported as empty, not as dated before that referral (missing never matches missing)
+    set_cell(tiny, "referrals.csv", 3, "referral_id", "")
+    set_cell(tiny, "sp_contacts.csv", 2, "referral_id", "")
+    if fmt == "parquet":
+        for name in ("referrals", "sp_contacts"):
+            pd.read_csv(tiny / f"{name}.csv", dtype=str).to_parquet(tiny / f"{name}.parquet", index=False)
+            (tiny / f"{name}.csv").unlink()
+    err = load_error(tiny)
+    find_problem(err, f"sp_contacts.{fmt}", "referral_id", 2, None)
+    assert not [p for p in err.problems if "before the referral's referral_date" in p.message]
+
+
+def test_missing_referral_id_is_not_matched_in_memory(tiny):
+    # the same without text codes (an extract checked in memory)
+    ex = load_extract(tiny)
+    ex.tables["referrals"].loc[1, "referral_id"] = None
+    ex.tables["sp_contacts"].loc[0, "referral_id"] = None
+    with pytest.raises(DataError) as info:
+        contract.validate_extract(ex)
+    find_problem(info.value, "sp_contacts.csv", "referral_id", 2, None)
+    assert not [p for p in info.value.problems if "before the referral's referral_date" in p.message]
