@@ -40,6 +40,7 @@ import pandera.pandas as pa
 from . import CONTRACT_VERSION  # noqa: F401  (one number for the whole package)
 from .errors import MAX_EXAMPLES, DataError, Problem
 from .measures import CLINICAL_MEASURE_RANGES, CLINICAL_MEASURE_UNITS, CLINICAL_WHOLE_MEASURES  # noqa: F401
+from .textcodes import Codes
 
 ColumnType = Literal["string", "date", "boolean", "integer", "number", "category"]
 
@@ -424,12 +425,15 @@ def _matches(pattern: str):
     return check
 
 
-def _column_schema(col: ColumnSpec, text_dtype: Any = str) -> pa.Column:
+def _column_schema(col: ColumnSpec, text_dtype: Any = str, complete: bool = False) -> pa.Column:
+    """``complete``: the column is known to hold no missing value, so pandera need not look for
+    any (the same outcome, one pass fewer over a big column)."""
     checks: list[pa.Check] = []
+    na = {"ignore_na": not complete}
     if col.allowed is not None:
-        checks.append(pa.Check.isin(col.allowed, error=_allowed_text(col.allowed)))
+        checks.append(pa.Check.isin(col.allowed, error=_allowed_text(col.allowed), **na))
     if col.pattern:
-        checks.append(pa.Check(_matches(col.pattern), error=f"must be {col.pattern_hint}"))
+        checks.append(pa.Check(_matches(col.pattern), error=f"must be {col.pattern_hint}", **na))
     if col.min is not None and col.max is not None:
         checks.append(pa.Check.in_range(col.min, col.max, error=_range_text(col.min, col.max)))
     elif col.min is not None:
@@ -437,22 +441,24 @@ def _column_schema(col: ColumnSpec, text_dtype: Any = str) -> pa.Column:
     elif col.max is not None:
         checks.append(pa.Check.le(col.max, error=_range_text(None, col.max)))
     dtype = text_dtype if col.type in ("string", "category") else col.dtype
-    return pa.Column(dtype, checks, nullable=not col.required, unique=col.unique, required=True, name=col.name)
+    nullable = complete or not col.required
+    return pa.Column(dtype, checks, nullable=nullable, unique=col.unique, required=True, name=col.name)
 
 
-_SCHEMAS: dict[tuple[str, bool], pa.DataFrameSchema] = {}
+_SCHEMAS: dict[tuple[str, bool, frozenset[str]], pa.DataFrameSchema] = {}
 
 
-def schema(table: str, *, text_checked: bool = False) -> pa.DataFrameSchema:
+def schema(table: str, *, text_checked: bool = False, complete: Iterable[str] = ()) -> pa.DataFrameSchema:
     """The pandera schema of a typed table: exactly the contract columns, in order.
 
     ``text_checked=True`` leaves out the ``str`` type check of the text columns (pandera tests
-    every value with ``isinstance``), for a table whose text columns are known to hold only text."""
-    key = (table, text_checked)
+    every value with ``isinstance``), for a table whose text columns are known to hold only text.
+    ``complete`` names columns known to hold no missing value: pandera does not look for any."""
+    key = (table, text_checked, frozenset(complete))
     if key not in _SCHEMAS:
         spec = TABLES[table]
         _SCHEMAS[key] = pa.DataFrameSchema(
-            {c.name: _column_schema(c, None if text_checked else str) for c in spec.columns},
+            {c.name: _column_schema(c, None if text_checked else str, c.name in key[2]) for c in spec.columns},
             strict=True,
             ordered=True,
             name=table,
@@ -460,9 +466,13 @@ def schema(table: str, *, text_checked: bool = False) -> pa.DataFrameSchema:
     return _SCHEMAS[key]
 
 
-def _only_text(s: pd.Series) -> bool:
-    """Every value is a string or missing (what pandera's ``str`` check accepts), found in C."""
-    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+def _only_text(s: pd.Series, codes: Codes | None = None) -> bool:
+    """Every value is a string or missing (what pandera's ``str`` check accepts), found in C (on
+    the distinct values, when ``codes`` describe ``s``)."""
+    if s.dtype != object:
+        return False
+    k = Codes.of(s, codes)
+    return pd.api.types.infer_dtype(s if k is None else k.uniques, skipna=True) in ("string", "empty")
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,7 +597,9 @@ _PANDERA_MESSAGES = {
 }
 
 
-def _schema_problems(table: str, df: pd.DataFrame, ctx: _Ctx) -> list[Problem]:
+def _schema_problems(
+    table: str, df: pd.DataFrame, ctx: _Ctx, codes: Mapping[str, Codes] | None = None
+) -> list[Problem]:
     file = ctx.file(table)
     spec = TABLES[table]
     out: list[Problem] = []
@@ -602,10 +614,12 @@ def _schema_problems(table: str, df: pd.DataFrame, ctx: _Ctx) -> list[Problem]:
                 )
             )
     text = [c.name for c in spec.columns if c.dtype is object and c.name in df.columns]
-    text_checked = all(_only_text(df[c]) for c in text)
+    text_checked = all(_only_text(df[c], (codes or {}).get(c)) for c in text)
+    known = {c: Codes.of(df[c], k) for c, k in (codes or {}).items() if c in text}
+    complete = sorted(c for c, k in known.items() if k is not None and k.missing_count == 0)
     try:
         # inplace: nothing is coerced, so pandera need not copy the table first
-        schema(table, text_checked=text_checked).validate(df, lazy=True, inplace=True)
+        schema(table, text_checked=text_checked, complete=complete).validate(df, lazy=True, inplace=True)
         return out
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
@@ -757,7 +771,15 @@ def _row_rules(
     return [p for p in out if p is not None]
 
 
-def _cross_rules(tables: Mapping[str, pd.DataFrame], ctx: _Ctx) -> list[Problem]:
+_TextCodes = Mapping[str, Mapping[str, Codes]]  # {table: {column: codes}}
+
+
+def _codes_of(codes: _TextCodes | None, table: str, s: pd.Series) -> Codes | None:
+    """The codes of column ``s`` of ``table``, if known and still describing it."""
+    return Codes.of(s, (codes or {}).get(table, {}).get(str(s.name))) if codes else None
+
+
+def _cross_rules(tables: Mapping[str, pd.DataFrame], ctx: _Ctx, codes: _TextCodes | None = None) -> list[Problem]:
     out: list[Problem | None] = []
     if "referrals" not in tables:
         return []
@@ -771,11 +793,20 @@ def _cross_rules(tables: Mapping[str, pd.DataFrame], ctx: _Ctx) -> list[Problem]
             continue
         df = tables[child]
         rid = df["referral_id"]
-        orphan = rid.notna() & ~rid.isin(ref_dates.index)
+        k = _codes_of(codes, child, rid)
+        if k is None:
+            orphan = rid.notna() & ~rid.isin(ref_dates.index)
+        else:  # once per distinct referral_id
+            orphan = pd.Series(k.gather(~pd.Index(k.uniques).isin(ref_dates.index), False), index=df.index)
         out.append(ctx.at(child, "referral_id", f"has referral_ids that are not in {ref_file}", orphan))
     if "sp_contacts" in tables:
         df = tables["sp_contacts"]
-        rdate = df["referral_id"].map(ref_dates)
+        k = _codes_of(codes, "sp_contacts", df["referral_id"])
+        if k is None:
+            rdate = df["referral_id"].map(ref_dates)
+        else:
+            per_id = pd.Series(k.uniques, dtype=object).map(ref_dates).to_numpy(dtype="datetime64[ns]")
+            rdate = pd.Series(k.gather(per_id, np.datetime64("NaT", "ns")), index=df.index)
         out.append(
             ctx.at(
                 "sp_contacts",
@@ -787,24 +818,47 @@ def _cross_rules(tables: Mapping[str, pd.DataFrame], ctx: _Ctx) -> list[Problem]
     return [p for p in out if p is not None]
 
 
-def _nhs_problems(tables: Mapping[str, pd.DataFrame], ctx: _Ctx) -> list[Problem]:
+def _nhs_screen(values: Any) -> np.ndarray:
+    """Which text values might be NHS numbers (ten digits, perhaps spaced): the cheap screen
+    first, as most pseudonyms are not. Matched in Arrow (one C++ pass) when the values convert."""
+    import pyarrow
+    import pyarrow.compute
+
+    pattern = r"[0-9][0-9 -]{9,13}"
+    try:
+        arr = pyarrow.array(np.asarray(values, dtype=object), type=pyarrow.string(), from_pandas=True)
+    except (pyarrow.ArrowException, UnicodeError):
+        return pd.Series(values, dtype=object).str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+    found = pyarrow.compute.match_substring_regex(arr, f"^{pattern}$")
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _nhs_problems(tables: Mapping[str, pd.DataFrame], ctx: _Ctx, codes: _TextCodes | None = None) -> list[Problem]:
     out = []
     for name, df in tables.items():
         if "patient_id" not in df.columns:
             continue
         ids = df["patient_id"]
-        present = ids.dropna() if ids.hasnans else ids
-        if present.empty:
-            continue
-        # cheap screen first: most pseudonyms are not 10 digits
-        if _only_text(present):  # once per distinct value
-            uniques = pd.Series(pd.unique(present.to_numpy(dtype=object, copy=False)), dtype=object)
-            screen = uniques.str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False).to_numpy(dtype=bool)
-            maybe = present.isin(uniques[screen]).to_numpy() if screen.any() else np.zeros(len(present), bool)
+        k = _codes_of(codes, name, ids)
+        if k is not None:  # once per distinct value, counted by code
+            n_present = len(ids) - k.missing_count
+            if n_present == 0:
+                continue
+            if np.count_nonzero(k.gather(_nhs_screen(k.uniques), False)) / n_present < NHS_NUMBER_SHARE:
+                continue
+            present = ids[~k.missing()]
         else:
-            maybe = present.astype(str).str.fullmatch(r"[0-9][0-9 -]{9,13}").fillna(False)
-        if maybe.mean() < NHS_NUMBER_SHARE:
-            continue
+            present = ids.dropna() if ids.hasnans else ids
+            if present.empty:
+                continue
+            if _only_text(present):  # once per distinct value
+                uniques = pd.Series(pd.unique(present.to_numpy(dtype=object, copy=False)), dtype=object)
+                screen = _nhs_screen(uniques)
+                maybe = present.isin(uniques[screen]).to_numpy() if screen.any() else np.zeros(len(present), bool)
+            else:
+                maybe = _nhs_screen(present.astype(str))
+            if maybe.mean() < NHS_NUMBER_SHARE:
+                continue
         mask = nhs_number_mask(present)
         if mask.mean() >= NHS_NUMBER_SHARE:
             rows = mask.index[mask.to_numpy(dtype=bool)]
@@ -829,6 +883,7 @@ def check_tables(
     files: Mapping[str, str] | None = None,
     raw: Mapping[str, pd.DataFrame] | None = None,
     unreadable: Mapping[str, Mapping[str, Iterable[int]]] | None = None,
+    codes: _TextCodes | None = None,
 ) -> list[Problem]:
     """Every contract problem in typed ``tables`` (conventions of :mod:`pipeline.extract`).
 
@@ -837,7 +892,8 @@ def check_tables(
     problems quote what the user typed. ``start``/``end`` are the extract period.
     ``unreadable`` ({table: {column: row numbers}}) lists cells already reported as
     unreadable (they are missing in ``tables`` but not reported again as empty). Missing
-    required tables are reported too.
+    required tables are reported too. ``codes`` ({table: {column: codes}}) optionally gives the
+    codes of text columns (:mod:`pipeline.textcodes`): their checks then run once per distinct value.
     """
     ctx = _Ctx(tables, files, raw, unreadable)
     s = pd.Timestamp(start) if start is not None else None
@@ -848,13 +904,13 @@ def check_tables(
             problems.append(
                 Problem(file=ctx.file(name), message=f"required table is missing: provide {name}.csv or {name}.parquet")
             )
-    nhs = _nhs_problems(tables, ctx)
+    nhs = _nhs_problems(tables, ctx, codes)
     typed_ok: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         if name not in tables:
             continue
         df = tables[name]
-        found = _schema_problems(name, df, ctx)
+        found = _schema_problems(name, df, ctx, (codes or {}).get(name))
         problems.extend(found)
         if not any(
             p.message == "required column is missing"
@@ -864,7 +920,7 @@ def check_tables(
         ):
             typed_ok[name] = df
             problems.extend(_row_rules(name, df, ctx, s, e))
-    problems.extend(_cross_rules(typed_ok, ctx))
+    problems.extend(_cross_rules(typed_ok, ctx, codes))
     return hide_nhs_values(nhs + problems, nhs)
 
 

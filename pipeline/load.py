@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -42,7 +43,9 @@ from .errors import ConfigError, DataError, Problem
 from .extract import Extract, ExtractConfig
 from .paths import SLUG_RE
 from .processed import MANIFEST, extract_of, read_manifest
+from .textcodes import Codes
 
+_TEXT_TYPES = ("string", "category")
 CONFIG_FILE = "extract.yml"
 SETTINGS_FILE = "settings.yml"
 ISO_DATE = "%Y-%m-%d"
@@ -233,56 +236,59 @@ def read_extract_config(raw_dir: Path) -> ExtractConfig:
 # --------------------------------------------------------------------------------------------
 
 
-def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of an object column, in order of appearance; missing values
-    (None, NaN, NA) have code -1. Text work is done once per distinct value, not once per row: an
-    id or a date repeats thousands of times in a big table."""
-    return pd.factorize(s.to_numpy(dtype=object, copy=False), use_na_sentinel=True)
+def _clean(words: np.ndarray) -> bool:
+    """No string is empty or starts or ends with whitespace (nothing for ``str.strip`` to do),
+    found in Arrow: only the distinct first and last characters are tested in Python."""
+    try:
+        arr = pa.array(words, type=pa.string())
+    except (pa.ArrowException, UnicodeError):  # not UTF-8 as it stands (a lone surrogate, say)
+        u = pd.Series(words, dtype=object)
+        stripped = u.str.strip()
+        return not bool(((stripped != u) | (stripped == "")).to_numpy(dtype=bool).any())
+    if len(arr) == 0:
+        return True
+    if pc.min(pc.utf8_length(arr)).as_py() == 0:
+        return False
+    ends = pc.unique(pa.concat_arrays([pc.utf8_slice_codeunits(arr, 0, 1), pc.utf8_slice_codeunits(arr, -1)]))
+    return not any(ch.isspace() for ch in ends.to_pylist())
 
 
-def _expand(codes: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
-    """``values[codes]``, with ``missing`` where the code is -1."""
-    return np.append(values, np.array([missing], dtype=values.dtype))[codes]
-
-
-def _strip_text(s: pd.Series) -> pd.Series:
-    """Text stripped, empty text made missing (NaN); a missing value stays as it was."""
-    values = s.to_numpy(dtype=object, copy=False)
-    u = pd.Series(pd.unique(values), dtype=object).dropna()
+def _strip_text(s: pd.Series, codes: Codes) -> tuple[pd.Series, Codes]:
+    """Text stripped, empty text made missing (NaN); a missing value stays as it was. Returns the
+    result and its codes (``codes`` describe ``s``); each distinct value is stripped once."""
+    if _clean(codes.uniques):
+        return s, codes  # already clean (the usual case): no copy
+    u = pd.Series(codes.uniques, dtype=object)
     stripped = u.str.strip()
-    if not bool(((stripped != u) | (stripped == "")).any()):
-        return s  # already clean (the usual case): no copy
-    codes, uniques = _distinct(s)
-    u = pd.Series(uniques, dtype=object).str.strip()
-    out = u.mask(u == "").to_numpy(dtype=object)[codes]
-    missing = codes < 0
+    empty = (stripped == "").to_numpy(dtype=bool)
+    values = s.to_numpy(dtype=object, copy=False)
+    out = codes.gather(stripped.mask(empty).to_numpy(dtype=object), None)
+    missing = codes.missing()
     if missing.any():
         out[missing] = values[missing]
-    return pd.Series(out, index=s.index, name=s.name, dtype=object)
+    new = codes.codes
+    if empty.any():  # text that was only spaces is missing now
+        new = np.append(np.where(empty, -1, np.arange(len(empty))), -1)[new]
+    result = pd.Series(out, index=s.index, name=s.name, dtype=object)
+    return result, Codes(new, stripped.to_numpy(dtype=object), result.to_numpy(dtype=object, copy=False))
 
 
-def _on_text(s: pd.Series, f: Any, missing: Any) -> np.ndarray:
-    """``f`` (elementwise, Series -> Series) applied to each distinct value of a text column, as a
-    NumPy array by row, with ``missing`` for missing values."""
-    codes, uniques = _distinct(s)
-    typed = np.asarray(f(pd.Series(uniques, dtype=object)))
-    return _expand(codes, typed, missing)
-
-
-def _prepare(s: pd.Series) -> pd.Series:
-    """Raw values with text stripped and empty text made missing (NaN)."""
+def _prepare(s: pd.Series, codes: Codes | None = None) -> tuple[pd.Series, Codes | None]:
+    """Raw values with text stripped and empty text made missing (NaN), and the codes of a text
+    column (``codes``: those of ``s`` as read, if known; otherwise found here)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-        kind = pd.api.types.infer_dtype(s, skipna=True)
         s = s.astype(object, copy=False)
+        codes = Codes.of(s, codes)
+        kind = pd.api.types.infer_dtype(s if codes is None else codes.uniques, skipna=True)
         if kind in ("string", "empty"):
-            s = _strip_text(s)
-        elif kind not in ("date", "datetime", "datetime64"):
+            return _strip_text(s, codes or Codes.factorize(s.to_numpy(dtype=object, copy=False)))
+        if kind not in ("date", "datetime", "datetime64"):
             # mixed Python objects (Parquet only): compare as text
             s = s.where(s.isna(), s.astype(str).str.strip())
             s = s.mask(s == "")
-    return s
+    return s, None
 
 
 def _is_text(s: pd.Series) -> bool:
@@ -300,14 +306,39 @@ def _to_strings(s: pd.Series) -> pd.Series:
     return out.astype(object)
 
 
-def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series, pd.Series, str]:
-    """Type one prepared column. Returns (typed, bad mask, message for bad values)."""
-    present = s.notna()
+#: rows tested at a time by the checks that need a temporary array per row
+CHECK_CHUNK_ROWS = 1 << 22
+
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _at_midnight(values: np.ndarray) -> bool:
+    """Every time in a ``datetime64[ns]`` array is midnight (NaT counts): tested a slice at a time,
+    so a 50-million-row column needs no second column-sized array."""
+    ns = values.view("i8")
+    nat = np.iinfo(np.int64).min
+    for lo in range(0, len(ns), CHECK_CHUNK_ROWS):
+        part = ns[lo:lo + CHECK_CHUNK_ROWS]
+        if bool(((part % _NS_PER_DAY != 0) & (part != nat)).any()):
+            return False
+    return True
+
+
+def _convert(
+    s: pd.Series, col: ColumnSpec, date_format: str, codes: Codes | None = None
+) -> tuple[pd.Series, pd.Series, str]:
+    """Type one prepared column. Returns (typed, bad mask, message for bad values). ``codes``: those
+    of a text column (:func:`_prepare`); text is then typed once per distinct value."""
+    codes = Codes.of(s, codes)
+    if codes is None and _is_text(s):
+        codes = Codes.factorize(s.to_numpy(dtype=object, copy=False))
+    present = s.notna() if codes is None else pd.Series(~codes.missing(), index=s.index)
     no_bad = pd.Series(False, index=s.index)
     t = col.type
     if t in ("string", "category"):
-        if _is_text(s):
-            if bool(present.all()):  # nothing to replace: the prepared values are the typed ones
+        if codes is not None:
+            if codes.missing_count == 0:
+                # nothing to replace: the prepared values are the typed ones
                 return s, no_bad, ""
             return s.where(present, None).astype(object), no_bad, ""
         return _to_strings(s), no_bad, ""
@@ -321,12 +352,11 @@ def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series
             if getattr(s.dt, "tz", None) is not None:
                 s = s.dt.tz_localize(None)
             s = s.astype("datetime64[ns]", copy=False)
-            midnight = s.dt.normalize()
             # already dates (the usual case): the column itself, not a second copy of it
-            return (s if midnight.equals(s) else midnight), no_bad, msg
-        if _is_text(s):
-            typed = _on_text(s, lambda u: pd.to_datetime(u, format=date_format, errors="coerce")
-                             .astype("datetime64[ns]").dt.normalize(), np.datetime64("NaT", "ns"))
+            return (s if _at_midnight(s.to_numpy(copy=False)) else s.dt.normalize()), no_bad, msg
+        if codes is not None:
+            typed = codes.map(lambda u: pd.to_datetime(u, format=date_format, errors="coerce")
+                              .astype("datetime64[ns]").dt.normalize(), np.datetime64("NaT", "ns"))
             typed = pd.Series(typed, index=s.index, dtype="datetime64[ns]")
             return typed, present & typed.isna(), msg
         if s.dtype == object:
@@ -342,8 +372,8 @@ def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series
             return s.astype("boolean"), no_bad, msg
         if pd.api.types.is_numeric_dtype(s.dtype):
             mapped = s.map({1: True, 0: False})
-        elif _is_text(s):
-            mapped = pd.Series(_on_text(s, lambda u: u.astype(str).str.lower().map(_TRUE).astype(object), np.nan),
+        elif codes is not None:
+            mapped = pd.Series(codes.map(lambda u: u.astype(str).str.lower().map(_TRUE).astype(object), np.nan),
                                index=s.index, dtype=object)
         else:
             mapped = s.astype(str).str.lower().map(_TRUE).where(present)
@@ -351,8 +381,8 @@ def _convert(s: pd.Series, col: ColumnSpec, date_format: str) -> tuple[pd.Series
         return mapped.where(~bad).astype("boolean"), bad, msg
 
     # integer / number
-    if _is_text(s):
-        num = _on_text(s, lambda u: pd.to_numeric(u, errors="coerce").astype("float64"), np.nan)
+    if codes is not None:
+        num = codes.map(lambda u: pd.to_numeric(u, errors="coerce").astype("float64"), np.nan)
     elif pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
         num = pd.to_numeric(s.where(present).astype(object), errors="coerce")
     else:
@@ -388,34 +418,45 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return df
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
-    # text columns are read dictionary-encoded and each distinct string becomes one shared Python
-    # object (a big table repeats its ids and categories millions of times)
+def _read_parquet(path: Path, codes: dict[str, Codes] | None = None) -> pd.DataFrame:
+    """A Parquet table as pandas, text as Python strings; ``codes`` (if given) receives the codes
+    of each text column read dictionary-encoded (:mod:`pipeline.textcodes`)."""
+    # Text columns are read dictionary-encoded, one at a time, each distinct string becoming one
+    # shared Python object (a big table repeats its ids and categories millions of times). One at
+    # a time: a column's Arrow form (with a dictionary per row group) is let go before the next is
+    # read, so a 50-million-row table never holds all its columns twice. Arrow's own pandas
+    # conversion would build a categorical first.
     try:
-        text = {f.name for f in pq.read_schema(path) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
-        table = pq.read_table(path, read_dictionary=sorted(text))
+        schema = pq.read_schema(path)
     except pa.ArrowException:
-        text = set()
-        table = pq.read_table(path)  # a broken file: the reader's own message
-    # each text column straight to Python strings (Arrow's pandas conversion would build a
-    # categorical first); an all-null stand-in keeps its place and the file's pandas metadata
-    strings = {}
-    for name in [f.name for f in table.schema if f.name in text and pa.types.is_dictionary(f.type)]:
-        i = table.schema.get_field_index(name)
-        strings[name] = _objects(table.column(i))
-        table = table.set_column(i, name, pa.nulls(table.num_rows))
-        _release_arrow_memory()
+        pq.read_table(path)  # a broken file: the reader's own message
+        raise
+    index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+    names = schema.names
+    text = [f.name for f in schema if f.name not in index
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    if len(set(names)) != len(names):
+        text = []  # the same name twice cannot be read by name: as it is (the loader reports it)
+    table = pq.read_table(path, columns=[c for c in names if c not in text] if text else None)
+    n = table.num_rows
     df = table.to_pandas(date_as_object=False, split_blocks=True)
     del table
     _release_arrow_memory()
-    for name, values in strings.items():
-        if name in df.columns:
-            df[name] = values
-    for i, name in enumerate(df.columns):
-        if name in text and isinstance(df.dtypes.iloc[i], pd.CategoricalDtype):
-            df.isetitem(i, _category_objects(df.iloc[:, i].array))
+    strings, found = {}, {}
+    for name in text:
+        strings[name], found[name] = _text_column(pq.read_table(path, columns=[name], read_dictionary=[name])
+                                                  .column(0), with_codes=codes is not None)
+        _release_arrow_memory()
+    if strings:  # one frame of the arrays as they are (assigning a column would copy it)
+        df.index = pd.RangeIndex(n)  # in place: a file's own index (pandas metadata) is not data
+        df = pd.DataFrame({c: strings.pop(c) if c in strings else df[c] for c in names if c in strings or c in df},
+                          index=pd.RangeIndex(n), copy=False)
     df.columns = [str(c).strip() for c in df.columns]
     df.index = pd.RangeIndex(2, len(df) + 2)
+    if codes is not None:
+        for name, c in found.items():
+            if c is not None and list(df.columns).count(name.strip()) == 1:
+                codes[name.strip()] = c.describe(df[name.strip()].to_numpy(dtype=object, copy=False))
     return df
 
 
@@ -423,12 +464,6 @@ def _release_arrow_memory() -> None:
     """Hand Arrow's freed buffers back to the system (its allocator keeps them otherwise): a big
     table's Arrow copy is garbage as soon as the pandas one exists."""
     pa.default_memory_pool().release_unused()
-
-
-def _category_objects(cat: pd.Categorical) -> np.ndarray:
-    """A categorical as an object array of its values, ``None`` where missing."""
-    words = cat.categories.to_numpy(dtype=object)
-    return _expand(np.asarray(cat.codes), words, None)
 
 
 def _find_table_files(raw_dir: Path) -> tuple[dict[str, Path], list[Problem]]:
@@ -447,11 +482,12 @@ def _find_table_files(raw_dir: Path) -> tuple[dict[str, Path], list[Problem]]:
     return found, problems
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame | None, Problem | None]:
+def _read_table(path: Path, codes: dict[str, Codes] | None = None) -> tuple[pd.DataFrame | None, Problem | None]:
+    """The raw table (text as read) or the problem reading it. ``codes``: see :func:`_read_parquet`."""
     try:
         if path.suffix == ".csv":
             return _read_csv(path), None
-        return _read_parquet(path), None
+        return _read_parquet(path, codes), None
     except UnicodeDecodeError:
         return None, Problem(file=path.name, message="is not UTF-8 text: save it as 'CSV UTF-8' and try again")
     except pd.errors.EmptyDataError:
@@ -468,11 +504,17 @@ def _type_table(
     file: str,
     date_format: str,
     unreadable: dict[str, list[int]] | None = None,
+    codes: dict[str, Codes] | None = None,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem]]:
     """Type a raw table (index = row numbers). Returns (typed or None, prepared raw, problems).
 
-    Row numbers of unreadable cells are added to ``unreadable`` by column.
+    Row numbers of unreadable cells are added to ``unreadable`` by column. ``codes`` holds the
+    codes of the raw text columns known as read (:func:`_read_table`); on return it holds those
+    of the typed table's text columns (:mod:`pipeline.textcodes`).
     """
+    known = dict(codes or {})
+    if codes is not None:
+        codes.clear()
     problems: list[Problem] = []
     unreadable = unreadable if unreadable is not None else {}
     dup = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
@@ -480,14 +522,22 @@ def _type_table(
         problems.append(Problem(file=file, message="has the same column name more than once", values=tuple(dup)))
         return None, raw, problems
     wanted = [c for c in spec.column_names if c in raw.columns]
-    everything = {c: _prepare(raw[c]) for c in raw.columns}
+    everything = {c: _prepare(raw[c], known.get(c)) for c in raw.columns}
     # copy=False: one array per column, never consolidated into a copy (tables can be big)
-    prepared = pd.DataFrame({c: everything[c] for c in wanted}, index=raw.index, copy=False)
+    prepared = pd.DataFrame({c: everything[c][0] for c in wanted}, index=raw.index, copy=False)
+    found = {c: everything[c][1] for c in wanted if everything[c][1] is not None}
     # rows where every cell is empty (e.g. trailing blank lines) are not data
-    if len(raw.columns):
-        all_blank = np.logical_and.reduce([everything[c].isna().to_numpy() for c in raw.columns])
-        if all_blank.any():
-            prepared = prepared[~all_blank]
+    all_blank = None
+    for c in raw.columns:  # until a column with no missing value shows that no row is blank
+        s, k = everything[c]
+        missing = s.isna().to_numpy() if k is None else k.missing()
+        all_blank = missing if all_blank is None else all_blank & missing
+        if not all_blank.any():
+            break
+    if all_blank is not None and all_blank.any():
+        prepared = prepared[~all_blank]
+        found = {c: k.take(~all_blank).describe(prepared[c].to_numpy(dtype=object, copy=False))
+                 for c, k in found.items()}
     del everything
 
     lower = {c.lower(): c for c in raw.columns}
@@ -508,13 +558,16 @@ def _type_table(
             else:
                 typed[col.name] = pd.Series(index=prepared.index, dtype=col.dtype)
             continue
-        series, bad, msg = _convert(prepared[col.name], col, date_format)
+        series, bad, msg = _convert(prepared[col.name], col, date_format, found.get(col.name))
         if bool(bad.any()):
             rows = bad.index[bad.to_numpy(dtype=bool)]
             vals = [prepared[col.name].loc[r] for r in rows[:5]]
             problems.append(contract.problem_at(file, col.name, msg, rows, vals))
             unreadable[col.name] = [int(r) for r in rows]
         typed[col.name] = series
+        if codes is not None and col.name in found and col.type in _TEXT_TYPES:
+            # a text column keeps its values (missing ones become None): the same codes
+            codes[col.name] = found[col.name].describe(series.to_numpy(dtype=object, copy=False))
     return pd.DataFrame(typed, index=prepared.index, copy=False), prepared, problems
 
 
@@ -537,14 +590,17 @@ def load_extract(raw_dir: Path) -> Extract:
     raws: dict[str, pd.DataFrame] = {}
     files = {name: f"{name}.csv" for name in TABLES}
     files.update({name: p.name for name, p in found.items()})
+    text_codes: dict[str, dict[str, Codes]] = {}
     for name, path in found.items():
-        raw, err = _read_table(path)
+        codes: dict[str, Codes] = {}
+        raw, err = _read_table(path, codes)
         if err is not None:
             problems.append(err)
             unreadable.add(name)
             continue
         bad_cells[name] = {}
-        typed, prepared, found_problems = _type_table(TABLES[name], raw, path.name, date_format, bad_cells[name])
+        typed, prepared, found_problems = _type_table(TABLES[name], raw, path.name, date_format, bad_cells[name], codes)
+        text_codes[name] = codes
         problems.extend(found_problems)
         raws[name] = prepared
         if typed is None:
@@ -558,7 +614,8 @@ def load_extract(raw_dir: Path) -> Extract:
 
     # required tables that are absent (not merely unreadable)
     present = {name: df for name, df in tables.items()}
-    checked = contract.check_tables(present, config.extract_start, config.extract_end, files, raws, bad_cells)
+    checked = contract.check_tables(present, config.extract_start, config.extract_end, files, raws, bad_cells,
+                                    text_codes)
     checked = [
         p
         for p in checked
@@ -583,6 +640,7 @@ def load_extract(raw_dir: Path) -> Extract:
     overall, per_file = inputs_sha256(raw_dir)
     extract = Extract(config=config, tables=out, sha256=overall)
     extract.input_files = per_file  # type: ignore[attr-defined]  # read by write_processed
+    extract.text_codes = text_codes  # type: ignore[attr-defined]  # read by write_processed
     return extract
 
 
@@ -639,18 +697,26 @@ _ARROW_TYPES = {
 }
 
 
-def _arrow_table(name: str, df: pd.DataFrame) -> pa.Table:
+def _arrow_table(name: str, df: pd.DataFrame, codes: dict[str, Codes] | None = None,
+                 rows: slice = slice(None)) -> pa.Table:
+    """Rows ``rows`` of a typed table as Arrow. A text column with known codes goes by its codes
+    (its distinct strings once, then Arrow's ``take``), not by converting every row's string."""
     spec = TABLES[name]
     arrays, fields = [], []
     for col in spec.columns:
         s = df[col.name]
         typ = _ARROW_TYPES[col.type]
-        if col.type == "date":
-            arr = pa.array(s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), type=typ, from_pandas=True)
-        elif col.type in ("string", "category"):  # from_pandas: missing (None or NaN) is null
-            arr = pa.array(s.to_numpy(dtype=object), type=typ, from_pandas=True)
+        k = Codes.of(s, (codes or {}).get(col.name)) if col.type in _TEXT_TYPES else None
+        if k is not None:
+            idx = k.codes[rows]
+            arr = pa.array(k.uniques, type=typ).take(pa.array(idx, mask=idx < 0))
+        elif col.type == "date":
+            arr = pa.array(s.iloc[rows].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), type=typ,
+                           from_pandas=True)
+        elif col.type in _TEXT_TYPES:  # from_pandas: missing (None or NaN) is null
+            arr = pa.array(s.iloc[rows].to_numpy(dtype=object), type=typ, from_pandas=True)
         else:
-            arr = pa.array(s, type=typ, from_pandas=True)
+            arr = pa.array(s.iloc[rows], type=typ, from_pandas=True)
         arrays.append(arr)
         fields.append(pa.field(col.name, typ, nullable=True))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
@@ -660,33 +726,43 @@ def _arrow_table(name: str, df: pd.DataFrame) -> pa.Table:
 WRITE_CHUNK_ROWS = 1 << 22
 
 
-def _write_parquet(name: str, df: pd.DataFrame, path: Path) -> None:
+def _write_parquet(name: str, df: pd.DataFrame, path: Path, codes: dict[str, Codes] | None = None) -> None:
     if len(df) <= WRITE_CHUNK_ROWS:
-        pq.write_table(_arrow_table(name, df), path, compression="zstd", write_statistics=True)
+        pq.write_table(_arrow_table(name, df, codes), path, compression="zstd", write_statistics=True)
     else:
         schema = _arrow_table(name, df.iloc[:0]).schema
         with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
             for lo in range(0, max(len(df), 1), WRITE_CHUNK_ROWS):
-                writer.write_table(_arrow_table(name, df.iloc[lo:lo + WRITE_CHUNK_ROWS]))
+                writer.write_table(_arrow_table(name, df, codes, slice(lo, lo + WRITE_CHUNK_ROWS)))
     _release_arrow_memory()
 
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
-_TEXT_TYPES = ("string", "category")
 
 
 def _objects(arr: pa.ChunkedArray) -> np.ndarray:
     """A string column as an object array (``None`` for missing). Read dictionary-encoded, each
     distinct string becomes one Python object shared by its rows: a 20-million-row id column costs
     its pointers, not 20 million strings."""
+    return _text_column(arr, with_codes=False)[0]
+
+
+def _text_column(arr: pa.ChunkedArray, with_codes: bool = True) -> tuple[np.ndarray, Codes | None]:
+    """:func:`_objects`, with the column's codes when it was read dictionary-encoded."""
     if not pa.types.is_dictionary(arr.type):
-        return arr.to_numpy(zero_copy_only=False).astype(object)
+        return arr.to_numpy(zero_copy_only=False).astype(object), None
     d = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    del arr  # the caller's reference only: a column read for this call is let go here
+    _release_arrow_memory()
     words = np.empty(len(d.dictionary) + 1, dtype=object)
     words[:-1] = d.dictionary.to_numpy(zero_copy_only=False)
     words[-1] = None
-    indices = d.indices.fill_null(len(d.dictionary)) if d.indices.null_count else d.indices
-    return words[indices.to_numpy(zero_copy_only=False)]
+    indices = (d.indices.fill_null(-1) if d.indices.null_count else d.indices).to_numpy(zero_copy_only=False)
+    small = np.min_scalar_type(-len(words))  # the smallest signed type for every code and -1
+    if small.itemsize < indices.itemsize:  # a category of a few words: int8, a quarter of int32
+        indices = indices.astype(small)
+    values = words[indices]  # -1 (missing) is the last word: None
+    return values, (Codes.from_dictionary(indices, words[:-1], values) if with_codes else None)
 
 
 def _column(col: ColumnSpec, arr: pa.ChunkedArray) -> pd.Series:
@@ -743,11 +819,14 @@ def write_processed(extract: Extract, out_dir: Path, inputs: dict[str, str] | No
     The files are written into a temporary folder beside ``out_dir`` which then replaces it, so a
     failure leaves any previous ``out_dir`` as it was. ``inputs`` ({file: sha256}) goes into the
     manifest; by default the per-file hashes :func:`load_extract` / :func:`read_processed`
-    attached to the extract (``extract.input_files``), else ``{}``.
+    attached to the extract (``extract.input_files``), else ``{}``. Text columns whose codes
+    :func:`load_extract` attached (``extract.text_codes``) are written by their codes.
     """
     out_dir = Path(out_dir)
     if inputs is None:
         inputs = getattr(extract, "input_files", None) or {}
+    # the codes of the text columns, when the loader found them (pipeline.textcodes)
+    text_codes = getattr(extract, "text_codes", None) or {}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
@@ -756,7 +835,7 @@ def write_processed(extract: Extract, out_dir: Path, inputs: dict[str, str] | No
             if name not in extract.tables:
                 continue
             df = extract.tables[name]
-            _write_parquet(name, df, tmp / f"{name}.parquet")
+            _write_parquet(name, df, tmp / f"{name}.parquet", text_codes.get(name))
             counts[name] = int(len(df))
         manifest = {
             "contract_version": contract.CONTRACT_VERSION,
