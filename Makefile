@@ -134,7 +134,7 @@ test: | $(STAMP)
 test-slow: | $(STAMP)
 	@$(PY) -m pytest -m slow
 
-## Run the benchmark suite into bench/RESULTS.md (30-50 min); BENCH_ARGS=--quick: a 5-min smoke run into bench/out/
+## Run the benchmark suite into bench/RESULTS.md (50-70 min); BENCH_ARGS=--quick: a 5-min smoke run into bench/out/
 bench: | $(STAMP)
 	@$(PY) bench/run.py $(BENCH_ARGS)
 

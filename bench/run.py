@@ -1,4 +1,4 @@
-"""The benchmark suite: ``make bench`` (everything, 30-50 minutes) or ``python bench/run.py``.
+"""The benchmark suite: ``make bench`` (everything, 50-70 minutes) or ``python bench/run.py``.
 
     python bench/run.py                      # the full suite, written to bench/RESULTS.md
     python bench/run.py --quick              # a smoke run: 3 areas, 10k referrals only, one repeat
