@@ -614,8 +614,8 @@ def _schema_problems(
                 )
             )
     text = [c.name for c in spec.columns if c.dtype is object and c.name in df.columns]
-    text_checked = all(_only_text(df[c], (codes or {}).get(c)) for c in text)
-    known = {c: Codes.of(df[c], k) for c, k in (codes or {}).items() if c in text}
+    known = {c: Codes.of(df[c], (codes or {}).get(c)) for c in text}
+    text_checked = all(_only_text(df[c], known[c]) for c in text)
     complete = sorted(c for c, k in known.items() if k is not None and k.missing_count == 0)
     try:
         # inplace: nothing is coerced, so pandera need not copy the table first
@@ -779,6 +779,11 @@ def _codes_of(codes: _TextCodes | None, table: str, s: pd.Series) -> Codes | Non
     return Codes.of(s, (codes or {}).get(table, {}).get(str(s.name))) if codes else None
 
 
+def _codes_or_factorize(codes: _TextCodes | None, table: str, s: pd.Series) -> Codes:
+    """:func:`_codes_of`, or the column's codes found now (one hash of every row)."""
+    return _codes_of(codes, table, s) or Codes.factorize(s.to_numpy(dtype=object, copy=False))
+
+
 def _cross_rules(tables: Mapping[str, pd.DataFrame], ctx: _Ctx, codes: _TextCodes | None = None) -> list[Problem]:
     out: list[Problem | None] = []
     if "referrals" not in tables:
@@ -792,21 +797,14 @@ def _cross_rules(tables: Mapping[str, pd.DataFrame], ctx: _Ctx, codes: _TextCode
         if child not in tables:
             continue
         df = tables[child]
-        rid = df["referral_id"]
-        k = _codes_of(codes, child, rid)
-        if k is None:
-            orphan = rid.notna() & ~rid.isin(ref_dates.index)
-        else:  # once per distinct referral_id
-            orphan = pd.Series(k.gather(~pd.Index(k.uniques).isin(ref_dates.index), False), index=df.index)
+        k = _codes_or_factorize(codes, child, df["referral_id"])  # once per distinct referral_id
+        orphan = pd.Series(k.gather(~pd.Index(k.uniques).isin(ref_dates.index), False), index=df.index)
         out.append(ctx.at(child, "referral_id", f"has referral_ids that are not in {ref_file}", orphan))
     if "sp_contacts" in tables:
         df = tables["sp_contacts"]
-        k = _codes_of(codes, "sp_contacts", df["referral_id"])
-        if k is None:
-            rdate = df["referral_id"].map(ref_dates)
-        else:
-            per_id = pd.Series(k.uniques, dtype=object).map(ref_dates).to_numpy(dtype="datetime64[ns]")
-            rdate = pd.Series(k.gather(per_id, np.datetime64("NaT", "ns")), index=df.index)
+        k = _codes_or_factorize(codes, "sp_contacts", df["referral_id"])
+        per_id = pd.Series(k.uniques, dtype=object).map(ref_dates).to_numpy(dtype="datetime64[ns]")
+        rdate = pd.Series(k.gather(per_id, np.datetime64("NaT", "ns")), index=df.index)
         out.append(
             ctx.at(
                 "sp_contacts",
@@ -840,7 +838,9 @@ def _nhs_problems(tables: Mapping[str, pd.DataFrame], ctx: _Ctx, codes: _TextCod
             continue
         ids = df["patient_id"]
         k = _codes_of(codes, name, ids)
-        if k is not None:  # once per distinct value, counted by code
+        if k is None and _only_text(ids):
+            k = Codes.factorize(ids.to_numpy(dtype=object, copy=False))
+        if k is not None:  # text: screened once per distinct value, counted by code
             n_present = len(ids) - k.missing_count
             if n_present == 0:
                 continue
@@ -849,15 +849,7 @@ def _nhs_problems(tables: Mapping[str, pd.DataFrame], ctx: _Ctx, codes: _TextCod
             present = ids[~k.missing()]
         else:
             present = ids.dropna() if ids.hasnans else ids
-            if present.empty:
-                continue
-            if _only_text(present):  # once per distinct value
-                uniques = pd.Series(pd.unique(present.to_numpy(dtype=object, copy=False)), dtype=object)
-                screen = _nhs_screen(uniques)
-                maybe = present.isin(uniques[screen]).to_numpy() if screen.any() else np.zeros(len(present), bool)
-            else:
-                maybe = _nhs_screen(present.astype(str))
-            if maybe.mean() < NHS_NUMBER_SHARE:
+            if present.empty or _nhs_screen(present.astype(str)).mean() < NHS_NUMBER_SHARE:
                 continue
         mask = nhs_number_mask(present)
         if mask.mean() >= NHS_NUMBER_SHARE:

@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -291,10 +291,6 @@ def _prepare(s: pd.Series, codes: Codes | None = None) -> tuple[pd.Series, Codes
     return s, None
 
 
-def _is_text(s: pd.Series) -> bool:
-    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
-
-
 def _to_strings(s: pd.Series) -> pd.Series:
     present = s.notna()
     if pd.api.types.is_float_dtype(s.dtype):
@@ -330,7 +326,7 @@ def _convert(
     """Type one prepared column. Returns (typed, bad mask, message for bad values). ``codes``: those
     of a text column (:func:`_prepare`); text is then typed once per distinct value."""
     codes = Codes.of(s, codes)
-    if codes is None and _is_text(s):
+    if codes is None and contract._only_text(s):
         codes = Codes.factorize(s.to_numpy(dtype=object, copy=False))
     present = s.notna() if codes is None else pd.Series(~codes.missing(), index=s.index)
     no_bad = pd.Series(False, index=s.index)
@@ -504,23 +500,22 @@ def _type_table(
     file: str,
     date_format: str,
     unreadable: dict[str, list[int]] | None = None,
-    codes: dict[str, Codes] | None = None,
-) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem]]:
-    """Type a raw table (index = row numbers). Returns (typed or None, prepared raw, problems).
+    known: Mapping[str, Codes] | None = None,
+) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem], dict[str, Codes]]:
+    """Type a raw table (index = row numbers). Returns (typed or None, prepared raw, problems,
+    codes of the typed table's text columns: :mod:`pipeline.textcodes`).
 
-    Row numbers of unreadable cells are added to ``unreadable`` by column. ``codes`` holds the
-    codes of the raw text columns known as read (:func:`_read_table`); on return it holds those
-    of the typed table's text columns (:mod:`pipeline.textcodes`).
+    Row numbers of unreadable cells are added to ``unreadable`` by column. ``known``: the codes of
+    the raw text columns as read (:func:`_read_table`), if any.
     """
-    known = dict(codes or {})
-    if codes is not None:
-        codes.clear()
+    known = known or {}
+    codes: dict[str, Codes] = {}
     problems: list[Problem] = []
     unreadable = unreadable if unreadable is not None else {}
     dup = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
     if dup:
         problems.append(Problem(file=file, message="has the same column name more than once", values=tuple(dup)))
-        return None, raw, problems
+        return None, raw, problems, codes
     wanted = [c for c in spec.column_names if c in raw.columns]
     everything = {c: _prepare(raw[c], known.get(c)) for c in raw.columns}
     # copy=False: one array per column, never consolidated into a copy (tables can be big)
@@ -548,7 +543,7 @@ def _type_table(
                 hint = f" (found {lower[col.name.lower()]!r}: column names are lower case, exactly as in the contract)"
             problems.append(Problem(file=file, column=col.name, message="required column is missing" + hint))
     if problems:
-        return None, prepared, problems
+        return None, prepared, problems, codes
 
     typed: dict[str, pd.Series] = {}
     for col in spec.columns:
@@ -565,10 +560,10 @@ def _type_table(
             problems.append(contract.problem_at(file, col.name, msg, rows, vals))
             unreadable[col.name] = [int(r) for r in rows]
         typed[col.name] = series
-        if codes is not None and col.name in found and col.type in _TEXT_TYPES:
+        if col.name in found and col.type in _TEXT_TYPES:
             # a text column keeps its values (missing ones become None): the same codes
             codes[col.name] = found[col.name].describe(series.to_numpy(dtype=object, copy=False))
-    return pd.DataFrame(typed, index=prepared.index, copy=False), prepared, problems
+    return pd.DataFrame(typed, index=prepared.index, copy=False), prepared, problems, codes
 
 
 def load_extract(raw_dir: Path) -> Extract:
@@ -592,15 +587,15 @@ def load_extract(raw_dir: Path) -> Extract:
     files.update({name: p.name for name, p in found.items()})
     text_codes: dict[str, dict[str, Codes]] = {}
     for name, path in found.items():
-        codes: dict[str, Codes] = {}
-        raw, err = _read_table(path, codes)
+        read_codes: dict[str, Codes] = {}
+        raw, err = _read_table(path, read_codes)
         if err is not None:
             problems.append(err)
             unreadable.add(name)
             continue
         bad_cells[name] = {}
-        typed, prepared, found_problems = _type_table(TABLES[name], raw, path.name, date_format, bad_cells[name], codes)
-        text_codes[name] = codes
+        typed, prepared, found_problems, text_codes[name] = _type_table(
+            TABLES[name], raw, path.name, date_format, bad_cells[name], read_codes)
         problems.extend(found_problems)
         raws[name] = prepared
         if typed is None:
