@@ -39,29 +39,12 @@ import pandas as pd
 
 from pipeline import nb
 from pipeline.analyses import readmission
-from pipeline.disclosure import fmt
 
-ctx = nb.setup(borough, processed_dir, fragments_dir, period)
-missing = ctx.missing(*readmission.REQUIRED)
-if missing:
-    reason = ctx.not_run(readmission.SECTION, needs=missing)
-    display(nb.md(f"**Not available:** {reason}. This section needs the `referrals` and "
-                  "`hospital_spells` tables (and, to treat death as a competing event, `deaths`)."))
-else:
-    raw = readmission.compute(ctx.extract, ctx.settings)
-    rd = readmission.publish(raw, ctx.sdc.scoped(readmission.SECTION))
-    ctx.save_section(readmission.SECTION, rd)
+sec = nb.section("readmission", borough, processed_dir, fragments_dir, period)
+rd = sec.data
+if sec.ok:
     for note in rd["notes"]:
         display(nb.md(f"**Note:** {note}"))
-
-
-# %%
-def ci_text(ci, suffix="%", decimals=1):
-    return "[c]" if ci is None else f"{ci[0]:.{decimals}f}{suffix} to {ci[1]:.{decimals}f}{suffix}"
-
-
-def p_text(p):
-    return "[c]" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
 # %% [markdown]
@@ -70,20 +53,21 @@ def p_text(p):
 # (the competing event) by 14, 30 and 90 days after the index discharge.
 
 # %%
-if not missing:
+if sec.ok:
     rows = [("People with a supported index stay", rd["n_index"], "", "")]
     for d in readmission.CONTRACT_HORIZONS:
         key = f"{d}d"
         rows.append((f"Readmitted within {d} days (%)", rd["readmission_pct"][key],
-                     ci_text(rd["readmission_ci95"][key]), rd["events"]["readmission"][key]))
+                     nb.ci_text(rd["readmission_ci95"][key], 1, "%"), rd["events"]["readmission"][key]))
     if rd["deaths_modelled"]:
         for d in readmission.CONTRACT_HORIZONS:
             key = f"{d}d"
             rows.append((f"Died (before any readmission) within {d} days (%)", rd["death_pct"][key],
-                         ci_text(rd["death_ci95"][key]), rd["events"]["death"][key]))
+                         nb.ci_text(rd["death_ci95"][key], 1, "%"), rd["events"]["death"][key]))
     table = pd.DataFrame(rows, columns=["Measure", "Value", "95% CI", "People (rounded)"], dtype=object)
     display(nb.table(table, decimals=1))
-    display(nb.md(f"Variance: {rd['method']['variance']}. Interval: {rd['method']['ci']}."))
+    display(nb.md(f"Variance: {rd['method']['variance']}. Interval: {rd['method']['ci']}. Every figure here is "
+                  f"computed from rounded counts: {rd['method']['rounding']}."))
 
 # %% [markdown]
 # ## Cumulative incidence over the first 90 days
@@ -93,8 +77,8 @@ if not missing:
 # death as if the person could still be readmitted and so overstates the readmission risk.
 
 # %%
-shown = not missing and any(row["readmission_pct"] is not None for row in rd["curve"].values())
-if not missing and not shown:
+shown = sec.ok and any(row["readmission_pct"] is not None for row in rd["curve"].values())
+if sec.ok and not shown:
     display(nb.md("Too few readmissions to draw the curves after disclosure control."))
 if shown:
     days = [0] + [int(d) for d in rd["curve"]]
@@ -124,7 +108,7 @@ if shown:
     ax.legend(loc="upper left")
     ax.set_xlim(-2, max(days) + 2)
     for d, v in rd["at_risk"].items():  # numbers at risk under the axis, rounded / [c]
-        ax.text(int(d), -0.23, fmt(v), transform=ax.get_xaxis_transform(), ha="center", va="top",
+        ax.text(int(d), -0.23, nb.fmt(v), transform=ax.get_xaxis_transform(), ha="center", va="top",
                 fontsize=8, color="#444")
     ax.text(-0.03, -0.23, "At risk", transform=ax.transAxes, ha="right", va="top", fontsize=8,
             color="#444", fontweight="bold")
@@ -135,20 +119,25 @@ if shown:
     ax2.legend(loc="upper left")
     fig.tight_layout()
     fig.subplots_adjust(bottom=0.25)
-    nb.show(fig, layout=False)
+    last = max((int(d) for d, row in rd["curve"].items() if row["readmission_pct"] is not None), default=0)
+    nb.show(fig, alt=(f"Cumulative incidence of emergency readmission over the first {last} days after discharge, "
+                      f"rising to {nb.fmt(rd['curve'][str(last)]['readmission_pct'], 1)}% by day {last}"
+                      + (f", with death shown as a competing event" if rd["deaths_modelled"] else "")
+                      + "; the naive 1 - Kaplan-Meier curve on the right lies above it because it treats people "
+                        "who died as if they could still be readmitted."), layout=False)
 
 # %% [markdown]
 # ## Comparison with the 30-day benchmark
 # Comparative (indicative only).
 
 # %%
-if not missing:
+if sec.ok:
     b = rd["benchmark"]
     if b["value_pct"] is None:
         display(nb.md("No benchmark is configured (`readmission_benchmark_30d_pct` in `extract.yml`)."))
     else:
         table = pd.DataFrame([
-            ("This service: readmitted within 30 days (%)", rd["cif_30d_pct"], ci_text(rd["cif_30d_ci95"])),
+            ("This service: readmitted within 30 days (%)", rd["cif_30d_pct"], nb.ci_text(rd["cif_30d_ci95"], 1, "%")),
             (f"Benchmark: emergency readmissions within 30 days (%), from {b['source']}", b["value_pct"], ""),
             ("Difference (percentage points)", b["difference_pct_points"], ""),
         ], columns=["Measure", "Value", "95% CI"], dtype=object)
@@ -163,7 +152,7 @@ if not missing:
 # Hazard ratios above 1 mean a higher readmission rate. Associations, not effects of the service.
 
 # %%
-if not missing:
+if sec.ok:
     cox = rd["cox"]
     if cox["status"] != "ok":
         display(nb.md(f"The model was not fitted: {cox['reason']}."))
@@ -174,14 +163,14 @@ if not missing:
                 var, lvl = c.split("=", 1)
                 return f"{var.replace('_', ' ').capitalize()}: {lvl.replace('_', ' ')}"
             return labels.get(c, c)
-        rows = [(label(c), v["hr"], ci_text(v["ci95"], "", 2), p_text(v["p_value"]),
-                 p_text(cox["ph_test_p_value"].get(c))) for c, v in cox["hazard_ratios"].items()]
+        rows = [(label(c), v["hr"], nb.ci_text(v["ci95"]), nb.p_text(v["p_value"]),
+                 nb.p_text(cox["ph_test_p_value"].get(c))) for c, v in cox["hazard_ratios"].items()]
         table = pd.DataFrame(rows, columns=["Covariate", "Hazard ratio", "95% CI", "p", "PH test p"], dtype=object)
         display(nb.table(table, decimals=2))
         refs = "; ".join(f"{k.replace('_', ' ')}: {v.replace('_', ' ')}" for k, v in cox["reference_levels"].items())
         dropped = "; ".join(f"{k.replace('_', ' ')} ({v})" for k, v in cox["dropped_covariates"].items())
         display(nb.md(
-            f"Model on {fmt(cox['n'])} people with {fmt(cox['events'])} readmissions"
+            f"Model on {nb.fmt(cox['n'])} people with {nb.fmt(cox['events'])} readmissions"
             + (f" (ridge penalty {cox['penalizer']})" if cox["penalizer"] else "") + ". "
             + (f"Reference levels: {refs}. " if refs else "")
             + (f"Not included: {dropped}. " if dropped else "")
@@ -193,29 +182,5 @@ if not missing:
 # ## Reading
 
 # %%
-if not missing:
-    death_txt = ""
-    if rd["deaths_modelled"]:
-        death_txt = (f" By 90 days {fmt(rd['death_90d_pct'], 1)}% had died without being readmitted; "
-                     "these deaths are handled as a competing event, not as people still at risk.")
-    else:
-        death_txt = (" Deaths were not available in this extract, so people who died are counted as if "
-                     "they could still have been readmitted, which overstates the rate.")
-    bench_txt = ""
-    b = rd["benchmark"]
-    if b["value_pct"] is not None and rd["cif_30d_pct"] is not None:
-        bench_txt = (f" The published comparator for all emergency readmissions within 30 days is "
-                     f"{b['value_pct']:.1f}%, but it counts hospital spells across all patients and is "
-                     "standardised for case mix, so it is a reference point, not a control group.")
-    if rd["cif_30d_pct"] is None:
-        reading = ("Too few people or readmissions in this extract to publish readmission rates after "
-                   "disclosure control (a rate needs at least 8 people and 8 readmissions behind it).")
-    else:
-        reading = (
-            f"Of about {fmt(rd['n_index'])} people whose hospital stay was supported by social prescribing, "
-            f"an estimated {fmt(rd['cif_30d_pct'], 1)}% (95% CI {ci_text(rd['cif_30d_ci95'])}) had an emergency "
-            f"readmission within 30 days, {fmt(rd['cif_14d_pct'], 1)}% within 14 days and "
-            f"{fmt(rd['cif_90d_pct'], 1)}% within 90 days." + death_txt + bench_txt +
-            " There is no comparison group here, so these figures describe what happened to supported "
-            "patients; they cannot show how many readmissions the service prevented.")
-    display(nb.md(reading))
+if sec.ok:
+    display(nb.md(readmission.reading(rd)))

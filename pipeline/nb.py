@@ -1,4 +1,4 @@
-"""What a report notebook needs, in one import: ``ctx = nb.setup(borough, processed_dir, fragments_dir)``.
+"""What a report notebook needs, in one import.
 
 A notebook (``notebooks/*.py``, jupytext percent format) has a ``parameters`` cell::
 
@@ -7,9 +7,10 @@ A notebook (``notebooks/*.py``, jupytext percent format) has a ``parameters`` ce
     fragments_dir = None   # default build/<borough>/fragments
     period = None          # e.g. "2023-24", "2023-Q2", "2023-07": activity sections only
 
-then calls :func:`setup`, computes with a ``pipeline.analyses`` module, passes the raw result
-through disclosure control (``module.publish(raw, ctx.sdc.scoped(section))``), shows only
-published numbers, and saves its ``results.json`` section with :meth:`Context.save_section`.
+then opens with one call, ``sec = nb.section("readmission", borough, processed_dir,
+fragments_dir, period)``: it runs the registered section (:mod:`pipeline.sections`) through the
+disclosure layer and saves its part of ``results.json``, or shows why it cannot run. The rest of
+the notebook shows ``sec.data`` (published figures only) under ``if sec.ok:``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import paths
+from . import paths, sections
 from .config import Settings, load_settings
-from .disclosure import SDC, fmt
+from .disclosure import SDC, Rules
 from .extract import Extract
+from .formatting import ci_text, fmt, p_text  # noqa: F401  (re-exported for notebooks)
 from .periods import Period, check_within, parse_period, restrict
 
 
@@ -130,6 +132,60 @@ def setup(borough: str, processed_dir: str | Path | None = None,
     return Context(borough, extract, settings, SDC(settings.disclosure), frag, per)
 
 
+
+
+@dataclass
+class SectionView:
+    """A section as its notebook sees it: ``ok``, the published ``data`` or the ``reason`` it
+    did not run, and the notebook's :class:`Context`."""
+
+    ctx: Context
+    name: str
+    status: str
+    data: Any = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == sections.OK
+
+
+def section(name: str, borough: str, processed_dir: str | Path | None = None,
+            fragments_dir: str | Path | None = None, period: str | None = None, *,
+            reuse: bool = False) -> SectionView:
+    """Run the registered section ``name`` and save its part of ``results.json``; when it cannot
+    run, show why (a note the report keeps as the section's only content) and save that.
+
+    ``reuse``: a notebook that shows part of another notebook's section reads the fragment that
+    section saved for these same inputs instead of computing it again."""
+    ctx = setup(borough, processed_dir, fragments_dir, period)
+    sec = sections.get(name)
+    frag_path = ctx.fragments_dir / f"{name}.json"
+    frag = None
+    if reuse and frag_path.exists():
+        saved = json.loads(frag_path.read_text())
+        frag = saved if saved.get("inputs_sha256") == ctx.extract.sha256 else None
+    if frag is None:
+        inputs = sections.Inputs(ctx.activity_extract if sec.follows_period else ctx.extract, ctx.extract,
+                                 ctx.settings, ctx.period)
+        frag = sec.run(inputs, Rules(ctx.settings.disclosure)).fragment(ctx.extract.sha256)
+        ctx.fragments_dir.mkdir(parents=True, exist_ok=True)
+        frag_path.write_text(json.dumps(frag, indent=1, sort_keys=True) + "\n")
+    view = SectionView(ctx, name, frag["status"], frag.get("data"), frag.get("reason"))
+    if not view.ok:
+        _show_not_available(sec, view.reason or "")
+    return view
+
+
+def _show_not_available(sec: "sections.Section", reason: str) -> None:
+    from IPython.display import Markdown, display
+
+    text = f"**{sec.title}: not available.** {reason[:1].upper() + reason[1:]}."
+    if sec.needs:
+        text += f" {sec.needs}"
+    display(Markdown(text), metadata={sections.SECTION_MARK: {"name": sec.name, "status": sections.NOT_RUN}})
+
+
 def _style() -> None:
     import matplotlib
     import seaborn as sns
@@ -138,64 +194,33 @@ def _style() -> None:
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (8, 4),
                                 "svg.hashsalt": "sp-eval", "axes.titleweight": "bold"})
     pd.set_option("display.max_rows", 60)
-    _draw_once()
 
 
-def _draw_once() -> None:
-    """In a Jupyter kernel, show figures at their own size rather than cropped to what they draw.
-
-    The inline backend's default (``bbox_inches="tight"``) draws every figure twice: once to find
-    how far its text reaches, then again cropped to that. The report's figures are laid out by
-    :func:`show` (``tight_layout``), so everything already sits inside the figure: one draw will do.
-    """
-    cfg = _inline_config()
-    if cfg is not None and cfg.print_figure_kwargs.get("bbox_inches", "tight") is not None:
-        cfg.print_figure_kwargs = {**cfg.print_figure_kwargs, "bbox_inches": None}
-
-
-def _inline_config() -> Any:
-    """The inline backend's settings in an IPython kernel; ``None`` in plain Python."""
-    try:
-        from IPython import get_ipython
-        from matplotlib_inline.config import InlineBackend
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return None if shell is None else InlineBackend.instance(parent=shell)
-
-
-def show(fig: Any, *, layout: bool = True, **tight: Any) -> None:
-    """Show a figure laid out once and drawn once.
+def show(fig: Any, alt: str | None = None, *, layout: bool = True, **tight: Any) -> None:
+    """Show a figure with its alternative text: ``alt`` states the figure's message in a sentence
+    or two (what a reader who cannot see it needs), and becomes the image's ``alt`` in the report.
 
     ``layout``: run ``fig.tight_layout(**tight)`` first (``False`` for a figure laid out by hand).
-    ``tight_layout`` leaves a placeholder layout engine behind, which makes Matplotlib draw the
-    figure once more before drawing it for real; the layout is final here, so it is dropped.
+    The figure is drawn once, to PNG, at its own size; one whose title or axis label overhangs
+    its edge (``tight_layout`` leaves those out) is cropped to what it draws instead, so nothing
+    is cut off. The figure is closed afterwards."""
+    import io
 
-    ``tight_layout`` lets a title or axis label wider than its axes overhang the figure; such a
-    figure is shown cropped to what it draws instead, as the inline backend does by default (two
-    draws), so nothing is cut off."""
     import matplotlib.pyplot as plt
+    from IPython.display import Image, display
 
     if layout:
         fig.tight_layout(**tight)
     fig.set_layout_engine(None)
-    cfg = _inline_config()
-    if cfg is None or not _overhangs(fig):
-        plt.show()
-        return
-    kwargs = cfg.print_figure_kwargs
-    cfg.print_figure_kwargs = {**kwargs, "bbox_inches": "tight"}
-    try:
-        plt.show()
-    finally:
-        cfg.print_figure_kwargs = kwargs
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight" if _overhangs(fig) else None)
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="png"), metadata={"image/png": {"alt": alt}} if alt else None)
 
 
 def _overhangs(fig: Any) -> bool:
     """Whether an axes title or x-axis label reaches past the left or right edge of the figure, or
-    a y-axis label past the top or bottom: the extents ``tight_layout`` leaves out. Only those
-    texts are measured, along the axis where their position is final before drawing (centred on
-    their axes); their sizes are cached from the layout."""
+    a y-axis label past the top or bottom: the extents ``tight_layout`` leaves out."""
     renderer = fig.canvas.get_renderer()
     width, height = fig.bbox.width, fig.bbox.height
 

@@ -23,8 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import CONTRACT_VERSION, paths
+from . import CONTRACT_VERSION, paths, sections
 from .config import Settings
+from .disclosure import Rules
+from .disclosure.statement import markdown as statement_markdown
+from .disclosure.statement import statement
 from .extract import Extract
 from .periods import Period
 from .processed import text_columns
@@ -32,8 +35,6 @@ from .provenance import build_time, code_version, package_versions
 from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, number_cells, render
 from .summary import markdown as summary_markdown
 
-# Contract sections of results.json, in the order they appear.
-SECTIONS = ("activity", "wellbeing", "targets", "gp_appointments", "readmission")
 ID_COLUMNS = ("patient_id", "referral_id")
 
 
@@ -54,6 +55,10 @@ def read_fragments(fragments_dir: Path) -> dict[str, dict[str, Any]]:
 
 def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, dict[str, Any]],
                      provenance: dict[str, Any]) -> dict[str, Any]:
+    """``results.json``: every registered section in :func:`pipeline.sections.results_order` (a
+    section whose notebook has not run says so), then any other fragment found, with the paths
+    disclosure control withheld, those that could not be estimated (with reasons) and the
+    disclosure statement."""
     cfg = extract.config
     results: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
@@ -64,8 +69,10 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
         "suppressed": [],
     }
     suppressed: list[str] = []
-    extra = [s for s in fragments if s not in SECTIONS]
-    for name in list(SECTIONS) + sorted(extra):
+    not_estimable: dict[str, str] = {}
+    applied: dict[str, int] = {}
+    order = sections.results_order()
+    for name in order + sorted(s for s in fragments if s not in order):
         frag = fragments.get(name)
         if frag is None:
             results[name] = {"status": "not_run", "reason": "the analysis for this section has not been built yet"}
@@ -74,11 +81,25 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
         else:
             results[name] = frag["data"]
             suppressed += frag.get("suppressed", [])
+            not_estimable.update(frag.get("not_estimable", {}))
+            for rule, n in frag.get("rules_applied", {}).items():
+                applied[rule] = applied.get(rule, 0) + n
     results["suppressed"] = sorted(set(suppressed))
+    results["not_estimable"] = dict(sorted(not_estimable.items()))
     results["synthetic"] = bool(cfg.synthetic)
     results["disclosure_control"] = settings.disclosure.model_dump()
+    results["disclosure"] = statement(Rules(settings.disclosure), applied)
     results["provenance"] = provenance
     return results
+
+
+def unavailable_notebooks(fragments: dict[str, dict[str, Any]]) -> set[str]:
+    """Notebooks none of whose sections ran: the report keeps only their "not available" note."""
+    out = set()
+    for s in sections.registry():
+        if all(fragments.get(x.name, {}).get("status") == "not_run" for x in sections.in_notebook(s.notebook)):
+            out.add(s.notebook)
+    return out
 
 
 def dumps(results: dict[str, Any]) -> str:
@@ -269,22 +290,16 @@ def provenance_markdown(results: dict[str, Any], rendered_by: str) -> str:
         f"extract period {results['extract']['start']} to {results['extract']['end']}.",
         f"- **Code version**: `{results['code_version']}` (data contract v{results['contract_version']}).",
         f"- **Parameters**: {params}.",
-        f"- **Disclosure control**: {_sdc_sentence(results['disclosure_control'])}",
+        "- **Disclosure control**: see the statement below.",
         f"- **Rendered by**: {rendered_by}.",
         f"- **Packages**: {pkgs}.",
         f"- **Built**: {prov['build_time']}.",
         "",
         "Machine-readable figures are in `results.json`; the executed notebooks behind every section "
         "are in `notebooks/`.",
+        "",
+        statement_markdown(results["disclosure"]),
     ])
-
-
-def _sdc_sentence(d: dict[str, Any]) -> str:
-    if not d["enabled"]:
-        return "switched OFF: exact small numbers are shown. NOT FOR PUBLICATION."
-    return (f"counts of 1 to {d['min_count'] - 1} are suppressed (shown as [c]), other counts are rounded to "
-            f"the nearest {d['rounding']}, percentages are computed from rounded counts, and figures resting "
-            f"on fewer than {d['min_base']} people are suppressed, with secondary suppression within tables.")
 
 
 def publish_report(borough: str, extract: Extract, settings: Settings, executed: list[Path],
@@ -305,7 +320,8 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         "parameters": {"borough": borough, "period": period.label if period else None, **(parameters or {})},
         "package_versions": package_versions(),
     }
-    results = assemble_results(extract, settings, read_fragments(fragments_dir), provenance)
+    fragments = read_fragments(fragments_dir)
+    results = assemble_results(extract, settings, fragments, provenance)
     if period is not None:
         results["period"] = {"label": period.label, "start": period.start.date().isoformat(),
                              "end": period.end.date().isoformat(),
@@ -327,7 +343,7 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         (staged / "notebooks").mkdir()
         for nb_path in executed:
             strip_notebook(nb_path, staged / "notebooks" / nb_path.name)
-        combined = combine(executed)
+        combined = combine(executed, unavailable_notebooks(fragments))
         combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results)))
         number_cells(combined)
         # the renderer and its version go into the provenance section, so render twice is avoided by

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from .sections import SECTION_MARK
+
 QUARTO_FORMATS = {"html": "index.html", "typst": "report.pdf", "docx": "report.docx"}
 SYNTHETIC_NOTE = "SYNTHETIC DATA: these figures describe made-up patients, not a real service."
 NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION: disclosure control is switched off."
@@ -67,14 +69,18 @@ def _clean_outputs(outputs: list) -> list:
     return keep
 
 
-def combine(notebooks: list[Path]) -> nbformat.NotebookNode:
-    """One notebook from several executed ones, in order, without parameter cells."""
+def combine(notebooks: list[Path], unavailable: set[str] = frozenset()) -> nbformat.NotebookNode:
+    """One notebook from several executed ones, in order, without parameter cells.
+
+    ``unavailable``: notebooks (by name) none of whose sections could run on this extract; each is
+    cut after the note that says why (:func:`pipeline.nb.section` marks it), so the report and its
+    table of contents show one short note instead of a skeleton."""
     combined = nbformat.v4.new_notebook()
     combined.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     combined.metadata["language_info"] = {"name": "python"}
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        for cell in _available_part(nb.cells):
+        for cell in (_until_not_available(nb.cells) if path.stem in unavailable else nb.cells):
             if _is_hidden_cell(cell):
                 continue
             cell = copy.deepcopy(cell)
@@ -89,22 +95,13 @@ def combine(notebooks: list[Path]) -> nbformat.NotebookNode:
     return combined
 
 
-NOT_AVAILABLE = "**Not available:**"
-
-
-def _available_part(cells: list) -> list:
-    """A section whose data are absent says so in its first output (the setup cell); its
-    remaining sub-headings and empty cells are dropped, so the report and its table of contents
-    show one short note instead of a skeleton."""
+def _until_not_available(cells: list) -> list:
+    """The cells up to and including the first one whose output is a section's "not available" note."""
     for i, cell in enumerate(cells):
-        if cell.cell_type != "code" or _is_hidden_cell(cell) or not cell.get("outputs"):
+        if cell.cell_type != "code" or _is_hidden_cell(cell):
             continue
-        for out in cell.outputs:
-            text = out.get("data", {}).get("text/markdown", "") if out.get("output_type") in (
-                "display_data", "execute_result") else ""
-            if "".join(text).lstrip().startswith(NOT_AVAILABLE):
-                return cells[: i + 1]
-        return cells
+        if any(SECTION_MARK in out.get("metadata", {}) for out in cell.get("outputs", [])):
+            return cells[: i + 1]
     return cells
 
 

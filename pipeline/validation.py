@@ -2,7 +2,7 @@
 
 The summary lists every contract table (file found, rows, the date range of its main date
 column, completeness and its least complete column), which report sections the tables allow
-(from each analysis module's ``REQUIRED`` tables), files that are not contract tables, and every
+(from each registered section's required tables, :mod:`pipeline.sections`), files that are not contract tables, and every
 problem by file, column, row and value. It is produced even when ``extract.yml`` or the tables
 are invalid: the inventory comes from the raw files, the problems from the same loader that
 ``make report`` uses (:func:`pipeline.load.load_extract`) and the settings check
@@ -11,8 +11,6 @@ are invalid: the inventory comes from the raw files, the problems from the same 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,16 +103,10 @@ def _inventory(raw_dir: Path, date_format: str) -> tuple[list[TableInfo], list[s
 
 
 def section_requirements() -> dict[str, tuple[str, ...]]:
-    """Report section -> the tables it needs, from every analysis module's ``REQUIRED``."""
-    from . import analyses
+    """Report section -> the tables it needs, from the section registry."""
+    from .sections import registry
 
-    out: dict[str, tuple[str, ...]] = {}
-    for mod in sorted(m.name for m in pkgutil.iter_modules(analyses.__path__)):
-        module = importlib.import_module(f"{analyses.__name__}.{mod}")
-        section, required = getattr(module, "SECTION", None), getattr(module, "REQUIRED", None)
-        if isinstance(section, str) and isinstance(required, tuple):
-            out[section] = required
-    return out
+    return {s.name: s.required for s in registry()}
 
 
 def summarise(raw_dir: Path) -> Summary:

@@ -28,7 +28,7 @@ def small_counts_in_json(obj, path="") -> list[str]:
     hits = []
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if k in NOT_COUNTS or k in {"disclosure_control", "provenance", "suppressed", "not_estimable", "period"}:
+            if k in NOT_COUNTS or k in {"disclosure_control", "disclosure", "provenance", "suppressed", "not_estimable", "period"}:
                 continue
             hits += small_counts_in_json(v, f"{path}.{k}" if path else str(k))
     elif isinstance(obj, list):

@@ -1,6 +1,7 @@
 """Every report notebook is a jupytext text notebook with a parameters cell that runs as-is."""
 
 import ast
+import re
 import subprocess
 import sys
 
@@ -35,7 +36,8 @@ def test_parameters_cell_defaults(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_calls_setup_with_its_parameters(name):
     text = (paths.NOTEBOOKS / f"{name}.py").read_text()
-    assert "nb.setup(borough, processed_dir, fragments_dir, period)" in text
+    assert re.search(r'nb\.section\("\w+", borough, processed_dir, fragments_dir, period[,)]', text) \
+        or "nb.setup(borough, processed_dir, fragments_dir, period)" in text
 
 
 def test_package_importable_from_the_notebooks_folder():

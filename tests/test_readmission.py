@@ -12,8 +12,10 @@ import pytest
 from pipeline.analyses import readmission as R
 from pipeline.config import DisclosureSettings, load_settings
 from pipeline.contract import TABLES
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.extract import Extract, ExtractConfig
+
+OFF = DisclosureSettings(enabled=False)
 
 END = pd.Timestamp("2024-03-31")
 DEFAULTS = {"referrals": dict(practice_code="A12345", pcn="PCN 1", referral_source="gp",
@@ -117,8 +119,7 @@ def test_without_deaths_table_death_is_not_modelled():
     assert got["N"] == ((pd.Timestamp("2023-12-10") - pd.Timestamp("2023-12-01")).days, 1)
     assert "J" in got and "death_before_index_discharge" not in raw.exclusions
     assert raw.deaths_modelled is False and raw.fit.causes == (1,)
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = R.publish(raw, sdc.scoped("readmission"))
+    out = release(R.publish, raw, OFF).data
     assert out["death_90d_pct"] is None
     assert out["deaths_modelled"] is False
     assert "death" not in out["events"]
@@ -155,7 +156,7 @@ def test_rates_by_hand_without_disclosure():
     # within 14 days (t <= 13): 4/20 = 20%; within 30 days (t <= 29): 4 + 2 = 6/20 = 30%
     # (the readmission at t = 30 is day 31, outside); within 90 days: 7/20 = 35%; deaths by t <= 89: 3/20
     raw = R.compute(cohort_extract(HAND), load_settings())
-    out = R.publish(raw, SDC(DisclosureSettings(enabled=False)).scoped("readmission"))
+    out = release(R.publish, raw, OFF).data
     assert out["n_index"] == 20
     assert out["cif_14d_pct"] == 20.0
     assert out["cif_30d_pct"] == 30.0
@@ -179,7 +180,7 @@ def test_rates_by_hand_without_disclosure():
 
 def test_contract_keys_and_shape():
     raw = R.compute(cohort_extract(HAND), load_settings())
-    out = R.publish(raw, SDC().scoped("readmission"))
+    out = release(R.publish, raw).data
     for k in ("n_index", "cif_14d_pct", "cif_30d_pct", "cif_30d_ci95", "cif_90d_pct", "death_90d_pct",
               "benchmark_30d_pct"):
         assert k in out
@@ -187,49 +188,54 @@ def test_contract_keys_and_shape():
 
 
 def test_rates_resting_on_few_events_are_suppressed():
-    sdc = SDC()
     raw = R.compute(cohort_extract(HAND), load_settings())
-    out = R.publish(raw, sdc.scoped("readmission"))
+    pub = release(R.publish, raw)
+    out = pub.data
     assert out["n_index"] == 20
     # 4, 6, 7 readmissions and 3 deaths: all fewer than 8 events
     for k in ("cif_14d_pct", "cif_30d_pct", "cif_30d_ci95", "cif_90d_pct", "death_90d_pct"):
         assert out[k] is None
-        assert f"readmission.{k}" in sdc.suppressed
+        assert k in pub.suppressed
 
 
 def test_n_index_6_suppresses_everything():
     groups = [(3, 0, "readmit"), (1, 5, "death"), (2, None, "censor")]
-    sdc = SDC()
     raw = R.compute(cohort_extract(groups), load_settings())
     assert raw.n_index == 6
-    out = R.publish(raw, sdc.scoped("readmission"))
+    pub = release(R.publish, raw)
+    out = pub.data
     for k in ("n_index", "cif_14d_pct", "cif_30d_pct", "cif_30d_ci95", "cif_90d_pct", "death_90d_pct"):
         assert out[k] is None
-        assert f"readmission.{k}" in sdc.suppressed
+        assert k in pub.suppressed
     assert out["cox"]["status"] == "not_run"
     assert all(v is None for v in out["at_risk"].values())
     flat = json.dumps(out)
     assert "NaN" not in flat
 
 
-def test_larger_cohort_publishes_rounded_and_consistent():
+def test_larger_cohort_publishes_from_rounded_counts_and_consistently():
     groups = [(12, 0, "readmit"), (10, 20, "readmit"), (9, 60, "readmit"), (10, 15, "death"),
               (59, None, "censor")]
-    sdc = SDC()
     raw = R.compute(cohort_extract(groups), load_settings())
-    out = R.publish(raw, sdc.scoped("readmission"))
+    out = release(R.publish, raw).data
     assert out["n_index"] == 100
-    assert out["cif_14d_pct"] == 12.0 and out["cif_30d_pct"] == 22.0 and out["cif_90d_pct"] == 31.0
-    assert out["death_90d_pct"] == 10.0
+    # cumulative counts rounded up to steps of 10, less 5: readmissions 12 -> 15, 22 -> 25, 31 -> 35; deaths
+    # 10 -> 5. By hand on those counts: t=0: 15/100 (S = 0.85); t=15: 5 deaths of 85 (S = 0.80, F2 = 0.05);
+    # t=20: 10 of 80 -> F1 = 0.15 + 0.80 x 10/80 = 0.25; t=60: 10 of 70 -> F1 = 0.25 + 0.70 x 10/70 = 0.35
+    assert out["cif_14d_pct"] == 15.0 and out["cif_30d_pct"] == 25.0 and out["cif_90d_pct"] == 35.0
+    assert out["death_90d_pct"] == 5.0
     lo, hi = out["cif_30d_ci95"]
-    assert lo < 22.0 < hi
-    assert out["events"]["readmission"]["30d"] == 20  # 22 rounded to 5
+    assert lo < 25.0 < hi
+    assert out["events"]["readmission"] == {"14d": 15, "30d": 25, "90d": 35}
+    assert out["curve"]["30"]["readmission_pct"] == out["cif_30d_pct"]  # one curve behind every figure
+    # every step of the curve times the (rounded) numbers at risk is a whole step of events
+    assert out["at_risk"]["30"] == 100 - 25 - 5
     assert out["naive_1_minus_km_pct"]["90d"] > out["cif_90d_pct"]
 
 
 def test_benchmark_from_extract_overrides_default():
     raw = R.compute(cohort_extract(HAND, benchmark=11.0), load_settings())
-    out = R.publish(raw, SDC(DisclosureSettings(enabled=False)).scoped("readmission"))
+    out = release(R.publish, raw, OFF).data
     assert out["benchmark_30d_pct"] == 11.0
     assert out["benchmark"]["source"] == "extract.yml"
     assert out["benchmark"]["difference_pct_points"] == pytest.approx(30.0 - 11.0)
@@ -237,12 +243,12 @@ def test_benchmark_from_extract_overrides_default():
     s = load_settings().model_copy(update={"readmission": load_settings().readmission.model_copy(
         update={"benchmark_30d_pct": None})})
     raw = R.compute(cohort_extract(HAND), s)
-    assert R.publish(raw, SDC().scoped("readmission"))["benchmark_30d_pct"] is None
+    assert release(R.publish, raw).data["benchmark_30d_pct"] is None
 
 
 def test_curve_and_at_risk_use_within_n_days():
     raw = R.compute(cohort_extract(HAND), load_settings())
-    out = R.publish(raw, SDC(DisclosureSettings(enabled=False)).scoped("readmission"))
+    out = release(R.publish, raw, OFF).data
     assert out["curve"]["30"]["readmission_pct"] == out["cif_30d_pct"]
     assert out["curve"]["7"]["readmission_pct"] == 20.0   # the t = 0 readmissions
     assert list(out["at_risk"]) == ["0", "14", "30", "60", "90"]
@@ -282,7 +288,7 @@ def test_cox_recovers_a_planted_hazard_ratio():
     hr = raw.cox.coefs.loc["budget_received"]
     assert hr["lo"] < 2.0 < hr["hi"]
     assert raw.cox.coefs.loc["age_per_10y", "lo"] < 1.0 < raw.cox.coefs.loc["age_per_10y", "hi"]
-    out = R.publish(raw, SDC().scoped("readmission"))
+    out = release(R.publish, raw).data
     cox = out["cox"]
     assert cox["status"] == "ok" and set(cox["hazard_ratios"]) == set(cox["ph_test_p_value"])
     assert {"age_per_10y", "imd_quintile", "budget_received"} <= set(cox["hazard_ratios"])
@@ -315,13 +321,12 @@ def test_ph_test_on_a_sample_for_large_cohorts(monkeypatch):
     monkeypatch.setattr(R, "PH_TEST_MAX_N", 150)
     raw = R.compute(simulate(n=300, seed=3), load_settings())
     assert raw.cox.status == "ok" and raw.cox.ph_n == 150 and len(raw.cox.ph) > 0
-    assert "sample of 150" in R.publish(raw, SDC().scoped("readmission"))["cox"]["ph_test"]
+    assert "sample of 150" in release(R.publish, raw).data["cox"]["ph_test"]
 
 
 def test_no_index_patients():
     ex = make_extract([sp("A", "2023-01-01", "2023-01-02")], [("A", "2023-05-01")])
-    sdc = SDC()
-    out = R.publish(R.compute(ex, load_settings()), sdc.scoped("readmission"))
+    out = release(R.publish, R.compute(ex, load_settings())).data
     assert out["n_index"] == 0 and out["cif_30d_pct"] is None and out["cox"]["status"] == "not_run"
     json.dumps(out, allow_nan=False)
 
@@ -337,15 +342,13 @@ def test_tiny_fixture_by_hand():
     ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
     raw = R.compute(ex, load_settings())
     assert raw.cohort[["patient_id", "time", "status"]].values.tolist() == [["P005", 25, 1]]
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = R.publish(raw, sdc.scoped("readmission"))
+    out = release(R.publish, raw, OFF).data
     assert out["n_index"] == 1
     assert (out["cif_14d_pct"], out["cif_30d_pct"], out["cif_90d_pct"], out["death_90d_pct"]) == (0.0, 100.0, 100.0, 0.0)
     assert out["cif_30d_ci95"] == [100.0, 100.0]
     assert out["benchmark_30d_pct"] == 12.6 and out["benchmark"]["source"] == "extract.yml"
-    # a CI around an incidence of 0 cannot be estimated: listed as not estimable, not as suppressed
-    assert out["readmission_ci95"]["14d"] is None and "readmission_ci95.14d" in out["not_estimable"]
-    assert sdc.suppressed == []
+    # no event yet: the interval is one-sided, [0, 1 - 0.025^(1/n)] with n = 1 still followed
+    assert out["readmission_ci95"]["14d"] == [0.0, 97.5]
     json.dumps(out, allow_nan=False)
 
 
@@ -374,7 +377,7 @@ def test_synthetic_area_cif_near_planted_rate(slug, tmp_path):
     if "hospital_spells" not in ex.tables:
         pytest.skip(f"the synthetic {slug} extract has no hospital_spells")
     raw = R.compute(ex, load_settings())
-    out = R.publish(raw, SDC().scoped("readmission"))
+    out = release(R.publish, raw).data
     json.dumps(out, allow_nan=False)
     planted = getattr(synthetic, "PLANTED", {})
     planted = planted.get(slug, planted) if isinstance(planted, dict) else {}
@@ -395,10 +398,13 @@ def test_cox_with_an_infinite_interval_publishes_not_estimable_not_infinity():
          "n_with": 240, "events_with": 30, "n_without": 240, "events_without": 30},
     ]).set_index("covariate")
     cox = R.CoxRaw("ok", n=240, events=30, coefs=coefs)
-    sdc = SDC()
-    out = R._publish_cox(cox, sdc)
+    raw = R.compute(cohort_extract(HAND), load_settings())
+    raw.cox = cox
+    pub = release(R.publish, raw)
+    out = pub.data["cox"]
     json.dumps(out, allow_nan=False)
     assert out["hazard_ratios"]["risk_band=medium"]["hr"] is None
     assert "not_estimable" in out["hazard_ratios"]["risk_band=medium"]
+    assert "cox.hazard_ratios.risk_band=medium.hr" in pub.not_estimable
     assert out["hazard_ratios"]["age_per_10y"]["hr"] == 1.2
-    assert not any("risk_band=medium" in p for p in sdc.suppressed)
+    assert not any("risk_band=medium" in p for p in pub.suppressed)

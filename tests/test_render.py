@@ -141,15 +141,19 @@ def test_a_section_without_its_data_shows_one_note_not_a_skeleton(tmp_path):
     from pipeline.render import combine
 
     nb = nbformat.v4.new_notebook()
-    setup = nbformat.v4.new_code_cell("ctx = nb.setup(...)")
+    setup = nbformat.v4.new_code_cell("sec = nb.section(...)")
     setup.outputs = [nbformat.v4.new_output("display_data", data={
-        "text/markdown": "**Not available:** this extract has no `gp_appointments` table.", "text/plain": "x"})]
+        "text/markdown": "**GP appointments: not available.** This extract has no `gp_appointments` table.",
+        "text/plain": "x"}, metadata={"sp-section": {"name": "gp_appointments", "status": "not_run"}})]
     later = nbformat.v4.new_code_cell("if ran: ...")
     nb.cells = [nbformat.v4.new_markdown_cell("# GP appointments\n\nWhat this shows."), setup,
                 nbformat.v4.new_markdown_cell("## Event study"), later, nbformat.v4.new_markdown_cell("## Reading")]
     nbformat.write(nb, tmp_path / "60_gp.ipynb")
     full = make_executed_notebook(tmp_path / "20_a.ipynb", "Activities")
-    out = combine([full, tmp_path / "60_gp.ipynb"])
+    out = combine([full, tmp_path / "60_gp.ipynb"], unavailable={"60_gp"})
     md = "\n".join(c.source for c in out.cells if c.cell_type == "markdown")
     assert "# GP appointments" in md and "## Event study" not in md and "## Reading" not in md
     assert "## A subsection" in md  # a section with its data keeps its sub-headings
+    # the note is found by its metadata, never by its words: a notebook that runs keeps everything
+    md = "\n".join(c.source for c in combine([tmp_path / "60_gp.ipynb"]).cells if c.cell_type == "markdown")
+    assert "## Event study" in md

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from pipeline.analyses.survival import aalen_johansen, kaplan_meier
+from pipeline.survival import aalen_johansen, kaplan_meier
 
 Z = 1.959963984540054
 

@@ -40,15 +40,12 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings, load_settings
-from ..disclosure import SDC
+from ..disclosure import Release
 from ..extract import Extract
-from .estimable import EstimableSDC
+from ..formatting import ci_text, fmt
+from ..sections import Headline, Section
+from ..survival import CI_METHOD, VARIANCE_METHOD, CompetingRisksFit, KaplanMeierFit, aalen_johansen, kaplan_meier
 from .order import REFERRAL_ORDER, first_rows
-from .survival import CI_METHOD, VARIANCE_METHOD, CompetingRisksFit, KaplanMeierFit, aalen_johansen, kaplan_meier
-
-SECTION = "readmission"
-REQUIRED = ("referrals", "hospital_spells")
-OPTIONAL = ("deaths",)
 
 READMIT, DEATH = 1, 2
 CONTRACT_HORIZONS = (14, 30, 90)
@@ -302,73 +299,34 @@ def compute(extract: Extract, settings: Settings | None = None) -> ReadmissionRa
 
 
 # ---------------------------------------------------------------------------------- publish
-def _within(days: int) -> float:
+def _within(days: int) -> int:
     """"Within N days" means t <= N - 1."""
     return days - 1
 
 
-def _cif_pct(raw: ReadmissionRaw, sdc: SDC, cause: int, days: int, key: str) -> float | None:
-    """A cumulative incidence in %, suppressed on a small cohort or on 1..7 events of its cause.
-    A cause that is not modelled (death without a deaths table) is None but not "suppressed"."""
-    fit = raw.fit
-    if fit is None:  # no index patients
-        return sdc.stat(None, raw.n_index, key)
-    if cause not in fit.causes:
-        return None
-    t = _within(days)
-    return sdc.stat(fit.cif(cause, t) * 100, raw.n_index, key, decimals=sdc.rules.pct_decimals,
-                    events=fit.events(cause, t))
-
-
-def _cif_ci(raw: ReadmissionRaw, sdc: SDC, cause: int, days: int, key: str) -> list[float] | None:
-    fit = raw.fit
-    if fit is None:
-        return sdc.interval(None, None, raw.n_index, key)
-    if cause not in fit.causes:
-        return None
-    t = _within(days)
-    lo, hi = fit.ci(cause, t)
-    return sdc.interval(lo * 100, hi * 100, raw.n_index, key, decimals=sdc.rules.pct_decimals,
-                        events=fit.events(cause, t))
-
-
-def _naive_pct(raw: ReadmissionRaw, sdc: SDC, days: int, key: str) -> float | None:
-    """1 - KM for readmission with death treated as censoring (overstates the risk)."""
-    if raw.naive is None:
-        return sdc.stat(None, raw.n_index, key)
-    t = _within(days)
-    return sdc.stat(raw.naive.cdf(t) * 100, raw.n_index, key, decimals=sdc.rules.pct_decimals,
-                    events=raw.naive.events(t))
-
-
-def _publish_cox(cox: CoxRaw, sdc: SDC) -> dict:
+def _publish_cox(cox: CoxRaw, rel: Release) -> dict:
     if cox.status != "ok":
-        return {"status": "not_run", "reason": cox.reason,
-                "dropped_covariates": dict(cox.dropped)}
+        return {"status": "not_run", "reason": cox.reason, "dropped_covariates": dict(cox.dropped)}
     hrs, ph = {}, {}
     for c, r in cox.coefs.iterrows():
-        base = min(r["n_with"], r["n_without"])
-        ev = min(r["events_with"], r["events_without"])
-        k = f"hazard_ratios.{c}"
+        base = min(int(r["n_with"]), int(r["n_without"]))
+        ev = min(int(r["events_with"]), int(r["events_without"]))
         if not np.isfinite([r["hr"], r["lo"], r["hi"], r["p"]]).all():
-            # separation (e.g. no readmissions in one group): the ratio has no finite estimate
-            hrs[c] = {"hr": None, "ci95": None, "p_value": None,
-                      "not_estimable": "no finite estimate (a group with no or only readmissions)"}
+            why = "no finite estimate (a group with no or only readmissions)"
+            hrs[c] = {"hr": rel.not_estimable(why), "ci95": rel.not_estimable(why), "p_value": rel.not_estimable(why),
+                      "not_estimable": why}
             continue
-        hr = sdc.stat(r["hr"], base, f"{k}.hr", decimals=2, events=ev)
-        hrs[c] = {"hr": hr,
-                  "ci95": sdc.interval(r["lo"], r["hi"], base, f"{k}.ci95", decimals=2, events=ev),
-                  "p_value": sdc.stat(r["p"], base, f"{k}.p_value", decimals=4, events=ev)}
+        hr = rel.estimate(r["hr"], base, events=ev, decimals=2)
+        hrs[c] = {"hr": hr, "ci95": rel.interval(r["lo"], r["hi"], base, events=ev, decimals=2),
+                  "p_value": rel.estimate(r["p"], base, events=ev, decimals=4)}
         if c in cox.ph.index:
-            key = f"ph_test_p_value.{c}"
-            ph[c] = (sdc.stat(float(cox.ph.loc[c, "p"]), base, key, decimals=4, events=ev) if hr is not None
-                     else sdc.withhold(key))
+            ph[c] = rel.derived(lambda _hr, p=float(cox.ph.loc[c, "p"]): round(p, 4), hr)
     return {
         "status": "ok",
         "model": "cause-specific Cox proportional hazards for readmission (deaths censored), Efron ties",
-        "n": sdc.count(cox.n, "n"),
-        "events": sdc.count(cox.events, "events"),
-        "penalizer": cox.penalizer,
+        "n": rel.count(cox.n),
+        "events": rel.count(cox.events),
+        "penalizer": rel.fact(cox.penalizer),
         "reference_levels": dict(cox.reference),
         "dropped_covariates": dict(cox.dropped),
         "hazard_ratios": hrs,
@@ -379,75 +337,132 @@ def _publish_cox(cox: CoxRaw, sdc: SDC) -> dict:
     }
 
 
-def publish(raw: ReadmissionRaw, sdc: SDC) -> dict:
-    """The contract's ``readmission`` section after disclosure control, plus extra keys."""
-    sdc = EstimableSDC(sdc)
-    fit, n = raw.fit, raw.n_index
+def publish(raw: ReadmissionRaw, rel: Release) -> dict:
+    """The contract's ``readmission`` section, plus extra keys. Every cumulative incidence, interval,
+    event count and number at risk comes from one curve computed from rounded counts
+    (:mod:`pipeline.disclosure.curves`), so the headline figures, the curve and the at-risk row agree
+    and none can be back-solved to an exact count."""
+    n = rel.cell(raw.n_index, "n_index")
     death_ok = raw.deaths_modelled
+    causes = (READMIT, DEATH) if death_ok else (READMIT,)
+    co = raw.cohort
+    curve = rel.curve(co["time"].to_numpy(), co["status"].to_numpy(), causes, n,
+                      follow_up=co["follow_up_potential"].to_numpy())
+    h = list(raw.horizons)
+
+    def by_horizon(fig) -> dict:
+        return {f"{d}d": fig(_within(d)) for d in h}
+
     out: dict = {
-        "n_index": sdc.count(n, "n_index"),
-        "cif_14d_pct": _cif_pct(raw, sdc, READMIT, 14, "cif_14d_pct"),
-        "cif_30d_pct": _cif_pct(raw, sdc, READMIT, 30, "cif_30d_pct"),
-        "cif_30d_ci95": _cif_ci(raw, sdc, READMIT, 30, "cif_30d_ci95"),
-        "cif_90d_pct": _cif_pct(raw, sdc, READMIT, 90, "cif_90d_pct"),
-        "death_90d_pct": _cif_pct(raw, sdc, DEATH, 90, "death_90d_pct") if death_ok else None,
-        "benchmark_30d_pct": raw.benchmark_pct,
+        "n_index": rel.count(n),
+        "cif_14d_pct": curve.cif(READMIT, _within(14)),
+        "cif_30d_pct": curve.cif(READMIT, _within(30)),
+        "cif_30d_ci95": curve.ci(READMIT, _within(30)),
+        "cif_90d_pct": curve.cif(READMIT, _within(90)),
+        "death_90d_pct": curve.cif(DEATH, _within(90)) if death_ok else None,
+        "benchmark_30d_pct": rel.fact(raw.benchmark_pct) if raw.benchmark_pct is not None else None,
     }
     # ------------------------------------------------------------- extra keys
-    h = list(raw.horizons)
     out["deaths_modelled"] = death_ok
     out["method"] = {
         "estimator": "Aalen-Johansen cumulative incidence, death as competing event" if death_ok
         else "Aalen-Johansen with a single cause (= 1 - Kaplan-Meier); death not modelled",
-        "variance": VARIANCE_METHOD, "ci": CI_METHOD,
+        "variance": VARIANCE_METHOD, "ci": CI_METHOD + "; with no event yet, [0, exact one-sided 97.5% bound]",
+        "rounding": curve.method,
         "within_n_days": "t <= N - 1 days from index discharge (same-day readmission is t = 0)",
         "censoring": f"extract_end {raw.extract_end:%Y-%m-%d}",
     }
-    out["readmission_pct"] = {f"{d}d": _cif_pct(raw, sdc, READMIT, d, f"readmission_pct.{d}d") for d in h}
-    out["readmission_ci95"] = {f"{d}d": _cif_ci(raw, sdc, READMIT, d, f"readmission_ci95.{d}d") for d in h}
+    out["readmission_pct"] = by_horizon(lambda t: curve.cif(READMIT, t))
+    out["readmission_ci95"] = by_horizon(lambda t: curve.ci(READMIT, t))
     if death_ok:
-        out["death_pct"] = {f"{d}d": _cif_pct(raw, sdc, DEATH, d, f"death_pct.{d}d") for d in h}
-        out["death_ci95"] = {f"{d}d": _cif_ci(raw, sdc, DEATH, d, f"death_ci95.{d}d") for d in h}
-    out["naive_1_minus_km_pct"] = {f"{d}d": _naive_pct(raw, sdc, d, f"naive_1_minus_km_pct.{d}d") for d in h}
-    ev: dict = {"readmission": {}, "death": {}}
-    for d in h:
-        t = _within(d)
-        ev["readmission"][f"{d}d"] = sdc.count(fit.events(READMIT, t) if fit else 0, f"events.readmission.{d}d")
-        if death_ok:
-            ev["death"][f"{d}d"] = sdc.count(fit.events(DEATH, t) if fit else 0, f"events.death.{d}d")
-    if not death_ok:
-        del ev["death"]
-    out["events"] = ev
+        out["death_pct"] = by_horizon(lambda t: curve.cif(DEATH, t))
+        out["death_ci95"] = by_horizon(lambda t: curve.ci(DEATH, t))
+    out["naive_1_minus_km_pct"] = by_horizon(curve.naive)
+    out["events"] = {"readmission": by_horizon(lambda t: curve.events(READMIT, t))}
+    if death_ok:
+        out["events"]["death"] = by_horizon(lambda t: curve.events(DEATH, t))
     max_h = max(h)
-    at_risk_days = sorted({d for d in AT_RISK_DAYS if d <= max_h} | set(h))
-    out["at_risk"] = {str(d): sdc.count(fit.at_risk(d) if fit else 0, f"at_risk.{d}") for d in at_risk_days}
+    out["at_risk"] = {str(d): curve.at_risk(d) for d in sorted({d for d in AT_RISK_DAYS if d <= max_h} | set(h))}
     grid = sorted(set(range(CURVE_STEP_DAYS, max_h + 1, CURVE_STEP_DAYS)) | set(h))
-    curve = {}
+    out["curve"] = {}
     for d in grid:
-        row = {"readmission_pct": _cif_pct(raw, sdc, READMIT, d, f"curve.{d}.readmission_pct"),
-               "readmission_ci95": _cif_ci(raw, sdc, READMIT, d, f"curve.{d}.readmission_ci95")}
+        t = _within(d)
+        row = {"readmission_pct": curve.cif(READMIT, t), "readmission_ci95": curve.ci(READMIT, t)}
         if death_ok:
-            row["death_pct"] = _cif_pct(raw, sdc, DEATH, d, f"curve.{d}.death_pct")
-            row["death_ci95"] = _cif_ci(raw, sdc, DEATH, d, f"curve.{d}.death_ci95")
-        row["naive_1_minus_km_pct"] = _naive_pct(raw, sdc, d, f"curve.{d}.naive_1_minus_km_pct")
-        curve[str(d)] = row
-    out["curve"] = curve
-    pot = raw.cohort["follow_up_potential"] if n else pd.Series(dtype="float64")
-    out["median_potential_follow_up_days"] = sdc.stat(float(pot.median()) if n else None, n,
-                                                      "median_potential_follow_up_days", decimals=0)
-    out["exclusions"] = {k: sdc.count(v, f"exclusions.{k}") for k, v in raw.exclusions.items()}
-    cif30 = out["cif_30d_pct"]
-    ci30 = out["cif_30d_ci95"]
+            row["death_pct"] = curve.cif(DEATH, t)
+            row["death_ci95"] = curve.ci(DEATH, t)
+        row["naive_1_minus_km_pct"] = curve.naive(t)
+        out["curve"][str(d)] = row
+    pot = raw.cohort["follow_up_potential"]
+    out["median_potential_follow_up_days"] = rel.estimate(float(pot.median()) if len(pot) else None, n, decimals=0)
+    out["exclusions"] = {k: rel.count(v) for k, v in raw.exclusions.items()}
+    bench = out["benchmark_30d_pct"]
     out["benchmark"] = {
-        "value_pct": raw.benchmark_pct,
+        "value_pct": bench,
         "source": raw.benchmark_source,
-        "difference_pct_points": (round(cif30 - raw.benchmark_pct, 1)
-                                  if cif30 is not None and raw.benchmark_pct is not None else None),
-        "benchmark_within_ci95": (bool(ci30[0] <= raw.benchmark_pct <= ci30[1])
-                                  if ci30 is not None and raw.benchmark_pct is not None else None),
+        "difference_pct_points": (rel.derived(lambda c, b: c - b, out["cif_30d_pct"], bench, decimals=1)
+                                  if bench is not None else None),
+        "benchmark_within_ci95": (rel.derived(lambda ci, b: bool(ci[0] <= b <= ci[1]), out["cif_30d_ci95"], bench)
+                                  if bench is not None else None),
         "caveat": BENCHMARK_CAVEAT,
     }
-    out["cox"] = _publish_cox(raw.cox, sdc.scoped("cox"))
+    out["cox"] = _publish_cox(raw.cox, rel)
     out["notes"] = list(raw.notes)
-    out["not_estimable"] = sorted(set(sdc.not_estimable))
     return out
+
+
+def reading(rd: dict) -> str:
+    """A plain-English reading of the published section (published figures only)."""
+    if rd["cif_30d_pct"] is None:
+        return ("Too few people followed for long enough to publish a 30-day readmission rate after disclosure "
+                "control (a rate needs at least 8 people still followed at 30 days, and it is computed from counts "
+                "rounded to steps of 10 events).")
+    parts = [f"Of about {fmt(rd['n_index'])} people whose hospital stay was supported by social prescribing, an "
+             f"estimated {fmt(rd['cif_30d_pct'], 1)}% (95% CI {ci_text(rd['cif_30d_ci95'], 1, '%')}) had an emergency "
+             f"readmission within 30 days and {fmt(rd['cif_14d_pct'], 1)}% within 14 days"]
+    if rd["cif_90d_pct"] is not None:
+        parts[0] += f"; {fmt(rd['cif_90d_pct'], 1)}% within 90 days"
+    parts[0] += "."
+    if rd["deaths_modelled"]:
+        if rd["death_90d_pct"] is not None:
+            parts.append(f"By 90 days {fmt(rd['death_90d_pct'], 1)}% had died without being readmitted; these deaths "
+                         "are handled as a competing event, not as people still at risk.")
+    else:
+        parts.append("Deaths were not available in this extract, so people who died are counted as if they could "
+                     "still have been readmitted, which overstates the rate.")
+    b = rd["benchmark"]
+    if b["value_pct"] is not None:
+        parts.append(f"The published comparator for all emergency readmissions within 30 days is {b['value_pct']:.1f}%, "
+                     "but it counts hospital spells across all patients and is standardised for case mix, so it is a "
+                     "reference point, not a control group.")
+    parts.append("There is no comparison group here, so these figures describe what happened to supported patients; "
+                 "they cannot show how many readmissions the service prevented.")
+    return " ".join(parts)
+
+
+def headlines(rd: dict) -> list[Headline]:
+    if rd["cif_30d_pct"] is None:
+        return []
+    bench = rd["benchmark_30d_pct"]
+    ci = rd["cif_30d_ci95"]
+    return [Headline("Emergency readmission within 30 days", fmt(rd["cif_30d_pct"], 1, "%"),
+                     (f"95% CI {ci_text(ci, 1, '%')} " if ci else "") + f"of {fmt(rd['n_index'])} supported discharges"
+                     + (f"; national benchmark {bench:.1f}% (spell-based, case-mix standardised: not like for like)"
+                        if bench is not None else ""))]
+
+
+SECTION = Section(
+    name="readmission",
+    title="Readmission after a supported hospital stay",
+    notebook="70_readmission",
+    order=70,
+    required=("referrals", "hospital_spells"),
+    optional=("deaths",),
+    needs="This section needs the `referrals` and `hospital_spells` tables (and, to treat death as a competing "
+          "event, `deaths`).",
+    contract=True,
+    compute=lambda inputs: compute(inputs.whole, inputs.settings),
+    publish=publish,
+    reading=reading,
+    headlines=headlines,
+)

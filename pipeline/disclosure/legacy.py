@@ -1,4 +1,4 @@
-"""Statistical disclosure control: the one place every published number passes through.
+"""The old disclosure control object, kept only while analyses move to :class:`Release`.
 
 Rules (data contract section 3, thresholds from ``config/defaults.yml`` ``disclosure``):
 
@@ -24,9 +24,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .config import DisclosureSettings
-
-SUPPRESSED_MARK = "[c]"  # the ONS convention for a confidential cell
+from ..config import DisclosureSettings
 
 
 class SDC:
@@ -177,14 +175,3 @@ class SDC:
             self._suppress(key)
             return None
         return [self._round(lo, decimals), self._round(hi, decimals)]
-
-
-def fmt(value: Any, decimals: int | None = None, suffix: str = "") -> str:
-    """Format a published value for a table or sentence; ``None`` shows as ``[c]``."""
-    if value is None:
-        return SUPPRESSED_MARK
-    if isinstance(value, float) and decimals is not None:
-        return f"{value:,.{decimals}f}{suffix}"
-    if isinstance(value, int):
-        return f"{value:,}{suffix}"
-    return f"{value}{suffix}"

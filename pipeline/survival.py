@@ -41,10 +41,10 @@ extract of a million rows costs a sort.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 VARIANCE_METHOD = ("delta method (Dinse & Larson 1986; Marubini & Valsecchi 1995), "
                    "Greenwood-type; reduces to Greenwood for one cause")
@@ -187,7 +187,7 @@ class KaplanMeierFit(_StepFit):
         return 0 if i < 0 else int(self.table["d"].iloc[: i + 1].sum())
 
 
-def _risk_table(t: np.ndarray, e: np.ndarray, causes: tuple[int, ...]) -> pd.DataFrame:
+def risk_table(t: np.ndarray, e: np.ndarray, causes: tuple[int, ...]) -> pd.DataFrame:
     times, inv = np.unique(t, return_inverse=True)
     m = len(times)
     removed = np.bincount(inv, minlength=m).astype("int64")
@@ -217,14 +217,23 @@ def aalen_johansen(time, event, causes: tuple[int, ...] | None = None,
     unknown = set(np.unique(e[e > 0]).tolist()) - set(causes)
     if unknown:
         raise ValueError(f"event codes {sorted(unknown)} are not among the causes {causes}")
-    tab = _risk_table(t, e, causes)
+    tab = aj_estimates(risk_table(t, e, causes), causes, alpha)
+    return CompetingRisksFit(table=tab, sorted_times=np.sort(t), alpha=alpha, causes=causes)
+
+
+def aj_estimates(tab: pd.DataFrame, causes: tuple[int, ...], alpha: float = 0.05) -> pd.DataFrame:
+    """Fill a risk table (``n_risk`` and ``d_k`` per distinct time, as :func:`risk_table` makes)
+    with the overall survival and each cause's cumulative incidence, variance and interval. Any
+    table of that shape will do: the disclosure layer passes one built from rounded counts."""
+    tab = tab.copy()
     n = tab["n_risk"].to_numpy("float64")
-    d = tab["d"].to_numpy("float64")
+    d = sum(tab[f"d_{k}"].to_numpy("float64") for k in causes) if causes else np.zeros(len(tab))
+    tab["d"] = d.astype("int64")
     surv = np.cumprod(1.0 - d / n) if len(n) else np.array([])
     surv_before = np.concatenate([[1.0], surv[:-1]]) if len(n) else np.array([])
     tab["surv"] = surv
     tab["surv_before"] = surv_before
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(n > d, d / (n * (n - d)), 0.0)  # where n == d the factor [F(t) - F(t_j)] is 0
     for k in causes:
@@ -241,7 +250,7 @@ def aalen_johansen(time, event, causes: tuple[int, ...] | None = None,
         tab[f"var_{k}"] = var
         tab[f"lo_{k}"] = lo
         tab[f"hi_{k}"] = hi
-    return CompetingRisksFit(table=tab, sorted_times=np.sort(t), alpha=alpha, causes=causes)
+    return tab
 
 
 def kaplan_meier(time, event_observed, alpha: float = 0.05) -> KaplanMeierFit:
@@ -252,17 +261,26 @@ def kaplan_meier(time, event_observed, alpha: float = 0.05) -> KaplanMeierFit:
     ``event == k`` and read :meth:`KaplanMeierFit.cdf`.
     """
     t, e = _as_arrays(time, np.asarray(event_observed).astype("int64") != 0)
-    tab = _risk_table(t, (e != 0).astype("int64"), (1,)).drop(columns=["d_1"])
+    tab = risk_table(t, (e != 0).astype("int64"), (1,))
+    return KaplanMeierFit(table=km_estimates(tab, alpha), sorted_times=np.sort(t), alpha=alpha)
+
+
+def km_estimates(tab: pd.DataFrame, alpha: float = 0.05, cause: int = 1) -> pd.DataFrame:
+    """Fill a risk table with the Kaplan–Meier survival of ``cause`` (every other exit censored):
+    ``surv``, Greenwood ``var`` and the log(-log S) interval ``lo``, ``hi``."""
     n = tab["n_risk"].to_numpy("float64")
-    d = tab["d"].to_numpy("float64")
+    d = tab[f"d_{cause}"].to_numpy("float64")
+    # every exit but the cause's events is a censoring here (competing events included)
+    out = pd.DataFrame({"n_risk": tab["n_risk"], "d": tab[f"d_{cause}"].astype("int64"),
+                        "n_censored": tab["n_censored"] + tab["d"] - tab[f"d_{cause}"]}, index=tab.index)
     surv = np.cumprod(1.0 - d / n) if len(n) else np.array([])
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.cumsum(np.where(n > d, d / (n * (n - d)), np.inf * (d > 0)))
         var = np.where(surv > 0, surv ** 2 * g, 0.0)
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     lo_f, hi_f = _loglog_ci(1.0 - surv, var, z)  # the same interval, written for F = 1 - S
-    tab["surv"] = surv
-    tab["var"] = var
-    tab["lo"] = 1.0 - hi_f
-    tab["hi"] = 1.0 - lo_f
-    return KaplanMeierFit(table=tab, sorted_times=np.sort(t), alpha=alpha)
+    out["surv"] = surv
+    out["var"] = var
+    out["lo"] = 1.0 - hi_f
+    out["hi"] = 1.0 - lo_f
+    return out

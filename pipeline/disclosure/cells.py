@@ -1,0 +1,166 @@
+"""Counts as cells, the sums that tie them together, and which cells must be hidden.
+
+A :class:`Cell` is one exact count with an identity: the same count shown in two tables is one
+cell, so it is hidden in both or in neither. A :class:`Group` says that some cells add up to
+another (the months of a year add up to the year; the practices of a PCN add up to the PCN; the
+rows of a two-way table add up to its column margins).
+
+:func:`hidden_cells` decides what to hide:
+
+1. **primary**: every cell holding 1..min_count-1 (a small count);
+2. **secondary**: in every group whose total is known to a reader, the cells a reader cannot see
+   (hidden, or never published) must not be a single small cell nor add up to a small number;
+   otherwise the next smallest published, non-zero cell of the group is hidden too (or, with none
+   left, the total). Repeated over every group until nothing changes, so suppression in one table
+   carries into every table that shares a cell;
+3. **audit**: the groups are a system of linear equations; a hidden cell that the published cells
+   determine exactly (by any combination of equations, across tables) is protected by hiding one
+   more cell of a group it belongs to, and the whole check runs again.
+
+Published cells are rounded, which already blurs any equation; the rules above hold even if a
+reader knew every published cell exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .rules import Rules
+
+SMALL = "small_count"
+SECONDARY = "secondary"
+
+_ids = itertools.count()
+
+
+@dataclass(eq=False)
+class Cell:
+    """An exact count. Compared by identity: two cells with the same value are different cells."""
+
+    value: int
+    label: str = ""
+    id: int = field(default_factory=lambda: next(_ids))
+
+    def __post_init__(self) -> None:
+        if self.value is None or int(self.value) != self.value or self.value < 0:
+            raise ValueError(f"a count must be a whole number >= 0, not {self.value!r} ({self.label})")
+        self.value = int(self.value)
+
+    def __hash__(self) -> int:
+        return self.id
+
+    def __repr__(self) -> str:
+        return f"Cell({self.value}{', ' + self.label if self.label else ''})"
+
+
+@dataclass(frozen=True, eq=False)
+class Group:
+    """``sum(parts) == total``."""
+
+    total: Cell
+    parts: tuple[Cell, ...]
+
+    def __post_init__(self) -> None:
+        if sum(p.value for p in self.parts) != self.total.value:
+            raise ValueError(f"the parts of {self.total!r} add up to {sum(p.value for p in self.parts)}")
+
+
+def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell],
+                 rules: Rules) -> dict[Cell, str]:
+    """{cell: SMALL or SECONDARY} for the cells that must not be published.
+
+    ``cells``: every cell in play; ``shown``: those a published figure reveals (a count, or a
+    percentage or rate built on it); ``groups``: the sums that tie cells together."""
+    groups = list(groups)
+    cells = set(cells) | {c for g in groups for c in (g.total, *g.parts)}
+    if not rules.enabled:
+        return {}
+    hidden = {c: SMALL for c in cells if rules.is_small(c.value)}
+    while True:
+        _spread(groups, shown, hidden, rules)
+        exposed = _determined(groups, shown, hidden)
+        if not exposed:
+            return hidden
+        _protect(exposed, groups, shown, hidden)
+
+
+def _unseen(c: Cell, shown: set[Cell], hidden: dict[Cell, str]) -> bool:
+    return c in hidden or c not in shown
+
+
+def _hide_next(g: Group, shown: set[Cell], hidden: dict[Cell, str]) -> bool:
+    """Hide the smallest published non-zero part of ``g`` (or its total); False if nothing left."""
+    candidates = sorted((p for p in g.parts if not _unseen(p, shown, hidden) and p.value > 0),
+                        key=lambda p: (p.value, p.id))
+    if candidates:
+        hidden[candidates[0]] = SECONDARY
+        return True
+    if not _unseen(g.total, shown, hidden):
+        hidden[g.total] = SECONDARY
+        return True
+    return False
+
+
+def _spread(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rules: Rules) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for g in groups:
+            if _unseen(g.total, shown, hidden):
+                continue
+            while True:
+                unseen = [p for p in g.parts if _unseen(p, shown, hidden)]
+                if not any(p in hidden for p in unseen):
+                    break
+                if len(unseen) > 1 and sum(p.value for p in unseen) >= rules.min_count:
+                    break
+                if not _hide_next(g, shown, hidden):
+                    break
+                changed = True
+
+
+def _determined(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]) -> list[Cell]:
+    """Hidden cells that the groups' equations pin down exactly, given every published cell."""
+    unknown = sorted({c for g in groups for c in (g.total, *g.parts) if _unseen(c, shown, hidden)},
+                     key=lambda c: c.id)
+    targets = [c for c in unknown if c in hidden]
+    if not targets:
+        return []
+    col = {c: i for i, c in enumerate(unknown)}
+    rows = []
+    for g in groups:
+        row = np.zeros(len(unknown))
+        for p in g.parts:
+            if p in col:
+                row[col[p]] += 1.0
+        if g.total in col:
+            row[col[g.total]] -= 1.0
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return []
+    a = np.array(rows)
+    rank = np.linalg.matrix_rank(a)
+    out = []
+    for c in targets:
+        e = np.zeros(len(unknown))
+        e[col[c]] = 1.0
+        if np.linalg.matrix_rank(np.vstack([a, e])) == rank:  # e is in the row space: x_c is determined
+            out.append(c)
+    return out
+
+
+def _protect(exposed: list[Cell], groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]) -> None:
+    """Hide one more cell next to each exposed one, in the group with the fewest unseen cells."""
+    for c in exposed:
+        around = [g for g in groups if c in g.parts or c is g.total]
+        around.sort(key=lambda g: sum(_unseen(p, shown, hidden) for p in (g.total, *g.parts)))
+        for g in around:
+            if _hide_next(g, shown, hidden):
+                break
+        else:
+            raise AssertionError(f"cannot protect {c!r}: every cell around it is already hidden")
