@@ -171,6 +171,7 @@ def section(name: str, borough: str, processed_dir: str | Path | None = None,
         frag = sec.run(inputs, Rules(ctx.settings.disclosure)).fragment(ctx.extract.sha256)
         ctx.fragments_dir.mkdir(parents=True, exist_ok=True)
         frag_path.write_text(json.dumps(frag, indent=1, sort_keys=True) + "\n")
+        (ctx.fragments_dir / sections.SNAPSHOT).write_text(json.dumps(sections.snapshot(), indent=1) + "\n")
     view = SectionView(ctx, name, frag["status"], frag.get("data"), frag.get("reason"))
     if not view.ok:
         _show_not_available(sec, view.reason or "")

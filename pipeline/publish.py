@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,20 +44,33 @@ class PublishError(RuntimeError):
 # --------------------------------------------------------------------------- results.json
 
 def read_fragments(fragments_dir: Path) -> dict[str, dict[str, Any]]:
+    """{section: fragment} as the notebooks saved them (:meth:`pipeline.sections.Result.fragment`)."""
     frags = {}
     if fragments_dir.exists():
         for f in sorted(fragments_dir.glob("*.json")):
-            frag = json.loads(f.read_text())
-            frags[frag["section"]] = frag
+            if f.name != sections.SNAPSHOT:
+                frag = json.loads(f.read_text())
+                frags[frag["section"]] = frag
     return frags
 
 
+def declared_sections(fragments_dir: Path, fragments: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every registered section's declaration (:func:`pipeline.sections.snapshot`, saved by the
+    notebook stage), and that of any fragment it does not list."""
+    snap = fragments_dir / sections.SNAPSHOT
+    declared = json.loads(snap.read_text()) if snap.exists() else {}
+    for name, frag in fragments.items():
+        declared.setdefault(name, {k: frag.get(k) for k in ("title", "notebook", "order", "contract")})
+    return declared
+
+
 def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, dict[str, Any]],
-                     provenance: dict[str, Any]) -> dict[str, Any]:
-    """``results.json``: every registered section in :func:`pipeline.sections.results_order` (a
-    section whose notebook has not run says so), then any other fragment found, with the paths
-    disclosure control withheld, those that could not be estimated (with reasons) and the
-    disclosure statement."""
+                     provenance: dict[str, Any], declared: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``results.json``: every declared section in :func:`pipeline.sections.results_order` (one
+    whose notebook has not run says so), with the paths disclosure control withheld, those that
+    could not be estimated (with reasons) and the disclosure statement."""
+    declared = declared if declared is not None else {
+        n: {"contract": bool(f.get("contract")), "order": f.get("order") or 0} for n, f in fragments.items()}
     cfg = extract.config
     results: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
@@ -71,8 +83,7 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
     suppressed: list[str] = []
     not_estimable: dict[str, str] = {}
     applied: dict[str, int] = {}
-    order = sections.results_order()
-    for name in order + sorted(s for s in fragments if s not in order):
+    for name in sections.results_order(declared):
         frag = fragments.get(name)
         if frag is None:
             results[name] = {"status": "not_run", "reason": "the analysis for this section has not been built yet"}
@@ -93,13 +104,13 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
     return results
 
 
-def unavailable_notebooks(fragments: dict[str, dict[str, Any]]) -> set[str]:
+def unavailable_notebooks(fragments: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]]) -> set[str]:
     """Notebooks none of whose sections ran: the report keeps only their "not available" note."""
-    out = set()
-    for s in sections.registry():
-        if all(fragments.get(x.name, {}).get("status") == "not_run" for x in sections.in_notebook(s.notebook)):
-            out.add(s.notebook)
-    return out
+    by_notebook: dict[str, list[str]] = {}
+    for name, d in declared.items():
+        by_notebook.setdefault(d["notebook"], []).append(name)
+    return {nb for nb, names in by_notebook.items()
+            if all(fragments.get(n, {}).get("status") == "not_run" for n in names)}
 
 
 def dumps(results: dict[str, Any]) -> str:
@@ -125,16 +136,6 @@ def _text_columns(extract: Extract) -> Iterator[tuple[str, str, pa.Array]]:
                 yield name, col, pa.array([str(v) for v in distinct[pd.notna(distinct)]], type=pa.string())
 
 
-def _strings(values: list[str]) -> pa.Array:
-    """An Arrow string array made from its buffers: ``pa.array`` on Python objects imports
-    pandas (to look for pandas types), a third of a second of a publishing process that
-    otherwise needs none."""
-    data = [v.encode("utf-8") for v in values]
-    offsets = np.zeros(len(data) + 1, dtype=np.int32)
-    np.cumsum([len(b) for b in data], out=offsets[1:])
-    return pa.StringArray.from_buffers(len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)))
-
-
 def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | None = None) -> set[str]:
     """The tokens that are input identifiers: a patient or referral id, or a 10-digit number that
     is the whole of a value in any text column.
@@ -146,8 +147,8 @@ def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | 
     ``extract`` is needed for nothing else (it may hold no tables)."""
     if not tokens:
         return set()
-    every = _strings(sorted(tokens))
-    ten = _strings(sorted(t for t in tokens if _TEN_DIGITS.fullmatch(t)))
+    every = pa.array(sorted(tokens), type=pa.string())
+    ten = pa.array(sorted(t for t in tokens if _TEN_DIGITS.fullmatch(t)), type=pa.string())
     columns = text_columns(processed_dir) if processed_dir is not None else _text_columns(extract)
     found: set[str] = set()
     for _, col, values in columns:
@@ -321,7 +322,8 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         "package_versions": package_versions(),
     }
     fragments = read_fragments(fragments_dir)
-    results = assemble_results(extract, settings, fragments, provenance)
+    declared = declared_sections(fragments_dir, fragments)
+    results = assemble_results(extract, settings, fragments, provenance, declared)
     if period is not None:
         results["period"] = {"label": period.label, "start": period.start.date().isoformat(),
                              "end": period.end.date().isoformat(),
@@ -343,8 +345,10 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         (staged / "notebooks").mkdir()
         for nb_path in executed:
             strip_notebook(nb_path, staged / "notebooks" / nb_path.name)
-        combined = combine(executed, unavailable_notebooks(fragments))
-        combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results)))
+        combined = combine(executed, unavailable_notebooks(fragments, declared))
+        in_report_order = sorted(declared, key=lambda n: (declared[n]["order"], n))
+        headlines = [h for n in in_report_order for h in fragments.get(n, {}).get("headlines", [])]
+        combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results, headlines)))
         number_cells(combined)
         # the renderer and its version go into the provenance section, so render twice is avoided by
         # asking the renderer first and filling the text after
