@@ -64,7 +64,8 @@ env: $(STAMP)
 data_raw/%/extract.yml: | $(STAMP)
 	@$(PY) -m pipeline data $*
 
-data_processed/%/manifest.json: data_raw/%/extract.yml $$(wildcard data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(LOAD_SRC) | $(STAMP)
+# the extract's folder is a prerequisite too: removing a table changes the folder, not any file left in it
+data_processed/%/manifest.json: data_raw/%/extract.yml data_raw/% $$(wildcard data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(LOAD_SRC) | $(STAMP)
 	@$(PY) -m pipeline process $*
 
 # a target is a borough (merton) or a borough and reporting period (merton/2023-24)

@@ -51,6 +51,9 @@ def _input_notebook(src: Path):
     import nbformat
 
     nb = jupytext.read(src)
+    # a text notebook written by hand may carry no kernel: the report's kernel is Python 3
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    nb.metadata.setdefault("language_info", {"name": "python"})
     reset = nbformat.v4.new_code_cell(RESET_CODE)
     reset.metadata["tags"] = [RESET_TAG]
     nb.cells.insert(0, reset)

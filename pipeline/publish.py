@@ -60,7 +60,8 @@ def declared_sections(fragments_dir: Path, fragments: dict[str, dict[str, Any]])
     snap = fragments_dir / sections.SNAPSHOT
     declared = json.loads(snap.read_text()) if snap.exists() else {}
     for name, frag in fragments.items():
-        declared.setdefault(name, {k: frag.get(k) for k in ("title", "notebook", "order", "contract")})
+        declared.setdefault(name, {"title": frag.get("title", name), "notebook": frag.get("notebook", ""),
+                                   "order": frag.get("order", 0), "contract": bool(frag.get("contract"))})
     return declared
 
 
@@ -70,7 +71,7 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
     whose notebook has not run says so), with the paths disclosure control withheld, those that
     could not be estimated (with reasons) and the disclosure statement."""
     declared = declared if declared is not None else {
-        n: {"contract": bool(f.get("contract")), "order": f.get("order") or 0} for n, f in fragments.items()}
+        n: {"contract": bool(f.get("contract")), "order": f.get("order", 0)} for n, f in fragments.items()}
     cfg = extract.config
     results: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
