@@ -89,7 +89,7 @@ def icon_svg(kind: str, *, trial: bool = False) -> str:
     icon = _icon(kind)
     label, meaning = icon_label(kind, trial=trial), icon_meaning(kind, trial=trial)
     r = ICON_SIZE / 2
-    width = ICON_SIZE + 8 + round(7 * len(label))
+    width = ICON_SIZE + 10 + round(6.4 * len(label))  # about 6.4 px a character at 12 px Arial
     dash = ' stroke-dasharray="3 2"' if trial else ""
     font = 'font-family="Arial, Helvetica, sans-serif"'
     return (
