@@ -17,7 +17,8 @@ from matplotlib.patches import Circle
 from matplotlib.text import Text
 
 from pipeline.spc.describe import fmt_number
-from pipeline.spc.icons import ICONS, STABLE_MIN_POINTS, icon_label
+from pipeline.spc.icons import ICONS, icon_label
+from pipeline.spc.limits import STABLE_MIN_POINTS
 from pipeline.spc.model import COMMON_CAUSE, SPCResult
 from pipeline.spc.months import month_abbr
 from pipeline.spc.palette import GREY, INK, POINT_STYLES, TARGET, WHITE

@@ -36,26 +36,28 @@ class Icon:
     meaning: str  # full sentence, for screen readers and tables
 
 
-def _variation(signal: str, side: str, label: str, meaning: str) -> tuple[str, Icon]:
-    glyph = "H" if side == HIGH else "L"
-    return f"{signal}_{side}", Icon(POINT_STYLES[signal].colour, glyph, label, meaning)
+COMPARATIVE = {HIGH: "higher", LOW: "lower"}
+VARIATION_WORDS = {IMPROVEMENT: ("Improvement", "special cause improvement"),
+                   CONCERN: ("Concern", "special cause concern"),
+                   NEUTRAL: ("Special cause", "special cause")}
+
+
+def _variation(signal: str, side: str) -> tuple[str, Icon]:
+    short, words = VARIATION_WORDS[signal]
+    if signal == NEUTRAL:
+        why = "; neither direction is better"
+    else:
+        good = side if signal == IMPROVEMENT else (LOW if side == HIGH else HIGH)
+        why = f" and {COMPARATIVE[good]} is better"
+    meaning = f"Variation: {words}, the latest month signals {COMPARATIVE[side]} values{why}."
+    return f"{signal}_{side}", Icon(POINT_STYLES[signal].colour, "H" if side == HIGH else "L",
+                                    f"{short} ({side})", meaning)
 
 
 ICONS: dict[str, Icon] = dict([
     (COMMON_CAUSE, Icon(GREY, "~", "Common cause",
                         "Variation: common cause, no sign of change in the latest month.")),
-    _variation(IMPROVEMENT, HIGH, "Improvement (high)",
-               "Variation: special cause improvement, the latest month signals higher values and higher is better."),
-    _variation(IMPROVEMENT, LOW, "Improvement (low)",
-               "Variation: special cause improvement, the latest month signals lower values and lower is better."),
-    _variation(CONCERN, HIGH, "Concern (high)",
-               "Variation: special cause concern, the latest month signals higher values and lower is better."),
-    _variation(CONCERN, LOW, "Concern (low)",
-               "Variation: special cause concern, the latest month signals lower values and higher is better."),
-    _variation(NEUTRAL, HIGH, "Special cause (high)",
-               "Variation: special cause, the latest month signals higher values; neither direction is better."),
-    _variation(NEUTRAL, LOW, "Special cause (low)",
-               "Variation: special cause, the latest month signals lower values; neither direction is better."),
+    *(_variation(signal, side) for signal in (IMPROVEMENT, CONCERN, NEUTRAL) for side in (HIGH, LOW)),
     (CONSISTENT_PASS, Icon(POINT_STYLES[IMPROVEMENT].colour, "P", "Target consistently met",
                            "Assurance: the target lies outside the process limits on the good side, "
                            "so it will be met every month unless the process changes.")),
