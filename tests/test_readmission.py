@@ -317,7 +317,7 @@ def test_cox_covariates_come_from_the_referral_behind_the_index_stay():
     cov = R.covariates(co, ex["referrals"])
     assert list(cov.columns) == ["age_per_10y", "imd_quintile", "risk_band"]  # no budget, no outcome
     assert "low" not in set(cov["risk_band"])
-    by_patient = dict(zip(refs["patient_id"], refs["age"]))
+    by_patient = dict(zip(refs["patient_id"], refs["age"], strict=True))
     assert np.allclose(cov["age_per_10y"].to_numpy() * 10, co["patient_id"].map(by_patient).to_numpy())
     # a patient whose only referral comes after discharge has no covariates (left out of the model)
     only_later = R.index_referral(co.assign(index_discharge=co["index_discharge"] - pd.Timedelta(days=3)),
