@@ -22,7 +22,7 @@ import nbformat
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import CONTRACT_VERSION, paths, sections
+from . import CONTRACT_VERSION, downloads, paths, sections
 from .config import Settings
 from .disclosure import Rules
 from .disclosure.statement import markdown as statement_markdown
@@ -351,6 +351,8 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         headlines = [h for n in in_report_order for h in fragments.get(n, {}).get("headlines", [])]
         combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results, headlines)))
         number_cells(combined)
+        tables = downloads.name(combined)
+        downloads.add_links(combined)
         # the renderer and its version go into the provenance section, so render twice is avoided by
         # asking the renderer first and filling the text after
         from .render import quarto_path
@@ -363,6 +365,7 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         results["provenance"]["renderer"] = f"{rendered.renderer} {rendered.version}"
         results["provenance"]["formats"] = rendered.files
         (staged / "results.json").write_text(dumps(results), encoding="utf-8")
+        downloads.write(tables, staged / "tables", extract.config.borough)
         hits = scan_for_identifiers(staged, extract, processed_dir)
         if hits:
             shown = "; ".join(f"{f}: {i}" for f, i in hits[:5])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from .downloads import SOURCE
 from .sections import SECTION_MARK
 
 QUARTO_FORMATS = {"html": "index.html", "typst": "report.pdf", "docx": "report.docx"}
@@ -84,6 +85,7 @@ def combine(notebooks: list[Path], unavailable: set[str] = frozenset()) -> nbfor
             if _is_hidden_cell(cell):
                 continue
             cell = copy.deepcopy(cell)
+            cell.metadata[SOURCE] = path.stem
             if cell.cell_type == "code":
                 cell.outputs = _clean_outputs(cell.get("outputs", []))
                 cell.metadata.pop("papermill", None)
