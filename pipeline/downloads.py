@@ -83,13 +83,28 @@ def add_links(nb: nbformat.NotebookNode) -> None:
             meta = output.get("metadata", {}).get(MARK)
             if meta is None:
                 continue
-            data = base64.b64encode(output["data"][MIME].encode("utf-8")).decode("ascii")
+            text = output["data"][MIME]
+            data = base64.b64encode(text.encode("utf-8")).decode("ascii")
             what = "the numbers in this chart" if meta["kind"] == "chart" else "this table"
             link = (f'<p class="sp-download"><a download="{html.escape(meta["file"])}" '
                     f'href="data:text/csv;charset=utf-8;base64,{data}">Download {what} (CSV, '
                     f'{html.escape(meta["file"])})</a></p>')
+            if meta["kind"] == "chart":  # the chart's table alternative, for readers who cannot see it
+                link = (f'<details class="sp-chart-data"><summary>The numbers in this chart, as a table</summary>'
+                        f'{html_table(text)}</details>') + link
             outputs.append(nbformat.v4.new_output("display_data", data={"text/html": link, "text/plain": ""}))
         cell.outputs = outputs
+
+
+def html_table(text: str) -> str:
+    """A CSV as an HTML table: a header row, and each row's first cell as its row header."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return ""
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in rows[0])
+    body = "".join("<tr>" + "".join((f'<th scope="row">{html.escape(c)}</th>' if i == 0 else f"<td>{html.escape(c)}</td>")
+                                    for i, c in enumerate(r)) + "</tr>" for r in rows[1:])
+    return f'<table class="sp-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def write(downloads: list[Download], folder: Path, borough: str) -> None:
