@@ -23,7 +23,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PKG_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*')) config/defaults.yml
 # modules a borough report never runs (the London comparison, the tools around the build): editing
 # them must not make every borough report stale
-PKG_SRC := $(filter-out pipeline/london.py pipeline/browser.py pipeline/scaffold.py pipeline/validation.py pipeline/progress.py,$(PKG_SRC))
+PKG_SRC := $(filter-out pipeline/london/% pipeline/browser.py pipeline/scaffold.py pipeline/validation.py pipeline/progress.py,$(PKG_SRC))
 LOAD_SRC := pipeline/__init__.py pipeline/contract.py pipeline/measures.py pipeline/load.py pipeline/processed.py pipeline/extract.py pipeline/errors.py pipeline/config.py
 NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
 BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
@@ -86,7 +86,7 @@ LONDON_ORPHANS := $(filter-out $(foreach b,$(BOROUGHS),reports/$(b)/results.json
 ifneq ($(filter london reports/london/%,$(MAKECMDGOALS)),)
 $(if $(LONDON_ORPHANS),$(eval $(LONDON_ORPHANS): ;))
 endif
-reports/london/index.html: $(LONDON_INPUTS) pipeline/london.py pipeline/render.py pipeline/publish.py | $(STAMP)
+reports/london/index.html: $(LONDON_INPUTS) $(wildcard pipeline/london/*.py pipeline/london/*.j2) pipeline/render.py pipeline/atomic.py pipeline/resultsjson.py pipeline/areas.py pipeline/provenance.py | $(STAMP)
 	@$(PY) -m pipeline london
 
 reports/london/screenshot.png: reports/london/index.html | $(STAMP)

@@ -19,6 +19,8 @@ NOTEBOOKS = ROOT / "notebooks"
 CONFIG = ROOT / "config"
 DOCS = ROOT / "docs"
 
+LONDON = "london"  # reports/london/: the cross-borough comparison, never a borough
+
 SLUG_RE = re.compile(r"^[a-z0-9-]+$")
 
 

@@ -163,10 +163,10 @@ def test_outlier_is_flagged_and_suppressed_figures_skipped(reports):
 
 def test_gp_variance_without_precision_is_skipped_with_a_note():
     res = fake_results("merton", 1, gp={"variance_pct": {"2022/23": {"3m": 1.0, "6m": 1.0, "9m": 1.0, "12m": -8.0}}})
-    got = london._gp("2022/23")(res, "merton")
+    got = london.gp_ratio("2022/23")(res, "merton")
     assert isinstance(got, str) and "95% CI" in got
     res["gp_appointments"]["detail"] = {"2022/23": {"12m": {"variance_pct_ci95": [-12.0, -4.0]}}}
-    pt = london._gp("2022/23")(res, "merton")
+    pt = london.gp_ratio("2022/23")(res, "merton")
     assert pt.value == pytest.approx(0.92) and pt.ci95 == pytest.approx((0.88, 0.96))
 
 
