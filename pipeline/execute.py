@@ -33,6 +33,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import BuildError
+
 RESET_TAG = "injected-reset"
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 RESET_CODE = ('get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc\n'
@@ -42,7 +44,7 @@ STARTUP_TIMEOUT = 120
 TIMINGS: dict[str, float] = {}
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(BuildError):
     pass
 
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from . import CONTRACT_VERSION, paths
 from .atomic import staging_dir, swap_into_place
 from .config import Settings
+from .errors import BuildError
 from .extract import Extract
 from .periods import Period
 from .processed import text_columns
@@ -36,7 +37,7 @@ SECTIONS = ("activity", "wellbeing", "targets", "gp_appointments", "readmission"
 ID_COLUMNS = ("patient_id", "referral_id")
 
 
-class PublishError(RuntimeError):
+class PublishError(BuildError):
     pass
 
 

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import nbformat
 
+from .errors import BuildError
+
 QUARTO_FORMATS = {"html": "index.html", "typst": "report.pdf", "docx": "report.docx"}
 SYNTHETIC_NOTE = "SYNTHETIC DATA: these figures describe made-up patients, not a real service."
 NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION: disclosure control is switched off."
 
 
-class RenderError(RuntimeError):
+class RenderError(BuildError):
     pass
 
 
