@@ -240,6 +240,19 @@ def report(target: str) -> Path:
     return publish(target)
 
 
+# --------------------------------------------------------------------------- london
+
+def cmd_london(all_areas: bool) -> int:
+    from .london import LondonError, build
+
+    try:
+        build(all_areas=all_areas, log=log)
+    except LondonError as e:
+        log(f"error: {e}")
+        return EXIT_DATA
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,13 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "report":
             report(args.slug)
         elif args.cmd == "london":
-            from .london import LondonError, build
-
-            try:
-                build(all_areas=args.all_areas, log=log)
-            except LondonError as e:
-                log(f"error: {e}")
-                return EXIT_DATA
+            return cmd_london(args.all_areas)
         elif args.cmd == "new-borough":
             from .scaffold import ScaffoldError, new_borough, next_steps
 
