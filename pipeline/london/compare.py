@@ -26,6 +26,13 @@ class Row:
     flag_adjusted: str | None
     rank: int
     rank_ci95: tuple[int, int]
+    limits: dict[str, tuple[float, float]]  # level ("95", "99.8") -> funnel limits at this borough's n
+    limits_adjusted: dict[str, tuple[float, float]] | None = None  # allowing for overdispersion, when drawn
+
+
+def position(value: float, limits: tuple[float, float]) -> str:
+    """below | within | above the limits."""
+    return "below" if value < limits[0] else "above" if value > limits[1] else "within"
 
 
 @dataclass
@@ -43,16 +50,11 @@ class Comparison:
 
 
 def _flag(value: float, lims: dict[str, tuple[float, float]]) -> str:
-    lo998, hi998 = lims["99.8"]
-    lo95, hi95 = lims["95"]
-    if value > hi998:
-        return "above_99.8"
-    if value < lo998:
-        return "below_99.8"
-    if value > hi95:
-        return "above_95"
-    if value < lo95:
-        return "below_95"
+    """The widest limits the value is outside (``above_99.8``, ``below_95``, ...) or ``within``."""
+    for level in ("99.8", "95"):
+        side = position(value, lims[level])
+        if side != "within":
+            return f"{side}_{level}"
     return "within"
 
 
@@ -157,7 +159,7 @@ def compare(ind: Indicator, all_results: dict[str, dict[str, Any]]) -> Compariso
                 adj[name] = (alo, ahi)
         lo_r, hi_r = np.percentile(ranks[:, i], [2.5, 97.5])
         rows.append(Row(p, float(z[i]), _flag(p.value, lims), _flag(p.value, adj) if adj else None,
-                        int(rank_of[i]), (int(math.floor(lo_r)), int(math.ceil(hi_r)))))
+                        int(rank_of[i]), (int(math.floor(lo_r)), int(math.ceil(hi_r))), lims, adj or None))
     rows.sort(key=lambda r: r.rank)
     return Comparison(ind, target, rows, skipped, over, pooled_sd)
 

@@ -67,18 +67,11 @@ def _section(comp: Comparison, png: bytes | None) -> dict[str, Any]:
 
 
 def render_html(comps: list[Comparison], figures: dict[str, bytes], meta: dict[str, Any]) -> str:
-    n_b = len(meta["included"])
-    banners = []
-    synthetic = [s for s, syn in meta["synthetic"].items() if syn]
-    if synthetic and len(synthetic) == n_b:
-        banners.append(SYNTHETIC_NOTE)
-    elif synthetic:
-        banners.append(f"Some boroughs here are SYNTHETIC DATA ({', '.join(display_name(s) for s in synthetic)}): "
-                       "their figures describe made-up patients.")
     return template().render(
         title=TITLE,
         page_css=PAGE_CSS,
-        banners=banners,
+        banners=[SYNTHETIC_NOTE] if meta["synthetic_data"] else [],  # never mixed with real boroughs
+        scope=meta["scope"],
         sections=[_section(c, figures.get(c.indicator.key)) for c in comps],
         max_labels=MAX_LABELS,
         included=[{"name": display_name(s), "extract": meta["extracts"][s], "synthetic": meta["synthetic"][s]}

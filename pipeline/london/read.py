@@ -1,6 +1,7 @@
 """The boroughs' published ``reports/<borough>/results.json`` files, read and sorted into those
 compared and those left out (with the reason): not data contract v1, not a London borough,
-built with disclosure control switched off."""
+built with disclosure control switched off, or synthetic while real boroughs are compared (a
+comparison never mixes real and synthetic data)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,40 @@ def read_all(reports_dir: Path | None = None, all_areas: bool = False) -> tuple[
         found[slug] = res
         hashes[slug] = hashlib.sha256(data).hexdigest()
     return found, excluded, hashes
+
+
+SYNTHETIC_LEFT_OUT = "synthetic data: this comparison is of the boroughs with real data, and never mixes the two"
+
+
+def real_or_synthetic(found: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, str], bool]:
+    """(the boroughs to compare, synthetic boroughs left out -> reason, whether the comparison is of
+    synthetic data): the real boroughs when there is any (each results.json says ``synthetic``),
+    else the synthetic ones."""
+    real = {s: r for s, r in found.items() if not r.get("synthetic")}
+    if not real:
+        return found, {}, True
+    return real, {s: SYNTHETIC_LEFT_OUT for s in found if s not in real}, False
+
+
+def scope(compared: list[str], excluded: dict[str, str], synthetic: bool) -> list[str]:
+    """What was compared and how to compare the rest, in sentences for the page and the command's
+    output: 'comparing 1 borough: Merton (synthetic data).' ..."""
+    n = len(compared)
+    synthetic_left_out = [s for s, why in excluded.items() if why == SYNTHETIC_LEFT_OUT]
+    lines = [f"comparing {n} borough{'s' if n != 1 else ''}" + (f" ({len(excluded)} left out)" if excluded else "")
+             + ": " + ", ".join(display_name(s) for s in compared) + (" (synthetic data)." if synthetic else ".")]
+    if synthetic_left_out:
+        k = len(synthetic_left_out)
+        lines.append(f"Left out {k} borough{'s' if k != 1 else ''} built on synthetic data ("
+                     + ", ".join(display_name(s) for s in synthetic_left_out)
+                     + "): a comparison never mixes real and synthetic data.")
+    missing = [s for s in LONDON_BOROUGHS if s not in compared and s not in excluded]
+    if missing and synthetic:
+        k = len(missing)
+        lines.append(f"{k} London borough{'s have' if k != 1 else ' has'} no report here yet: to compare them all, "
+                     "run make data (the synthetic extracts), then make reports, then make london.")
+    elif missing:
+        k = len(missing)
+        lines.append(f"{k} London borough{'s have' if k != 1 else ' has'} no report with real data here yet: each "
+                     "joins the comparison when its report is built (make report BOROUGH=<slug>, then make london).")
+    return lines

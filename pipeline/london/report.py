@@ -18,7 +18,7 @@ from .compare import compare
 from .figures import funnel_png
 from .indicators import indicators
 from .page import render_html
-from .read import LondonError, read_all
+from .read import LondonError, read_all, real_or_synthetic, scope
 from .results import results_json
 
 
@@ -32,16 +32,22 @@ def build(reports_dir: Path | None = None, dest: Path | None = None, all_areas: 
     found, excluded, hashes = read_all(reports_dir, all_areas)
     if not found:
         why = "; ".join(f"{s}: {w}" for s, w in excluded.items())
-        raise LondonError("no borough results to compare: build some borough reports first (make data, then "
-                          "make -j4 reports)" + (f". Left out: {why}" if why else ""))
-    log(f"[london] comparing {len(found)} borough{'s' if len(found) != 1 else ''}"
-        + (f" ({len(excluded)} left out)" if excluded else ""))
+        raise LondonError("no borough results to compare: build some borough reports first (make report "
+                          "BOROUGH=merton for one; make data, then make reports, then make london for all of "
+                          "London)" + (f". Left out: {why}" if why else ""))
+    found, left_out, synthetic = real_or_synthetic(found)
+    excluded = dict(sorted({**excluded, **left_out}.items()))
+    sentences = scope(sorted(found), excluded, synthetic)
+    for sentence in sentences:
+        log(f"[london] {sentence}")
     comps = [compare(ind, found) for ind in indicators(found)]
     figures = {c.indicator.key: funnel_png(c) for c in comps if c.rows}
     meta = {
         "included": sorted(found),
         "excluded": excluded,
         "synthetic": {s: bool(r.get("synthetic")) for s, r in found.items()},
+        "synthetic_data": synthetic,
+        "scope": [sentences[0][0].upper() + sentences[0][1:], *sentences[1:]],
         "extracts": {s: f"{(r.get('extract') or {}).get('start', '?')} to {(r.get('extract') or {}).get('end', '?')}"
                      for s, r in found.items()},
         "build_time": build_time(),

@@ -1,12 +1,13 @@
-"""``reports/london/results.json``: every indicator's comparison in a machine-readable form,
-with the inputs' hashes."""
+"""``reports/london/results.json``: every indicator's comparison in a machine-readable form, the
+``comparators`` a borough report reads for its "compared with London" markers, and the inputs'
+hashes. The shape is documented in docs/data-contract.md (section 4)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .. import paths
-from .compare import Comparison
+from .compare import Comparison, position
 from .funnel import LEVELS
 
 
@@ -33,6 +34,30 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
     }
 
 
+def comparators(comps: list[Comparison], boroughs: list[str]) -> dict[str, dict[str, Any]]:
+    """borough -> indicator -> the borough's value, London's, and where the borough sits against
+    the 95% and 99.8% limits (``below`` / ``within`` / ``above``); a borough not on an indicator's
+    funnel has ``value`` and ``position`` null and the ``reason``."""
+    out: dict[str, dict[str, Any]] = {b: {} for b in boroughs}
+    for comp in comps:
+        ind = comp.indicator
+        common = {"label": ind.label, "unit": ind.unit.strip(), "london_value": _r(comp.target)}
+        for row in comp.rows:
+            p = row.point
+            adjusted = row.limits_adjusted
+            out[p.borough][ind.key] = {
+                **common, "value": _r(p.value),
+                "position": {lvl: position(p.value, lim) for lvl, lim in row.limits.items()},
+                "limits": {lvl: [_r(lo), _r(hi)] for lvl, (lo, hi) in row.limits.items()},
+                "position_overdispersion_adjusted": (
+                    {lvl: position(p.value, lim) for lvl, lim in adjusted.items()} if adjusted else None),
+            }
+        for slug, why in comp.skipped.items():
+            out[slug][ind.key] = {**common, "value": None, "position": None, "limits": None,
+                                  "position_overdispersion_adjusted": None, "reason": why}
+    return out
+
+
 def results_json(comps: list[Comparison], meta: dict[str, Any], found: dict[str, dict[str, Any]],
                  hashes: dict[str, str]) -> dict[str, Any]:
     return {
@@ -40,7 +65,9 @@ def results_json(comps: list[Comparison], meta: dict[str, Any], found: dict[str,
         "boroughs": meta["included"],
         "excluded": meta["excluded"],
         "levels": list(LEVELS),
+        "synthetic": meta["synthetic_data"],
         "indicators": {c.indicator.key: comparison_json(c) for c in comps},
+        "comparators": comparators(comps, meta["included"]),
         "provenance": {"inputs": {s: {"results_sha256": hashes[s],
                                       "extract_sha256": (found[s].get("extract") or {}).get("sha256")}
                                   for s in meta["included"]},
