@@ -91,28 +91,26 @@ def _proportion_point(slug: str, pct: float, n: float, n_label: str, ci: Any = N
     return Point(slug, pct, n, n_label, (lo * 100, hi * 100), se * 100)
 
 
-def _dna(results: dict[str, Any], slug: str) -> Point | str:
-    act = _section(results, "activity")
-    if isinstance(act, str):
-        return act
-    pct, n = _num(act.get("dna_or_cancelled_pct")), _num(act.get("contacts_booked"))
-    if pct is None or n is None:
-        return _suppressed("the missed or cancelled rate")
-    if n <= 0:
-        return "no appointments booked"
-    return _proportion_point(slug, pct, n, "appointments booked")
+def _proportion(section: str, pct_key: str, n_key: str, what: str, none: str, n_label: str,
+                ci_key: str | None = None) -> Callable[[dict[str, Any], str], Point | str]:
+    """A published percentage of a published base (``section.pct_key`` of ``section.n_key``)."""
+    def get(results: dict[str, Any], slug: str) -> Point | str:
+        sec = _section(results, section)
+        if isinstance(sec, str):
+            return sec
+        pct, n = _num(sec.get(pct_key)), _num(sec.get(n_key))
+        if pct is None or n is None:
+            return _suppressed(what)
+        if n <= 0:
+            return none
+        return _proportion_point(slug, pct, n, n_label, sec.get(ci_key) if ci_key else None)
+    return get
 
 
-def _readmission(results: dict[str, Any], slug: str) -> Point | str:
-    sec = _section(results, "readmission")
-    if isinstance(sec, str):
-        return sec
-    pct, n = _num(sec.get("cif_30d_pct")), _num(sec.get("n_index"))
-    if pct is None or n is None:
-        return _suppressed("the 30-day readmission rate")
-    if n <= 0:
-        return "no index hospital stays"
-    return _proportion_point(slug, pct, n, "index stays", sec.get("cif_30d_ci95"))
+_dna = _proportion("activity", "dna_or_cancelled_pct", "contacts_booked", "the missed or cancelled rate",
+                   "no appointments booked", "appointments booked")
+_readmission = _proportion("readmission", "cif_30d_pct", "n_index", "the 30-day readmission rate",
+                           "no index hospital stays", "index stays", ci_key="cif_30d_ci95")
 
 
 def _ons4(item: str) -> Callable[[dict[str, Any], str], Point | str]:
