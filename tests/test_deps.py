@@ -250,3 +250,9 @@ def test_every_module_a_stage_imports_is_a_prerequisite(tmp_path):
     future = max(p.stat().st_mtime for p in (root / "pipeline").rglob("*.py")) + 3600
     os.utime(mk, (future, future))  # newer than every source: Make keeps the edited copy
     assert missing_prerequisites(used, root)["process"] == {"pipeline/textcodes.py"}
+
+
+def test_a_module_that_does_not_parse_is_still_listed(package, capsys):
+    (package / "pipeline" / "text.py").write_text("def codes(:\n")
+    assert "pipeline.text" in deps.reached(("pipeline.load:read",), package)
+    assert "text.py:1" in capsys.readouterr().err
