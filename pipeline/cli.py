@@ -19,7 +19,10 @@ TARGET is a borough slug (``merton``) or a borough and reporting period (``merto
 period and is published to reports/<slug>/<period>/.
 
 A data error prints a message naming the file, column, row and value and exits with status 2;
-nothing is published.
+so does a request for something that is not there (an unknown borough, a bad target or period
+label): nothing is published. A build step that stops for a stated reason (a notebook failed, an
+identifier in the report) prints its message and exits with status 1. Anything else is a bug: it
+propagates with its traceback (status 1).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import time
 from pathlib import Path
 
 from . import paths
-from .errors import DataError
+from .errors import BuildError, DataError, Problem, TargetError
 from .periods import PeriodError, parse_period, split_target
 
 EXIT_DATA = 2
@@ -74,7 +77,10 @@ def ensure_raw(slug: str) -> Path:
     from .synthetic import ensure
 
     if slug not in AREAS:
-        raise LookupError(unknown_borough_message(slug))
+        raise TargetError(unknown_borough_message(slug))
+    if raw.is_dir() and any(raw.iterdir()):  # never write a synthetic extract over someone's files
+        raise DataError(Problem("extract.yml", f"is missing: data_raw/{slug}/ holds files but no extract.yml "
+                                "(README.md, 'Bring your own data', says what it needs)"))
     log(f"[{slug}] generating the synthetic extract into data_raw/{slug}/")
     return ensure(slug)
 
@@ -116,10 +122,10 @@ def validate(slug: str) -> int:
         from .areas import AREAS
 
         if slug in AREAS:
-            raise LookupError(f"data_raw/{slug}/ does not exist yet, so there is nothing to validate: "
+            raise TargetError(f"data_raw/{slug}/ does not exist yet, so there is nothing to validate: "
                               f"`make data` (or `make report BOROUGH={slug}`) generates its synthetic extract, "
                               f'and `make new-borough NAME="..."` starts a folder for your own data')
-        raise LookupError(unknown_borough_message(slug))
+        raise TargetError(unknown_borough_message(slug))
     summary = summarise(raw)
     print(format_summary(summary, slug), flush=True)
     return 0 if summary.ok else EXIT_DATA
@@ -167,7 +173,7 @@ def run_notebooks(target: str, names: list[str]) -> list[Path]:
     known = notebook_names()
     for name in names:
         if name not in known:
-            raise LookupError(f"no notebook notebooks/{name}.py (have: {', '.join(known)})")
+            raise TargetError(f"no notebook notebooks/{name}.py (have: {', '.join(known)})")
     params = {
         "borough": slug,
         "processed_dir": str(paths.processed_dir(slug).relative_to(paths.ROOT)),
@@ -234,6 +240,19 @@ def report(target: str) -> Path:
     return publish(target)
 
 
+# --------------------------------------------------------------------------- london
+
+def cmd_london(all_areas: bool) -> int:
+    from .london import LondonError, build
+
+    try:
+        build(all_areas=all_areas, log=log)
+    except LondonError as e:
+        log(f"error: {e}")
+        return EXIT_DATA
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,13 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "report":
             report(args.slug)
         elif args.cmd == "london":
-            from .london import LondonError, build
-
-            try:
-                build(all_areas=args.all_areas, log=log)
-            except LondonError as e:
-                log(f"error: {e}")
-                return EXIT_DATA
+            return cmd_london(args.all_areas)
         elif args.cmd == "new-borough":
             from .scaffold import ScaffoldError, new_borough, next_steps
 
@@ -309,10 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         log(f"error: data_raw/{getattr(args, 'slug', '')}: {e.format()}\nNothing was published.")
         return EXIT_DATA
-    except (LookupError, ValueError) as e:
+    except TargetError as e:
         log(f"error: {e}")
         return EXIT_DATA
-    except RuntimeError as e:
+    except BuildError as e:
         log(f"error: {e}\nNothing was published.")
         return EXIT_BUILD
     return 0

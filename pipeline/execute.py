@@ -33,16 +33,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import memory  # the kernel runs memory.release after each reset (RESET_CODE): an import Make sees
+from .errors import BuildError
+
 RESET_TAG = "injected-reset"
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 RESET_CODE = ('get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc\n'
-              'from pipeline.memory import release as _release\n_release()\ndel _release')
+              f'from {memory.__name__} import {memory.release.__name__} as _release\n_release()\ndel _release')
 STARTUP_TIMEOUT = 120
 #: seconds spent in each phase of the last :func:`run_notebooks` (read by ``bench/breakdown.py``)
 TIMINGS: dict[str, float] = {}
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(BuildError):
     pass
 
 

@@ -7,10 +7,7 @@ atomic rename. A failed or interrupted build leaves the previous report byte-ide
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -23,21 +20,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import CONTRACT_VERSION, downloads, paths, sections
+from .atomic import staging_dir, swap_into_place
 from .config import Settings
 from .disclosure import Rules
 from .disclosure.statement import markdown as statement_markdown
 from .disclosure.statement import statement
+from .errors import BuildError
 from .extract import Extract
 from .periods import Period
 from .processed import text_columns
 from .provenance import build_time, code_version, package_versions
 from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, number_cells, render
+from .resultsjson import dumps
 from .summary import markdown as summary_markdown
 
 ID_COLUMNS = ("patient_id", "referral_id")
 
 
-class PublishError(RuntimeError):
+class PublishError(BuildError):
     pass
 
 
@@ -112,10 +112,6 @@ def unavailable_notebooks(fragments: dict[str, dict[str, Any]], declared: dict[s
         by_notebook.setdefault(d["notebook"], []).append(name)
     return {nb for nb, names in by_notebook.items()
             if all(fragments.get(n, {}).get("status") == "not_run" for n in names)}
-
-
-def dumps(results: dict[str, Any]) -> str:
-    return json.dumps(results, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 # --------------------------------------------------------------------------- identifier scan
@@ -234,49 +230,6 @@ def strip_notebook(src: Path, dst: Path) -> None:
     for k in ("start_time", "end_time", "duration", "input_path", "output_path"):
         pm.pop(k, None)
     nbformat.write(nb, dst)
-
-
-# --------------------------------------------------------------------------- atomic swap
-
-_RENAME_EXCHANGE = 2
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE). False when unsupported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    AT_FDCWD = -100
-    res = fn(AT_FDCWD, os.fsencode(str(a)), AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE)
-    return res == 0
-
-
-def swap_into_place(staged: Path, dest: Path, keep: tuple[str, ...] = ()) -> None:
-    """Replace ``dest`` by ``staged`` in one step; ``keep`` names subfolders of the old report to
-    carry over (e.g. period reports published separately)."""
-    if dest.exists():
-        for name in keep:
-            if (dest / name).exists() and not (staged / name).exists():
-                shutil.copytree(dest / name, staged / name)
-        if _exchange(staged, dest):
-            shutil.rmtree(staged)  # staged now holds the old report
-            return
-        old = dest.with_name(f".old-{dest.name}-{os.getpid()}")
-        os.rename(dest, old)
-        os.rename(staged, dest)
-        shutil.rmtree(old)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staged, dest)
-
-
-def staging_dir(dest: Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
-    staged.chmod(0o755)  # mkdtemp makes it private; a published report is readable
-    return staged
 
 
 # --------------------------------------------------------------------------- the whole step

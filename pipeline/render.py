@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from .downloads import SOURCE
+from .errors import BuildError
 from .sections import SECTION_MARK
 
 QUARTO_FORMATS = {"html": "index.html", "typst": "report.pdf", "docx": "report.docx"}
@@ -33,7 +34,7 @@ SYNTHETIC_NOTE = "SYNTHETIC DATA: these figures describe made-up patients, not a
 NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION: disclosure control is switched off."
 
 
-class RenderError(RuntimeError):
+class RenderError(BuildError):
     pass
 
 
