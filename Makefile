@@ -70,7 +70,7 @@ data_raw/%/extract.yml: | $(STAMP)
 	@$(PY) -m pipeline data $*
 
 # the extract's folder is a prerequisite too: removing a table changes the folder, not any file left in it
-data_processed/%/manifest.json: data_raw/%/extract.yml data_raw/% $$(wildcard data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(PROCESS_DEPS) | $(STAMP)
+data_processed/%/manifest.json: data_raw/%/extract.yml $$(wildcard data_raw/$$* data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(PROCESS_DEPS) | $(STAMP)
 	@$(PY) -m pipeline process $*
 
 # a target is a borough (merton) or a borough and reporting period (merton/2023-24)
