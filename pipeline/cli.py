@@ -200,7 +200,9 @@ def cmd_notebooks(target: str, changed: list[str]) -> None:
 
 # --------------------------------------------------------------------------- publish
 
-def publish(target: str) -> Path:
+def publish(target: str, refresh: bool = False) -> Path:
+    """``refresh``: render the published report again (the London comparison's markers), keeping its
+    results.json as it is."""
     from .config import load_settings
     from .processed import header
     from .publish import publish_report
@@ -214,7 +216,10 @@ def publish(target: str) -> Path:
     period = split_target(target)[1]
     keep = tuple(p.name for p in dest.glob("*") if p.is_dir() and _is_period_label(p.name)) if not label else ()
     results = publish_report(slug, extract, settings, executed, build / "fragments", dest,
-                             period=period, keep=keep, processed_dir=processed)
+                             period=period, keep=keep, processed_dir=processed, refresh=refresh)
+    if refresh:
+        log(f"[{target}] {dest.relative_to(paths.ROOT)}/index.html now shows the London comparison's markers")
+        return dest
     log(f"[{target}] published {dest.relative_to(paths.ROOT)}/ ({results['provenance']['renderer']}, "
         f"{', '.join(results['provenance']['formats'])} + results.json) in {time.perf_counter() - t0:.1f} s")
     from .progress import progress_line
@@ -246,10 +251,16 @@ def cmd_london(all_areas: bool) -> int:
     from .london import LondonError, build
 
     try:
-        build(all_areas=all_areas, log=log)
+        london = build(all_areas=all_areas, log=log)
     except LondonError as e:
         log(f"error: {e}")
         return EXIT_DATA
+    # the borough reports compared show the comparison's markers: render each again (its results.json
+    # is kept as it is, so Make sees nothing new); one whose build products are gone is left as it is
+    for slug in london["boroughs"]:
+        _, _, build_dir, dest = target_dirs(slug)
+        if (dest / "results.json").exists() and (build_dir / "notebooks" / STAMP).exists():
+            publish(slug, refresh=True)
     return 0
 
 

@@ -19,7 +19,7 @@ import nbformat
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import CONTRACT_VERSION, downloads, paths, sections
+from . import CONTRACT_VERSION, comparators, downloads, paths, sections
 from .atomic import staging_dir, swap_into_place
 from .config import Settings
 from .disclosure import Rules
@@ -260,28 +260,35 @@ def provenance_markdown(results: dict[str, Any], rendered_by: str) -> str:
 def publish_report(borough: str, extract: Extract, settings: Settings, executed: list[Path],
                    fragments_dir: Path, dest: Path | None = None, parameters: dict[str, Any] | None = None,
                    keep: tuple[str, ...] = (), period: Period | None = None,
-                   processed_dir: Path | None = None) -> dict[str, Any]:
+                   processed_dir: Path | None = None, refresh: bool = False) -> dict[str, Any]:
     """Build the whole report into a staging folder, check it, and swap it into ``dest``.
 
     The identifier scan looks in ``extract``'s tables, or with ``processed_dir`` in that processed
-    extract's Parquet (then ``extract`` needs only its configuration and hash)."""
+    extract's Parquet (then ``extract`` needs only its configuration and hash). ``refresh``: render
+    the published report again (to show the current London comparison), keeping its
+    ``results.json`` as it is, byte for byte and with its modification time, so Make sees nothing
+    new."""
     dest = dest or paths.report_dir(borough)
     for nb_path in executed:
         if not nb_path.exists():
             raise PublishError(f"executed notebook {nb_path} is missing; run the notebooks first")
-    provenance = {
-        "build_time": build_time(),
-        "code_version": code_version(),
-        "parameters": {"borough": borough, "period": period.label if period else None, **(parameters or {})},
-        "package_versions": package_versions(),
-    }
     fragments = read_fragments(fragments_dir)
     declared = declared_sections(fragments_dir, fragments)
-    results = assemble_results(extract, settings, fragments, provenance, declared)
-    if period is not None:
+    if refresh:
+        results = load_results(dest / "results.json")
+    else:
+        provenance = {
+            "build_time": build_time(),
+            "code_version": code_version(),
+            "parameters": {"borough": borough, "period": period.label if period else None, **(parameters or {})},
+            "package_versions": package_versions(),
+        }
+        results = assemble_results(extract, settings, fragments, provenance, declared)
+    if period is not None and not refresh:
         results["period"] = {"label": period.label, "start": period.start.date().isoformat(),
                              "end": period.end.date().isoformat(),
                              "applies_to": "activity sections; outcome sections keep their own windows"}
+    compared = None if period is not None else comparators.for_borough(borough, extract.sha256, dest.parent)
 
     banners = []
     if extract.config.synthetic:
@@ -303,6 +310,8 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         in_report_order = sorted(declared, key=lambda n: (declared[n]["order"], n))
         headlines = [h for n in in_report_order for h in fragments.get(n, {}).get("headlines", [])]
         combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results, headlines)))
+        if compared is not None:
+            combined.cells.insert(1, nbformat.v4.new_markdown_cell(comparators.markdown(compared)))
         number_cells(combined)
         tables = downloads.name(combined)
         downloads.add_links(combined)
@@ -311,13 +320,17 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         from .render import quarto_path
 
         renderer = "quarto" if quarto_path() else "nbconvert"
-        results["provenance"]["renderer"] = renderer
+        if not refresh:
+            results["provenance"]["renderer"] = renderer
         meta.provenance_md = provenance_markdown(results, renderer)
         with tempfile.TemporaryDirectory(prefix="render-") as work:
             rendered = render(combined, meta, staged, Path(work))
-        results["provenance"]["renderer"] = f"{rendered.renderer} {rendered.version}"
-        results["provenance"]["formats"] = rendered.files
-        (staged / "results.json").write_text(dumps(results), encoding="utf-8")
+        if refresh:
+            shutil.copy2(dest / "results.json", staged / "results.json")
+        else:
+            results["provenance"]["renderer"] = f"{rendered.renderer} {rendered.version}"
+            results["provenance"]["formats"] = rendered.files
+            (staged / "results.json").write_text(dumps(results), encoding="utf-8")
         downloads.write(tables, staged / "tables", extract.config.borough)
         hits = scan_for_identifiers(staged, extract, processed_dir)
         if hits:
