@@ -1,0 +1,123 @@
+"""The GP section in words: which estimate to quote, a plain reading and the executive summary's
+rows, written from the *published* section only (every number quoted is a published figure)."""
+
+from __future__ import annotations
+
+from ...formatting import ci_text, fmt
+from ...sections import Headline
+
+CAUSAL_READING = (
+    "The matched difference-in-differences rate ratio is the causal-leaning estimate: it compares the change in "
+    "referred patients' GP use with the change, over the same calendar days, in similar registered patients who "
+    "were not referred (same practice, age band, gender, risk band and baseline GP use), and its 'before' window "
+    "ends six months before referral, so it is not flattered by the rise in GP use that leads up to a referral. "
+    "The published % variance compares the months just after referral with the months just before, when GP use "
+    "peaks; part of any fall it shows would have happened anyway (regression to the mean). The event study shows "
+    "that peak. None of these is a trial: unrecorded reasons for referral can still differ between the groups."
+)
+
+NO_COMPARISON_READING = (
+    "Without a comparison group no estimate here is causal. The published % variance compares the months just "
+    "after referral with the months just before, when GP use peaks, so part of any fall it shows would have "
+    "happened anyway (regression to the mean); the event study, which compares each patient's GP use after "
+    "referral with their own use a year before, is the better guide to the size of any change, but it cannot "
+    "separate the service's effect from other changes over time. Adding `comparison_patients` to the extract "
+    "allows a matched comparison."
+)
+
+
+def headline_cohort(section: dict) -> str | None:
+    """The cohort the reading quotes: the latest with a 12-month figure, else the latest with a 3-month one."""
+    var = section.get("variance_pct") or {}
+    for k in ("12m", "3m"):
+        ok = [c for c in sorted(var) if var[c].get(k) is not None]
+        if ok:
+            return ok[-1]
+    return None
+
+
+def _pct_change(v: float) -> str:
+    if abs(v) < 0.5:
+        return "about as many"
+    return f"{abs(v):.0f}% {'fewer' if v < 0 else 'more'}"
+
+
+def _more_less(change_pct: float) -> str:
+    return f"about {abs(change_pct):.0f}% {'fewer' if change_pct < 0 else 'more'}"
+
+
+def reading(section: dict) -> str:
+    """A plain-English reading of the published section (published numbers only)."""
+    parts = []
+    c = headline_cohort(section)
+    if c is not None:
+        v = section["variance_pct"][c]
+        lead = next(k for k in ("3m", "6m", "9m", "12m") if v.get(k) is not None)
+        months = int(lead[:-1])
+        than = "as" if abs(v[lead]) < 0.5 else "than"
+        s = (f"Using the published method, patients referred in {c} had {_pct_change(v[lead])} GP appointments in "
+             f"the {months} months after referral {than} in the {months} months before")
+        if lead != "12m" and v.get("12m") is not None:
+            s += f" ({_pct_change(v['12m'])} over 12 months)"
+        parts.append(s + ".")
+    else:
+        parts.append("Too few referred patients had GP appointment windows inside the extract to report the published "
+                     "% variance.")
+    q = section.get("event_study", {}).get("quarters", {})
+    ref = section.get("event_study", {}).get("reference_quarter")
+    r1, r2 = (q.get(k, {}).get("rate_ratio") for k in ("-1", "-2"))
+    if r1 is not None and ref is not None:
+        s = (f"But GP use was already rising before referral: in the three months before referral it was {r1:.2f} times "
+             f"its level in quarter {ref} (about {abs(ref) * 3 - 3} to {abs(ref) * 3} months before)")
+        if r2 is not None:
+            s += f", and {r2:.2f} times in the three months before that"
+        s += ("; a before-and-after comparison starting from that peak shows a fall that would have happened anyway "
+              "(regression to the mean).")
+        after = [q.get(k, {}).get("rate_ratio") for k in ("1", "2", "3", "4")]
+        if all(a is not None for a in after):
+            s += (f" In the four quarters after referral it was {', '.join(f'{a:.2f}' for a in after)} times that "
+                  "earlier level.")
+        parts.append(s)
+    did = section.get("matched_did") or {}
+    rr, ci, change = did.get("rate_ratio"), did.get("ci95"), did.get("change_pct")
+    if did.get("status") == "ok" and rr is not None and ci is not None and change is not None:
+        m = did.get("matching", {})
+        sure = ci[1] < 1 or ci[0] > 1
+        s = (f"The estimate that leans most towards cause compares {fmt(m.get('n_referred_matched'))} referred patients "
+             f"with {fmt(m.get('n_comparison_matched'))} similar patients at the same practices who were not referred "
+             "(matched on age band, gender, risk band and earlier GP use), from a baseline 6 to 12 months before "
+             f"referral (before the rise) to the year after: referred patients had {_more_less(change)} GP appointments "
+             f"than the comparison suggests they would have had (rate ratio {rr:.2f}, 95% CI {ci[0]:.2f} to "
+             f"{ci[1]:.2f}){'' if sure else ', a difference that could be chance'}.")
+        peak = did.get("sensitivity", {}).get("before_includes_peak", {}).get("rate_ratio")
+        if peak is not None:
+            s += (f" Had the 'before' period included the months just before referral, the same comparison would "
+                  f"have given {peak:.2f}, which shows how much the pre-referral peak flatters before-and-after figures.")
+        s += (" It is still not a trial: people are referred for reasons the records do not show, and those reasons "
+              "may also change their GP use.")
+        parts.append(s)
+    else:
+        parts.append("There is no matched comparison group in this extract "
+                     f"({did.get('reason') or 'the model could not be estimated'}), so none of these figures can "
+                     "separate the effect of social prescribing from regression to the mean and other change.")
+    return " ".join(parts)
+
+
+def headlines(section: dict) -> list[Headline]:
+    """The section's rows of the executive summary (published figures only)."""
+    out = []
+    var = section.get("variance_pct") or {}
+    cohorts = [c for c in sorted(var) if var[c].get("3m") is not None]
+    if cohorts:
+        c = cohorts[-1]
+        out.append(Headline(f"GP appointments, {c} cohort", f"{var[c]['3m']:+.1f}% at 3 months",
+                            f"after vs before referral (published method; {fmt(var[c].get('12m'), 1, '%')} at 12 "
+                            "months); includes regression to the mean"))
+    did = section.get("matched_did") or {}
+    rr = did.get("rate_ratio")
+    if rr is not None:
+        ci = did.get("ci95")
+        out.append(Headline("GP appointments vs matched comparison", f"rate ratio {rr:.2f}",
+                            "difference-in-differences" + (f" (95% CI {ci_text(ci)})" if ci else "")
+                            + "; the more causal-leaning estimate"))
+    return out
