@@ -84,6 +84,14 @@ if sec.ok:
                    for k in ks] for c in cohorts]
     display(nb.md("Total appointments before → after:"))
     display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object)))
+    if ga["deaths_recorded"]:
+        rows = [[c] + [det[c][k]["died_in_after_window"] for k in ks] for c in cohorts]
+        display(nb.md("Patients who died in the after window (the published method counts them with the appointments "
+                      "they had before they died, which lowers the after totals a little):"))
+        display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object)))
+    else:
+        display(nb.md("This extract has no `deaths` table, so patients who died after referral cannot be told apart: "
+                      "they count with no appointments after their death, which lowers the after totals."))
 
 # %%
 shown = sec.ok and any(v is not None for c in ga["variance_pct"].values() for v in c.values())
@@ -222,8 +230,41 @@ elif did is not None:
         ("Biased on purpose: 'before' = days −365 to −1 (includes the pre-referral rise)", pk["rate_ratio"],
          nb.ci_text(pk["ci95"], 3), nb.p_text(pk["p_value"]))],
         columns=["Estimate", "Rate ratio", "95% CI", "p"], dtype=object), decimals={"Rate ratio": 3}))
+    died = did["died_in_after_window"]
+    display(nb.md(
+        "Follow-up ends at death: a patient who died in the year after referral counts for the days they were alive"
+        + (f" ({nb.fmt(died['referred'])} referred and {nb.fmt(died['comparison'])} comparison patients died in that "
+           "year)." if died else "; this extract has no `deaths` table, so deaths are not known.")
+        + " The negative-binomial check weights comparison patients like the main model (1/number matched)."))
     if did.get("reason"):
         display(nb.md(f"*Note:* {did['reason']}."))
+
+# %% [markdown]
+# ### Did the two groups move together before referral?
+# The matched comparison assumes that, without referral, referred patients' GP use would have
+# changed in the same proportion as their matches' (parallel trends). Two checks: a *placebo*
+# difference in differences inside the baseline window (its earlier half against its later half,
+# with no referral in between: a rate ratio near 1 supports the assumption), and a joint test of
+# the quarter-by-quarter differences between the groups before referral.
+
+# %%
+if did is not None and did["status"] != "not_run":
+    pt = did["parallel_trends"]
+    pl, t, al = pt["placebo_did"], pt["pre_referral_test"], pt["all_pre_referral_test"]
+
+    def quarters(test):
+        return ", ".join(str(q) for q in test["quarters"]) if test["quarters"] else "[c]"
+
+    display(nb.table(pd.DataFrame([
+        (f"Placebo DiD: days {-pl['window_days']['before'][0]} to {-pl['window_days']['before'][1]} against "
+         f"{-pl['window_days']['after'][0]} to {-pl['window_days']['after'][1]} before referral",
+         f"rate ratio {nb.fmt(pl['rate_ratio'])} (95% CI {nb.ci_text(pl['ci95'], 3)})", nb.p_text(pl["p_value"])),
+        (f"Joint test, quarters {quarters(t)} (before the 'before' window ends, outside the matching window)",
+         f"chi² {nb.fmt(t['chi2'])} on {nb.fmt(t['df'])} df", nb.p_text(t["p_value"])),
+        (f"Joint test, every quarter before referral ({quarters(al)})",
+         f"chi² {nb.fmt(al['chi2'])} on {nb.fmt(al['df'])} df", nb.p_text(al["p_value"]))],
+        columns=["Check", "Result", "p"], dtype=object)))
+    display(nb.md(gp.trends_reading(did)))
 
 # %% [markdown]
 # ### How alike are the two groups?

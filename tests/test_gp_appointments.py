@@ -123,7 +123,8 @@ def test_variance_by_hand():
     # CI (extra key): influence a_i/A - b_i/B = 2/3 - 2/5, 1/3 - 2/5, 0 - 1/5; sum of squares 0.115556 x 3/2
     # = 0.173333; half-width 1.959964 x sqrt(0.173333) = 0.81599; 0.6 x exp(-/+ 0.81599) -> -73.5% .. +35.7%
     assert out["variance_detail"]["2022/23"]["3m"] == {"n_patients": 3, "appointments_before": 5,
-                                                       "appointments_after": 3, "variance_pct_ci95": [-73.5, 35.7]}
+                                                       "appointments_after": 3, "variance_pct_ci95": [-73.5, 35.7],
+                                                       "died_in_after_window": None}  # no deaths table
     json.dumps(out, allow_nan=False)
 
 

@@ -16,8 +16,10 @@ The modules, in the order the analysis runs:
 - :mod:`.event_study`  GP use quarter by quarter around referral
 - :mod:`.matching`     the matched comparison group
 - :mod:`.did`          the matched difference in differences and its sensitivity analyses
+- :mod:`.negbin`       the weighted negative-binomial check
+- :mod:`.trends`       checks of the parallel-trends assumption
 - :mod:`.balance`      how alike the matched groups are
-- :mod:`.compute`      the extract to the raw (patient-level) result
+- :mod:`.analysis`     the extract to the raw (patient-level) result
 - :mod:`.publish`      the published figures, through the disclosure layer
 - :mod:`.prose`        the reading and the executive summary's rows
 """
@@ -25,12 +27,12 @@ The modules, in the order the analysis runs:
 from __future__ import annotations
 
 from ...sections import Section
-from .compute import GPRaw, compute, matched_did
+from .analysis import GPRaw, compute, matched_did
 from .patients import COMPARISON
-from .prose import headlines, reading
+from .prose import headlines, reading, trends_reading
 from .publish import publish
 
-__all__ = ["SECTION", "GPRaw", "compute", "headlines", "matched_did", "publish", "reading"]
+__all__ = ["SECTION", "GPRaw", "compute", "headlines", "matched_did", "publish", "reading", "trends_reading"]
 
 SECTION = Section(
     name="gp_appointments",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,12 +31,17 @@ from .balance import Mean, Share
 from .counter import AppointmentCounter
 from .event_study import EventStudyRaw
 from .matching import MatchRaw
+from .negbin import nb2
+
+if TYPE_CHECKING:
+    from .trends import PreTrends
 
 DID_METHOD = ("conditional fixed-effects Poisson (patient effects) of appointments in the baseline and after "
               "windows, log exposure offset, comparison patients weighted 1/(number matched to the same referred "
               "patient); sandwich standard errors clustered by matched set; rate ratio = exp(after x referred)")
-NB_METHOD = ("pooled negative binomial (NB2, dispersion estimated), referred + after + after x referred, log "
-             "exposure offset, sandwich standard errors clustered by matched set")
+NB_METHOD = ("pooled negative binomial (NB2, dispersion estimated by maximum likelihood), referred + after + after "
+             "x referred, log exposure offset, comparison patients weighted 1/(number matched) as in the main model, "
+             "sandwich standard errors clustered by matched set")
 GROUPS = ((1, "referred"), (0, "comparison"))
 PERIODS = ((0, "before"), (1, "after"))
 
@@ -74,34 +80,33 @@ def fit_did(panel: pd.DataFrame) -> FitResult | None:
 
 
 def fit_did_nb(panel: pd.DataFrame) -> dict:
-    """Pooled NB2 DiD with estimated dispersion (statsmodels discrete NegativeBinomial)."""
-    import statsmodels.api as sm
+    """Pooled NB2 DiD, weighted like the main model (comparison patients 1/number matched), with the
+    dispersion alpha estimated by maximum likelihood and a sandwich clustered by matched set
+    (:func:`.negbin.nb2`)."""
+    from scipy import stats as st
 
     out = {"method": NB_METHOD, "status": "not_estimable", "estimate": float("nan"), "lo": float("nan"),
            "hi": float("nan"), "p": float("nan"), "alpha": float("nan")}
     if panel.empty or panel["treated"].nunique() < 2 or panel["y"].sum() == 0:
         return out
-    X = pd.DataFrame({"const": 1.0, "referred": panel["treated"].astype(float), "post": panel["post"].astype(float),
-                      "post_x_referred": (panel["post"] * panel["treated"]).astype(float)})
+    X = np.column_stack([np.ones(len(panel)), panel["treated"].to_numpy(dtype=float),
+                         panel["post"].to_numpy(dtype=float),
+                         (panel["post"] * panel["treated"]).to_numpy(dtype=float)])
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            res = sm.NegativeBinomial(panel["y"].to_numpy(dtype=float), X, loglike_method="nb2",
-                                      exposure=panel["exposure"].to_numpy(dtype=float)).fit(
-                disp=0, maxiter=200, method="newton", cov_type="cluster",
-                cov_kwds={"groups": pd.factorize(panel["set_code"])[0]})
-    except Exception as e:  # noqa: BLE001 - a sensitivity analysis must not stop the report
+            fit = nb2(panel["y"].to_numpy(dtype=float), X, panel["exposure"].to_numpy(dtype=float),
+                      panel["weight"].to_numpy(dtype=float), panel["set_code"].to_numpy())
+    except (np.linalg.LinAlgError, ValueError, OverflowError) as e:  # a sensitivity analysis must not stop the report
         out["reason"] = f"fit failed: {type(e).__name__}"
         return out
-    b, se = float(res.params["post_x_referred"]), float(res.bse["post_x_referred"])
-    conv = bool(res.mle_retvals.get("converged", True))
-    if not (conv and np.isfinite(b) and np.isfinite(se)):
+    b = float(fit.params[3])
+    se = math.sqrt(fit.cov[3, 3]) if fit.cov[3, 3] > 0 else math.nan
+    if not (fit.converged and np.isfinite(b) and np.isfinite(se)):
         out["reason"] = "did not converge"
         return out
-    from scipy import stats as st
-
     out.update(status="ok", estimate=math.exp(b), lo=math.exp(b - Z95 * se), hi=math.exp(b + Z95 * se),
-               p=float(2 * st.norm.sf(abs(b / se))), alpha=float(res.params["alpha"]))
+               p=float(2 * st.norm.sf(abs(b / se))), alpha=fit.alpha)
     return out
 
 
@@ -126,6 +131,17 @@ def group_sums(panel: pd.DataFrame) -> dict[tuple[str, str], GroupSums]:
     return out
 
 
+def died_in_after_window(units: pd.DataFrame, death_day: np.ndarray, after: tuple[int, int],
+                         end: int) -> dict[str, int]:
+    """Matched patients, by group, who died in the after window (inside the extract): their
+    follow-up, and so their exposure, ends at death, so they do not count as having no
+    appointments after it."""
+    d = units["index_day"].to_numpy(dtype=np.int64)
+    died = (death_day >= d + after[0]) & (death_day <= np.minimum(d + after[1], end))
+    treated = units["treated"].to_numpy() == 1
+    return {"referred": int((died & treated).sum()), "comparison": int((died & ~treated).sum())}
+
+
 @dataclass
 class DidRaw:
     match: MatchRaw
@@ -137,4 +153,7 @@ class DidRaw:
     event_comparison: EventStudyRaw | None
     before: tuple[int, int]
     after: tuple[int, int]
+    placebo: FitResult | None = None  # "before" and "after" both inside the baseline window
+    pre_trends: "PreTrends | None" = None
+    died: dict[str, int] | None = None  # died in the after window, by group (None: no deaths table)
 

@@ -3,7 +3,7 @@ rows, written from the *published* section only (every number quoted is a publis
 
 from __future__ import annotations
 
-from ...formatting import ci_text, fmt
+from ...formatting import ci_text, fmt, p_text
 from ...sections import Headline
 
 CAUSAL_READING = (
@@ -40,6 +40,12 @@ def _pct_change(v: float) -> str:
     if abs(v) < 0.5:
         return "about as many"
     return f"{abs(v):.0f}% {'fewer' if v < 0 else 'more'}"
+
+
+def _p_is(p: float) -> str:
+    """'p = 0.508' or 'p < 0.001' for a published p-value."""
+    text = p_text(p)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 def _more_less(change_pct: float) -> str:
@@ -103,21 +109,60 @@ def reading(section: dict) -> str:
     return " ".join(parts)
 
 
+def trends_reading(did: dict) -> str:
+    """A plain reading of the checks of the matched comparison's parallel-trends assumption."""
+    pt = did.get("parallel_trends") or {}
+    parts = []
+    pl = pt.get("placebo_did") or {}
+    rr, ci = pl.get("rate_ratio"), pl.get("ci95")
+    if rr is not None and ci is not None:
+        b, a = pl["window_days"]["before"], pl["window_days"]["after"]
+        parts.append(
+            f"Placebo: the same model comparing days {-b[0]} to {-b[1]} before referral with days {-a[0]} to {-a[1]} "
+            f"before it (no referral in between) gives a rate ratio of {rr:.2f} (95% CI {ci_text(ci)}), "
+            + ("consistent with the two groups' GP use moving together before referral." if ci[0] <= 1 <= ci[1] else
+               "so the groups' GP use was already moving apart before referral: read the main estimate with care."))
+    t = pt.get("pre_referral_test") or {}
+    if t.get("p_value") is not None:
+        qs = ", ".join(str(q) for q in t["quarters"])
+        parts.append(
+            f"Quarter by quarter, referred against matched comparison patients in quarters {qs} (those that end before "
+            f"the 'before' window does and lie outside the matching window), a joint test gives "
+            f"{_p_is(t['p_value'])}: " + ("no evidence that the groups' trends differed." if t["p_value"] >= 0.05 else
+                                           "the groups' trends differed, so parallel trends is in doubt."))
+    al = pt.get("all_pre_referral_test") or {}
+    if al.get("p_value") is not None:
+        parts.append(
+            f"Over every quarter before referral the same test gives {_p_is(al['p_value'])}"
+            + (": it also takes in the rise in GP use in the six months before referral, which the main estimate's "
+               "'before' window leaves out, and the matching window, where comparison patients were chosen for GP use "
+               "like the referred patients'." if al["p_value"] < 0.05 else
+               ", no difference even including the months just before referral."))
+    return " ".join(parts)
+
+
 def headlines(section: dict) -> list[Headline]:
-    """The section's rows of the executive summary (published figures only)."""
+    """The section's rows of the executive summary (published figures only): the matched comparison
+    first where there is one, then the published method with its caveat (quoting its 12-month
+    figure where published: the 3-month one starts from the pre-referral peak and is the most
+    inflated)."""
     out = []
-    var = section.get("variance_pct") or {}
-    cohorts = [c for c in sorted(var) if var[c].get("3m") is not None]
-    if cohorts:
-        c = cohorts[-1]
-        out.append(Headline(f"GP appointments, {c} cohort", f"{var[c]['3m']:+.1f}% at 3 months",
-                            f"after vs before referral (published method; {fmt(var[c].get('12m'), 1, '%')} at 12 "
-                            "months); includes regression to the mean"))
     did = section.get("matched_did") or {}
-    rr = did.get("rate_ratio")
+    rr, ci, change = did.get("rate_ratio"), did.get("ci95"), did.get("change_pct")
     if rr is not None:
-        ci = did.get("ci95")
-        out.append(Headline("GP appointments vs matched comparison", f"rate ratio {rr:.2f}",
-                            "difference-in-differences" + (f" (95% CI {ci_text(ci)})" if ci else "")
-                            + "; the more causal-leaning estimate"))
+        out.append(Headline(
+            "GP appointments vs matched comparison", f"rate ratio {rr:.2f}",
+            (f"{_more_less(change)} appointments than similar patients who were not referred " if change is not None
+             else "") + "(difference in differences" + (f", 95% CI {ci_text(ci)}" if ci else "")
+            + "); the causal-leaning estimate, from a baseline before the pre-referral rise"))
+    c = headline_cohort(section)
+    if c is not None:
+        v = section["variance_pct"][c]
+        k = "12m" if v.get("12m") is not None else "3m"
+        out.append(Headline(
+            f"GP appointments, {c} cohort (published method)", f"{v[k]:+.1f}% at {k[:-1]} months",
+            "after vs before referral" + (f" ({v['3m']:+.1f}% at 3 months)" if k != "3m" and v.get("3m") is not None
+                                          else "")
+            + "; overstates any fall: GP use peaks just before referral, so part of the fall would have happened "
+              "anyway (regression to the mean)" + ("" if rr is not None else "; there is no comparison group")))
     return out

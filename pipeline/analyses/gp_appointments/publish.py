@@ -27,11 +27,12 @@ from ...disclosure import Release
 from ...disclosure.cells import Cell
 from ...disclosure.figures import Figure
 from ..stats import Z95, FitResult
+from .analysis import GPRaw
 from .balance import Mean, Share
-from .compute import GPRaw
 from .did import DID_METHOD, GROUPS, PERIODS, DidRaw
 from .event_study import EVENT_METHOD, EventStudyRaw
 from .prose import CAUSAL_READING, NO_COMPARISON_READING
+from .trends import PLACEBO_METHOD, PRE_TREND_METHOD, placebo_windows
 from .variance import quarter_label
 
 DAYS_A_YEAR = 365
@@ -104,7 +105,9 @@ def _variance(raw: GPRaw, rel: Release, n_index: Cell) -> tuple[dict, dict]:
                                  reason="no interval without appointments both before and after")
             variance[cohort][lab] = pct
             detail[cohort][lab] = {"n_patients": rel.count(n), "variance_pct_ci95": ci,
-                                   "appointments_before": before, "appointments_after": after}
+                                   "appointments_before": before, "appointments_after": after,
+                                   "died_in_after_window": (rel.count(subset(rel, n, int(r.died), "died"))
+                                                            if raw.deaths_known else None)}
     return variance, detail
 
 
@@ -302,6 +305,28 @@ def _did(raw: GPRaw, rel: Release, n_index: Cell) -> dict:
     }
     out["event_study_comparison"] = (_event(d.event_comparison, rel, raw.settings.window_days, n_c)
                                      if d.event_comparison is not None else None)
+    out["parallel_trends"] = _parallel_trends(d, rel, base)
+    out["died_in_after_window"] = ({"referred": rel.count(subset(rel, n_t, d.died["referred"], "died_t")),
+                                    "comparison": rel.count(subset(rel, n_c, d.died["comparison"], "died_c"))}
+                                   if d.died is not None else None)
+    return out
+
+
+def _parallel_trends(d: DidRaw, rel: Release, base: int) -> dict:
+    early, late = placebo_windows(d.before)
+    out: dict = {"placebo_did": {"method": PLACEBO_METHOD,
+                                 "window_days": {"before": rel.fact(list(early)), "after": rel.fact(list(late))},
+                                 **_ratio(rel, d.placebo, "post_x_referred", base)},
+                 "pre_referral_test_method": PRE_TREND_METHOD}
+    pt = d.pre_trends
+    tests = {"pre_referral_test": pt.clean if pt else None, "all_pre_referral_test": pt.all_pre_referral if pt else None}
+    for key, test in tests.items():
+        if test is None:
+            why = rel.not_estimable("the pre-referral model could not be fitted or has no quarter to test")
+            out[key] = {"quarters": None, "chi2": why, "df": None, "p_value": why}
+        else:
+            out[key] = {"quarters": rel.fact(list(test.quarters)), "chi2": rel.estimate(test.chi2, base, decimals=2),
+                        "df": rel.fact(test.df), "p_value": rel.estimate(test.p, base, decimals=4)}
     return out
 
 
@@ -316,17 +341,24 @@ def publish(raw: GPRaw, rel: Release) -> dict:
         # ------------------------------------------------------------- extra keys
         "variance_detail": detail,
         "n_index_patients": rel.count(n_index),
+        "deaths_recorded": raw.deaths_known,
         "method": {
             "variance": "per financial-year cohort of the index (earliest) referral: (total appointments after - total "
                         "before) / total before x 100, a ratio of sums over patients, computed from the published "
                         f"(rounded) totals; windows referral date + 1 .. + {cfg.window_days}k days vs - "
                         f"{cfg.window_days}k .. - 1 day (referral day in neither); a patient counts for k only when "
-                        "both windows lie inside the extract",
+                        "both windows lie inside the extract; a patient who died in the after window counts with the "
+                        "appointments they had before they died, as in the published method (how many: "
+                        "variance_detail.<cohort>.<window>.died_in_after_window, when the extract has a deaths table)",
             "variance_pct_ci95": "beyond the published method: delta-method 95% CI of the log ratio of sums with "
                                  "patient-level influence terms (allows for differences between patients), centred "
                                  "on the published ratio of the rounded totals",
             "event_study": EVENT_METHOD,
             "matched_did": DID_METHOD,
+            "deaths": "the event study and the matched comparison count each patient's days alive inside the extract "
+                      "as exposure, so a patient who died is not counted as having no appointments after death "
+                      "(matched_did.died_in_after_window says how many died in the after window); the published "
+                      "% variance keeps the published method's windows",
         },
         "event_study": {"method": EVENT_METHOD, "reference_quarter": rel.fact(raw.event.reference),
                         "quarter_days": rel.fact(cfg.window_days),

@@ -37,10 +37,13 @@ def quarter_label(k: int) -> str:
 
 
 def variance_patients(idx: pd.DataFrame, counter: AppointmentCounter, start: int, end: int,
-                      window_days: int, quarters: list[int]) -> pd.DataFrame:
+                      window_days: int, quarters: list[int], death_day: np.ndarray | None = None) -> pd.DataFrame:
     """One row per index patient and k: ``inside`` (both windows inside the extract), before and
-    after counts (the published method)."""
+    after counts (the published method), and ``died``: whether the patient died in the after
+    window (``death_day``: day numbers, far in the future when none is recorded). The published
+    method counts such a patient with the appointments they had before they died."""
     d = day_numbers(idx["referral_date"])
+    death = np.full(len(d), np.iinfo(np.int64).max) if death_day is None else np.asarray(death_day)
     windows = [w for k in quarters for w in ((-window_days * k, -1), (1, window_days * k))]
     counts = counter.windows(counter.codes(idx["patient_id"]), d, windows)
     rows = []
@@ -49,12 +52,13 @@ def variance_patients(idx: pd.DataFrame, counter: AppointmentCounter, start: int
         inside = (d - w >= start) & (d + w <= end)
         rows.append(pd.DataFrame({"patient_id": idx["patient_id"].to_numpy(), "cohort": idx["cohort"].to_numpy(),
                                   "k": k, "inside": inside, "before": counts[:, 2 * i],
-                                  "after": counts[:, 2 * i + 1]}))
+                                  "after": counts[:, 2 * i + 1], "died": (death >= d + 1) & (death <= d + w)}))
     return pd.concat(rows, ignore_index=True)
 
 
 def variance_table(per_patient: pd.DataFrame) -> pd.DataFrame:
-    """Per cohort and k: patients counted, total appointments before and after, the variance
+    """Per cohort and k: patients counted (``died`` of them in the after window), total appointments
+    before and after, the variance
     (ratio of sums, %, from the exact totals), and ``se_log``, the standard error of the log
     ratio of sums that allows for differences between patients (delta method with patient-level
     influence terms a_i/A - b_i/B, small-sample factor n/(n - 1); an extra beyond the published
@@ -62,7 +66,10 @@ def variance_table(per_patient: pd.DataFrame) -> pd.DataFrame:
     from the rounded totals instead (:mod:`.publish`)."""
     p = per_patient[per_patient["inside"]]
     keys = ["cohort", "k"]
-    t = p.groupby(keys).agg(n=("patient_id", "size"), before=("before", "sum"), after=("after", "sum"))
+    if "died" not in p:
+        p = p.assign(died=False)
+    t = p.groupby(keys).agg(n=("patient_id", "size"), before=("before", "sum"), after=("after", "sum"),
+                            died=("died", "sum"))
     q = p.join(t[["before", "after"]].rename(columns={"before": "B", "after": "A"}), on=keys)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = q.assign(infl2=(q["after"] / q["A"] - q["before"] / q["B"]) ** 2)
@@ -70,7 +77,7 @@ def variance_table(per_patient: pd.DataFrame) -> pd.DataFrame:
     cohorts = sorted(per_patient["cohort"].unique())
     ks = sorted(per_patient["k"].unique())
     t = t.reindex(pd.MultiIndex.from_product([cohorts, ks], names=keys))
-    t[["n", "before", "after"]] = t[["n", "before", "after"]].fillna(0).astype(int)
+    t[["n", "before", "after", "died"]] = t[["n", "before", "after", "died"]].fillna(0).astype(int)
     ok = (t["before"] > 0) & (t["after"] > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = t["after"] / t["before"]
