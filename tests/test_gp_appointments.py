@@ -318,11 +318,9 @@ def test_did_recovers_the_rate_ratio_and_the_peak_bias():
 
 
 def test_summary_reads_the_gp_keys():
-    from pipeline.summary import headlines
-
     ex = bench().simulate_gp_extract(1500, 6000, seed=8)
     out = published(G.compute(ex, load_settings())).data
-    heads = {h.measure: h for h in headlines({"gp_appointments": out})}
+    heads = {h.measure: h for h in G.SECTION.headlines(out)}
     assert "GP appointments vs matched comparison" in heads
     assert heads["GP appointments vs matched comparison"].value == f"rate ratio {out['matched_did']['rate_ratio']:.2f}"
     assert any(k.startswith("GP appointments, ") for k in heads)

@@ -42,20 +42,6 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def subset(rel: Release, total: Cell, n: int, label: str = "") -> Cell:
-    """The cell counting some of ``total``'s people: ``total`` itself when it is all of them, else
-    a part of it (the rest unpublished), so that a small difference between the two is hidden."""
-    if n == total.value:
-        return total
-    return rel.split(total, {label: n}, label)[label]
-
-
-def resting_on(rel: Release, n: int | Cell) -> Figure:
-    """A figure published only when ``n`` people are enough: the gate of a figure derived from
-    counts of something other than people (appointments) that rests on ``n`` people."""
-    return rel.estimate(0.0, base=n, decimals=0)
-
-
 def _ratio(rel: Release, fit: FitResult | None, name: str, base: int, est_key: str = "rate_ratio") -> dict:
     est = lo = hi = p = float("nan")
     reason = None
@@ -90,15 +76,15 @@ def _variance(raw: GPRaw, rel: Release, n_index: Cell) -> tuple[dict, dict]:
         n_prev = above[cohort]
         for r in grp.itertuples():
             lab = quarter_label(int(r.k))
-            n = subset(rel, n_prev, int(r.n), f"variance_n[{cohort},{lab}]")
+            n = rel.subset(n_prev, int(r.n), f"variance_n[{cohort},{lab}]")
             n_prev = n
             before, after = rel.count(int(r.before)), rel.count(int(r.after))
             if r.n == 0:
                 why = "no patient has both windows inside the extract"
                 pct, ci = rel.not_estimable(why), rel.not_estimable(why)
             else:
-                pct = rel.derived(lambda b, a, _: (a - b) / b * 100 if b else None, before, after,
-                                  resting_on(rel, n), decimals=1, reason="no appointments before")
+                pct = rel.derived(lambda b, a: (a - b) / b * 100 if b else None, before, after, base=n,
+                                  decimals=1, reason="no appointments before")
                 se = rel.estimate(_finite(float(r.se_log)), base=n, decimals=6,
                                   reason="no interval without appointments both before and after")
                 ci = rel.derived(_log_interval, before, after, se, decimals=1,
@@ -106,7 +92,7 @@ def _variance(raw: GPRaw, rel: Release, n_index: Cell) -> tuple[dict, dict]:
             variance[cohort][lab] = pct
             detail[cohort][lab] = {"n_patients": rel.count(n), "variance_pct_ci95": ci,
                                    "appointments_before": before, "appointments_after": after,
-                                   "died_in_after_window": (rel.count(subset(rel, n, int(r.died), "died"))
+                                   "died_in_after_window": (rel.count(rel.subset(n, int(r.died), "died"))
                                                             if raw.deaths_known else None)}
     return variance, detail
 
@@ -128,12 +114,12 @@ def _event(ev: EventStudyRaw, rel: Release, window_days: int, population: Cell) 
     out: dict = {"status": "ok" if ok else "not_estimable"}
     if not ok:
         out["reason"] = "no patient has follow-up in the reference quarter" if ev.fit is None else ev.fit.reason
-    n_all = subset(rel, population, ev.n_patients, "event_n")
+    n_all = rel.subset(population, ev.n_patients, "event_n")
     out["n_patients"] = rel.count(n_all)
     n_ref = int(ev.panel_summary.loc[ev.reference, "n"]) if ev.reference in ev.panel_summary.index else 0
     quarters = {}
     for q, row in ev.panel_summary.iterrows():
-        n = subset(rel, n_all, int(row["n"]), f"event_n[{q}]")
+        n = rel.subset(n_all, int(row["n"]), f"event_n[{q}]")
         entry = {"n_patients": rel.count(n),
                  "appointments_per_patient": mean_per(rel, float(row["y"]), float(row["exposure"]), window_days)}
         if not row["n"]:
@@ -186,7 +172,7 @@ def _shares(balance: dict[str, Share | Mean], rel: Release, n_t: Cell) -> dict[s
             continue
         key = s.family or name
         if key not in families:
-            known = subset(rel, n_t, s.referred_known, f"balance_known[{key}]")
+            known = rel.subset(n_t, s.referred_known, f"balance_known[{key}]")
             members = {k: b.referred_yes for k, b in balance.items() if isinstance(b, Share) and (b.family or k) == key}
             families[key] = {"known": known, **rel.split(known, members, f"balance[{key}]")}
         out[name] = rel.pct(families[key][name], families[key]["known"])
@@ -246,9 +232,9 @@ def _matching(raw: GPRaw, rel: Release, n_index: Cell) -> tuple[dict, Cell, Cell
     cfg = raw.settings
     # eligible and excluded referred patients are all the index patients
     parts = rel.split(n_index, {"eligible": m.n_referred_eligible, **m.referral_exclusions}, "eligibility")
-    n_t = subset(rel, parts["eligible"], m.n_referred_matched, "n_referred_matched")
+    n_t = rel.subset(parts["eligible"], m.n_referred_matched, "n_referred_matched")
     pool = rel.cell(m.n_comparison_pool, "n_comparison_pool")
-    n_c = subset(rel, pool, m.n_comparison_matched, "n_comparison_matched")
+    n_c = rel.subset(pool, m.n_comparison_matched, "n_comparison_matched")
     out = {
         "on": "same practice, age band, gender, risk band; alive at the index date; GP appointments in the matching "
               "window in the same band; without replacement; comparison patients take the referred patient's index date",
@@ -306,8 +292,8 @@ def _did(raw: GPRaw, rel: Release, n_index: Cell) -> dict:
     out["event_study_comparison"] = (_event(d.event_comparison, rel, raw.settings.window_days, n_c)
                                      if d.event_comparison is not None else None)
     out["parallel_trends"] = _parallel_trends(d, rel, base)
-    out["died_in_after_window"] = ({"referred": rel.count(subset(rel, n_t, d.died["referred"], "died_t")),
-                                    "comparison": rel.count(subset(rel, n_c, d.died["comparison"], "died_c"))}
+    out["died_in_after_window"] = ({"referred": rel.count(rel.subset(n_t, d.died["referred"], "died_t")),
+                                    "comparison": rel.count(rel.subset(n_c, d.died["comparison"], "died_c"))}
                                    if d.died is not None else None)
     return out
 
