@@ -296,28 +296,37 @@ if wsec.ok:
     section("A better-specified alternative",
             "Associational, but closer to a like-for-like comparison. Each PCN is compared with itself "
             "over time (PCN fixed effects) against what happened to all PCNs in the same quarter (quarter"
-            " fixed effects, which absorb the year trend, seasons and the pandemic); standard errors "
-            "allow for repeated quarters of the same PCN (clustered by PCN). Rates are left unscaled, so "
+            " fixed effects, which absorb the year trend, seasons and the pandemic). Rates are left unscaled, so "
             "the estimate reads directly: the change in the outcome per 100,000 population for one extra "
-            "link-worker FTE per 100,000.")
+            "link-worker FTE per 100,000. Repeated quarters of the same PCN are not independent: with few PCNs "
+            "the interval and p-value come from a wild cluster bootstrap over PCNs; the conventional "
+            "cluster-robust (CR1) p-value is shown beside it only for comparison.")
     rows = []
     for name, a in wr["alternative"].items():
         if a["status"] != "ok":
-            rows.append((workforce.OUTCOMES[name][1], "not estimable", "", "", "", ""))
+            rows.append((workforce.OUTCOMES[name][1], "not estimable", "", "", "", "", ""))
             continue
         dec = 2 if name == "attendances" else 0
-        rows.append((a["outcome"], nb.fmt(a["estimate"], dec), nb.ci_text(a["ci95"], dec), nb.fmt(a["p_text"]),
-                     nb.fmt(a["mean_rate_per_100k"], dec), nb.fmt(a["within_pcn_sd_fte_per_100k"], 2)))
+        ci = nb.ci_text(a["ci95"], dec) if name == "attendances" else (
+            f"{money(a['ci95'][0])} to {money(a['ci95'][1])}" if a["ci95"] else nb.fmt(None))
+        rows.append((a["outcome"], nb.fmt(a["estimate"], dec), ci, nb.fmt(a["p_text"]),
+                     nb.fmt(a["cr1"]["p_text"]), nb.fmt(a["mean_rate_per_100k"], dec),
+                     nb.fmt(a["within_pcn_sd_fte_per_100k"], 2)))
     display(nb.table(pd.DataFrame(rows, dtype=object, columns=[
-        "Outcome (per 100,000)", "Change per extra FTE per 100,000", "95% CI", "p",
+        "Outcome (per 100,000)", "Change per extra FTE per 100,000", "95% CI", "p", "CR1 p (for comparison)",
         "Average rate per 100,000", "Typical within-PCN change in FTE per 100,000 (SD)"])))
     for name, a in wr["alternative"].items():
         if a["status"] != "ok":
             display(nb.md(f"{workforce.OUTCOMES[name][1]}: {a['reason']}."))
     first = next((a for a in wr["alternative"].values() if a["status"] == "ok"), None)
     if first:
-        display(nb.md(f"{first['n_pcns']} PCNs, {first['n_pcn_quarters']} PCN-quarters; t-based intervals "
-                      f"with {first['df']} degrees of freedom (PCNs − 1)."))
+        how = f"{first['n_pcns']} PCNs, {first['n_pcn_quarters']} PCN-quarters; inference: {first['inference']}."
+        if first["bootstrap"]:
+            b = first["bootstrap"]
+            how += (f" {b['method'][0].upper()}{b['method'][1:]}; "
+                    + (f"all {nb.fmt(b['draws'])} combinations of the weights" if b["full_enumeration"]
+                       else f"{nb.fmt(b['draws'])} draws from a generator seeded {b['seed']}") + ".")
+        display(nb.md(how))
 
 # %%
 if wsec.ok:

@@ -50,7 +50,8 @@ if ran:
 # %%
 if ran:
     rows = [(t, "yes" if v["present"] else "no", v["rows"] if v["present"] else "–") for t, v in dq["tables"].items()]
-    display(nb.table(pd.DataFrame(rows, columns=["Table", "Provided", "Rows (rounded to 5)"], dtype=object)))
+    display(nb.table(pd.DataFrame(rows, columns=["Table", "Provided", "Rows (rounded to 5; PCN-quarters exact)"],
+                                  dtype=object)))
 
 # %% [markdown]
 # ## Completeness of every column

@@ -234,3 +234,78 @@ def test_tiny_fixture_has_too_few_quarters():
     p = pd.read_csv(Path(__file__).parent / "fixtures" / "tiny" / "pcn_quarterly.csv", parse_dates=["quarter_start"])
     reason = wm.availability(extract(p), load_settings())
     assert reason and "2 PCN(s) and 4 quarter(s)" in reason
+
+
+# ------------------------------------------------------------------ the wild cluster bootstrap (few PCNs)
+def fe_design(n_pcn, seed=3):
+    import statsmodels.formula.api as smf
+
+    df = wm.prepare(sim_panel(n_pcn=n_pcn, n_q=12, seed=seed, beta=-20, noise=60))
+    res = smf.ols("attendances_rate ~ sp_rate + C(pcn) + C(period)", data=df).fit()
+    return df, res
+
+
+def test_wild_bootstrap_agrees_with_wildboottest():
+    """The same p-value as the ``wildboottest`` package (0.3.2) given the same weights: Rademacher
+    with every combination (the package enumerates when 2^G < B), and Webb weights drawn as the
+    package draws them from its seed."""
+    import itertools
+
+    import statsmodels.api as sm
+    from wildboottest.wildboottest import wildboottest
+
+    from pipeline.analyses.wildboot import WildCluster
+
+    df, res = fe_design(6)
+    X, y, j = res.model.exog, res.model.endog, res.model.exog_names.index("sp_rate")
+    codes = pd.factorize(df["pcn"])[0]
+    model = sm.OLS(y, pd.DataFrame(X, columns=res.model.exog_names))
+    rademacher = np.array(list(itertools.product([-1, 1], repeat=6))).T
+    t, p = WildCluster(X, y, codes, j, weights=rademacher).test(0.0)
+    with pytest.warns(UserWarning, match="full_enumeration"):
+        ref = wildboottest(model, B=99999, cluster=codes, param="sp_rate", weights_type="rademacher", seed=1,
+                           show=False)
+    assert t == pytest.approx(float(ref["statistic"].iloc[0])) and p == float(ref["p-value"].iloc[0])
+    webb = np.random.default_rng(7).choice(np.concatenate([-np.sqrt(np.array([3, 2, 1]) / 2),
+                                                           np.sqrt(np.array([1, 2, 3]) / 2)]), size=6 * 999)
+    _, p = WildCluster(X, y, codes, j, weights=webb.reshape(6, 999)).test(0.0)
+    ref = wildboottest(model, B=999, cluster=codes, param="sp_rate", weights_type="webb", seed=7, show=False)
+    assert p == float(ref["p-value"].iloc[0])
+    assert t == pytest.approx(res.params["sp_rate"] / res.get_robustcov_results("cluster", groups=codes).bse[j])
+
+
+def test_wild_interval_inverts_the_test_and_is_deterministic():
+    from pipeline.analyses.wildboot import WildCluster, wild_cluster_bootstrap
+
+    df, res = fe_design(6)
+    X, y, j = res.model.exog, res.model.endog, res.model.exog_names.index("sp_rate")
+    groups = df["pcn"].to_numpy()
+    r = wild_cluster_bootstrap(X, y, groups, j)
+    assert r.enumerated and r.draws == 6 ** 6 and r.clusters == 6
+    assert r.lo < res.params["sp_rate"] < r.hi
+    wb = WildCluster(X, y, groups, j)
+    step, b = 1e-3 * wb.cr1_se(), res.params["sp_rate"]
+    assert wb.test(r.lo - step)[1] <= 0.05 and wb.test(r.hi + step)[1] <= 0.05  # just outside: rejected
+    assert min(wb.test(x)[1] for x in ((r.lo + b) / 2, b, (b + r.hi) / 2)) > 0.05  # inside: not
+    assert wild_cluster_bootstrap(X, y, groups, j) == r  # full enumeration: no randomness at all
+    df8, res8 = fe_design(8)
+    args = (res8.model.exog, res8.model.endog, df8["pcn"].to_numpy(), res8.model.exog_names.index("sp_rate"))
+    r8 = wild_cluster_bootstrap(*args)
+    assert not r8.enumerated and r8.draws == 9_999 and wild_cluster_bootstrap(*args) == r8  # seeded
+
+
+def test_with_few_pcns_the_bootstrap_is_the_published_inference():
+    """Six PCNs: the published p-value and interval are the wild cluster bootstrap's (the old section
+    published the CR1 p, 0.023 for Merton's cost coefficient where the bootstrap gives 0.18); CR1
+    is kept as a secondary line."""
+    raw = workforce.compute(extract(sim_panel(n_pcn=6, n_q=12, seed=3, beta=-20, noise=60)), load_settings())
+    out = release(workforce.publish, raw, DisclosureSettings()).data
+    a, fe = out["alternative"]["attendances"], raw.fe["attendances"]
+    assert fe.wild is not None and a["bootstrap"]["full_enumeration"] is True
+    assert a["p_value"] == round(fe.wild.p, 4) != round(fe.p, 4)
+    assert a["ci95"] == [round(fe.wild.lo, 2), round(fe.wild.hi, 2)]
+    assert a["cr1"]["p_value"] == pytest.approx(fe.p, abs=1e-6) and a["cr1"]["df"] == 5
+    assert "wild cluster bootstrap" in a["inference"] and "wild cluster bootstrap" in workforce.reading(out)
+    many = workforce.compute(extract(sim_panel(n_pcn=30)), load_settings())
+    alt = release(workforce.publish, many, DisclosureSettings()).data["alternative"]["attendances"]
+    assert alt["bootstrap"] is None and alt["p_value"] == alt["cr1"]["p_value"]

@@ -192,7 +192,8 @@ def publish(raw: InputsRaw, rel: Release) -> dict[str, Any]:
                   "reason": "one-off personal health budgets are published once, in the hospital section (over the "
                             "whole extract), so that the same budgets are not published twice"}
     else:
-        budget = {"status": "not_recorded", "reason": "health_budget_gbp is empty in this extract"}
+        budget = {"status": "not_recorded",
+                  "reason": "the extract records no one-off personal health budgets (`health_budget_gbp` is empty)"}
     return {
         "period_covered": {"start": raw.start.date().isoformat(), "end": raw.end.date().isoformat()},
         "quarters": raw.quarters,

@@ -57,10 +57,11 @@ import pandas as pd
 from ..config import Settings, load_settings
 from ..disclosure import Release
 from ..extract import Extract
-from ..formatting import fmt, money
+from ..formatting import fmt, money, p_text
 from ..sections import NotAvailable, Section
 from .publishing import fact
 from .stats import holm
+from .wildboot import DRAWS, FEW_CLUSTERS, SEED
 from .workforce_models import (
     DUMMIES,
     OUTCOMES,
@@ -190,22 +191,35 @@ def _alternative(rel: Release, fe: FEFit | str, name: str, nobs: int, events: in
     if isinstance(fe, str):
         return {"status": "not_estimable", "reason": fe, "estimate": rel.not_estimable(fe)}
     dec = 2 if name == "attendances" else 0
-    p = rel.estimate(fe.p, nobs, events, decimals=_sig_decimals(fe.p))
-    return {
-        "status": "ok",
-        "outcome": OUTCOMES[name][1],
-        "estimate": rel.estimate(fe.coef, nobs, events, decimals=dec),
-        "units": f"change in {RATE_UNITS[name]} population per extra link-worker FTE per 100,000",
-        "std_error": rel.estimate(fe.se, nobs, events, decimals=dec),
-        "ci95": rel.interval(fe.lo, fe.hi, nobs, events, decimals=dec),
-        "p_value": p,
-        "p_text": rel.derived(r_p_text, p),
-        "df": rel.fact(fe.df),
-        "n_pcns": rel.fact(fe.n_pcns),
-        "n_pcn_quarters": rel.fact(fe.nobs),
-        "mean_rate_per_100k": rel.estimate(fe.mean_rate, population, events, decimals=dec),
-        "within_pcn_sd_fte_per_100k": fact(rel, fe.within_sd_sp, 3),
-    }
+    cr1_p = rel.estimate(fe.p, nobs, events, decimals=_sig_decimals(fe.p))
+    cr1 = {"std_error": rel.estimate(fe.se, nobs, events, decimals=dec),
+           "ci95": rel.interval(fe.lo, fe.hi, nobs, events, decimals=dec),
+           "p_value": cr1_p,
+           "p_text": rel.derived(r_p_text, cr1_p),
+           "df": rel.fact(fe.df)}
+    out = {"status": "ok", "outcome": OUTCOMES[name][1], "estimate": rel.estimate(fe.coef, nobs, events, decimals=dec),
+           "units": f"change in {RATE_UNITS[name]} population per extra link-worker FTE per 100,000"}
+    w = fe.wild
+    if w is None:
+        out.update({"inference": f"cluster-robust (CR1) standard errors, t with {fe.df} df ({fe.n_pcns} PCNs)",
+                    "ci95": cr1["ci95"], "p_value": cr1_p, "p_text": cr1["p_text"], "bootstrap": None})
+    else:
+        p = rel.estimate(w.p, nobs, events, decimals=4)
+        out.update({
+            "inference": f"wild cluster bootstrap over {w.clusters} PCNs (fewer than {FEW_CLUSTERS}); CR1 for comparison",
+            "ci95": rel.interval(w.lo, w.hi, nobs, events, decimals=dec,
+                                 reason="the bootstrap interval is unbounded: too few PCNs to bound it"),
+            "p_value": p,
+            "p_text": rel.derived(p_text, p),
+            "bootstrap": {"method": "restricted wild cluster bootstrap-t (null imposed, CR1 score), Webb six-point "
+                                    "weights, p-value and interval by test inversion",
+                          "draws": rel.fact(w.draws), "full_enumeration": w.enumerated,
+                          "seed": None if w.enumerated else rel.fact(SEED)},
+        })
+    out.update({"cr1": cr1, "n_pcns": rel.fact(fe.n_pcns), "n_pcn_quarters": rel.fact(fe.nobs),
+                "mean_rate_per_100k": rel.estimate(fe.mean_rate, population, events, decimals=dec),
+                "within_pcn_sd_fte_per_100k": fact(rel, fe.within_sd_sp, 3)})
+    return out
 
 
 def publish(raw: WorkforceRaw, rel: Release) -> dict[str, Any]:
@@ -283,17 +297,21 @@ def publish(raw: WorkforceRaw, rel: Release) -> dict[str, Any]:
         "year": ("financial year of quarter_start (April start)" if raw.year_definition == "financial"
                  else "calendar year of quarter_start") + ", scaled",
         "quarters": "dummy per quarter named after its end month (January start = Q_Mar); December omitted",
-        "alternative": ("OLS: rate per 100,000 ~ FTE per 100,000 + PCN fixed effects + quarter fixed effects, "
-                        "cluster-robust (CR1) standard errors by PCN, t with (PCNs - 1) df"),
+        "alternative": ("OLS: rate per 100,000 ~ FTE per 100,000 + PCN fixed effects + quarter fixed effects; "
+                        f"with fewer than {FEW_CLUSTERS} PCNs, p-values and 95% intervals from the restricted wild "
+                        "cluster bootstrap by PCN (Webb weights; every combination with up to 6 PCNs, else "
+                        f"{DRAWS:,} draws seeded {SEED}), with cluster-robust (CR1) standard errors, t with "
+                        "(PCNs - 1) df, as a secondary line; with more PCNs, CR1"),
         "disclosure": ("PCN-quarter aggregates, not people: no single PCN-quarter figure is shown; quarterly A&E "
                        "totals over all PCNs are counts (rounded, small ones withheld) and their rates come from "
                        "the rounded totals; a model estimate rests on the panel's PCN-quarters (and, for A&E, on "
                        "its attendances); registered populations and FTE are facts about the service"),
     }
     out["caveats"] = list(CAVEATS)
-    if any(isinstance(fe, FEFit) and fe.n_pcns < 20 for fe in raw.fe.values()):
-        out["caveats"].append("Cluster-robust standard errors with fewer than about 20 PCNs can still be "
-                              "too small; a wild cluster bootstrap would be the stricter check.")
+    if any(isinstance(fe, FEFit) and fe.wild is not None for fe in raw.fe.values()):
+        out["caveats"].append(f"With fewer than about {FEW_CLUSTERS} PCNs, cluster-robust (CR1) standard errors are "
+                              "too small and their p-values too low, so the alternative's p-values and intervals come "
+                              "from a wild cluster bootstrap; the CR1 figures are shown only for comparison.")
     out["seed_notes"] = list(SEED_NOTES)
     out["notes"] = list(raw.notes)
     return out
@@ -321,7 +339,13 @@ def reading(wr: dict[str, Any]) -> str:
     c = wr["alternative"].get("cost", {})
     if alt and c.get("status") == "ok" and c["ci95"] is not None:
         alt += (f"For non-elective in-patient cost the same comparison gives {money(c['estimate'])} per 100,000 "
-                f"per extra FTE per 100,000 (95% CI {money(c['ci95'][0])} to {money(c['ci95'][1])}). ")
+                f"per extra FTE per 100,000 (95% CI {money(c['ci95'][0])} to {money(c['ci95'][1])}, "
+                f"p = {fmt(c['p_text'])}). ")
+    if alt and a.get("bootstrap"):
+        alt += (f"With only {a['n_pcns']} PCNs these intervals and p-values come from a wild cluster bootstrap; "
+                f"the conventional cluster-robust p-values ({fmt(a['cr1']['p_text'])} for attendances"
+                + (f", {fmt(c['cr1']['p_text'])} for cost" if c.get("status") == "ok" else "")
+                + ") would overstate the evidence. ")
     return (text + alt + "The published model's high R² reflects steady differences between PCNs, captured by a "
             "predictor built from the outcome itself, and link-worker numbers were not allocated at random, so these "
             "figures cannot show that link workers reduce hospital use.")

@@ -1,7 +1,8 @@
 """The PCN-quarter panel and the two models fitted to it, for the ``workforce_regression`` section
 (:mod:`pipeline.analyses.workforce` says what is published and why): the Norfolk & Waveney
 appendix 3 specification as published (scaled variables, PCN "mean replacement", year and quarter
-dummies and their interactions with link-worker FTE) and the two-way fixed-effects alternative.
+dummies and their interactions with link-worker FTE) and the two-way fixed-effects alternative,
+whose inference with few PCNs is the wild cluster bootstrap (:mod:`pipeline.analyses.wildboot`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 from ..config import Settings, load_settings
 from ..extract import Extract
 from ..sections import NotAvailable
+from .wildboot import FEW_CLUSTERS, WildResult, wild_cluster_bootstrap
 
 PER = 100_000
 OUTCOMES = {"attendances": ("ae_attendances", "A&E attendances"),
@@ -141,6 +143,7 @@ class FEFit:
     n_quarters: int
     mean_rate: float
     within_sd_sp: float
+    wild: WildResult | None = None  # the wild cluster bootstrap, with fewer than FEW_CLUSTERS PCNs
 
 
 def ols(formula: str, df: pd.DataFrame):
@@ -170,8 +173,10 @@ def fit_seed(df: pd.DataFrame, name: str) -> SeedFit:
 
 
 def fit_fixed_effects(df: pd.DataFrame, name: str) -> FEFit | str:
-    """Two-way fixed effects on unscaled rates, SEs clustered by PCN; a reason string when the
-    FTE coefficient is not estimable (no within-PCN change in FTE beyond the common trend)."""
+    """Two-way fixed effects on unscaled rates, SEs clustered by PCN (CR1) and, with fewer than
+    :data:`~pipeline.analyses.wildboot.FEW_CLUSTERS` PCNs, the wild cluster bootstrap's p-value and
+    interval; a reason string when the FTE coefficient is not estimable (no within-PCN change in FTE
+    beyond the common trend)."""
     import statsmodels.formula.api as smf
 
     rate = f"{name}_rate"
@@ -187,10 +192,12 @@ def fit_fixed_effects(df: pd.DataFrame, name: str) -> FEFit | str:
         res = smf.ols(f"{rate} ~ sp_rate + C(pcn) + C(period)", data=df).fit(
             cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     lo, hi = res.conf_int().loc["sp_rate"]
+    n_pcns = int(df["pcn"].nunique())
+    wild = (wild_cluster_bootstrap(res.model.exog, res.model.endog, groups, res.model.exog_names.index("sp_rate"))
+            if n_pcns < FEW_CLUSTERS else None)
     return FEFit(name, float(res.params["sp_rate"]), float(res.bse["sp_rate"]), float(lo), float(hi),
                  float(res.pvalues["sp_rate"]), int(getattr(res, "df_resid_inference", len(set(groups)) - 1)),
-                 int(res.nobs), int(df["pcn"].nunique()), int(df["period"].nunique()),
-                 float(df[rate].mean()), within_sd)
+                 int(res.nobs), n_pcns, int(df["period"].nunique()), float(df[rate].mean()), within_sd, wild)
 
 
 def stars(p: float | None) -> str:
