@@ -19,9 +19,10 @@
 # dashboard shows completeness; here completeness is also shown where it matters (appointment
 # length among *attended* appointments, not all of them), by year of referral (is recording
 # getting better?), and alongside checks of dates and record order that the data contract allows
-# but an evaluator needs to know about. Shares of a column filled in describe recording, not people;
-# counts of records with a problem have passed disclosure control (rounded to 5, small numbers
-# `[c]`).
+# but an evaluator needs to know about. A table's rows are records about people, so a share of a
+# column filled in (the share of referrals with no ethnicity recorded) is computed from rounded
+# counts like any other percentage, and is withheld (`[c]`) when the number filled in or left
+# empty is small; counts of records with a problem are rounded to 5, small numbers `[c]`.
 
 # %% tags=["parameters"]
 borough = "merton"
@@ -37,16 +38,10 @@ import seaborn as sns
 from pipeline import nb
 from pipeline.analyses import data_quality
 
-ctx = nb.setup(borough, processed_dir, fragments_dir, period)
-missing = ctx.missing(*data_quality.REQUIRED)
-ran = not missing
-if missing:
-    reason = ctx.not_run(data_quality.SECTION, needs=missing)
-    display(nb.md(f"**Not available:** {reason}."))
-else:
-    raw = data_quality.compute(ctx.extract, ctx.settings)
-    dq = data_quality.publish(raw, ctx.sdc.scoped(data_quality.SECTION))
-    ctx.save_section(data_quality.SECTION, dq)
+sec = nb.section("data_quality", borough, processed_dir, fragments_dir, period)
+dq = sec.data
+ran = sec.ok
+if ran:
     display(nb.md(f"Extract period {dq['extract_period']['start']} to {dq['extract_period']['end']}."))
 
 # %% [markdown]
@@ -55,13 +50,14 @@ else:
 # %%
 if ran:
     rows = [(t, "yes" if v["present"] else "no", v["rows"] if v["present"] else "–") for t, v in dq["tables"].items()]
-    display(nb.table(pd.DataFrame(rows, columns=["Table", "Provided", "Rows (rounded to 5)"], dtype=object)))
+    display(nb.table(pd.DataFrame(rows, columns=["Table", "Provided", "Rows (rounded to 5; PCN-quarters exact)"],
+                                  dtype=object)))
 
 # %% [markdown]
 # ## Completeness of every column
 # % of rows with a value, by table and column. Required columns are always complete (the data
-# contract refuses an extract otherwise); optional columns may be partly or wholly empty. A table
-# with too few rows to show is marked `[c]`.
+# contract refuses an extract otherwise); optional columns may be partly or wholly empty. A share
+# resting on a small number of rows filled in or left empty is marked `[c]`.
 
 # %%
 if ran:
@@ -78,7 +74,7 @@ if ran:
         for j, v in enumerate(vals):
             colour = "#e5e5e5" if v is None else cmap(v / 100)
             ax.add_patch(plt.Rectangle((j, 0), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5))
-            txt = "[c]" if v is None else f"{v:.0f}"
+            txt = nb.fmt(None if v is None else round(v))
             ax.text(j + 0.5, 0.5, txt, ha="center", va="center", fontsize=7,
                     color="white" if v is not None and (v < 20 or v > 80) else "black")
         ax.set_xlim(0, len(cols))
@@ -91,7 +87,14 @@ if ran:
             sp.set_visible(False)
     fig.suptitle("Completeness by table and column (% of rows filled in)", fontsize=11, fontweight="bold",
                  x=0.02, ha="left", y=1 - 0.12 / H)
-    nb.show(fig, layout=False)  # laid out by hand above
+    low = [f"{t}.{c}" for t, cols in comp.items() for c, v in cols.items()
+           if v is not None and v < dq["complete_enough_pct"]]
+    hidden = sum(v is None for cols in comp.values() for v in cols.values())
+    nb.show(fig, layout=False,  # laid out by hand above
+            alt=(f"Completeness of every column of the {len(comp)} tables provided, as the % of rows filled in "
+                 f"(printed in each cell): {len(low)} columns are below {nb.fmt(dq['complete_enough_pct'], 0)}%"
+                 + (f" ({', '.join(low[:8])}{', ...' if len(low) > 8 else ''})" if low else "")
+                 + (f"; {hidden} shares are withheld ([c])" if hidden else "") + "."))
 
 # %% [markdown]
 # ## Completeness where it matters
@@ -119,7 +122,12 @@ if ran:
         sns.heatmap(grid, vmin=0, vmax=100, cmap="RdYlGn", annot=True, fmt=".0f", annot_kws={"fontsize": 8},
                     linewidths=0.5, linecolor="white", cbar_kws={"label": "% of referrals"}, ax=ax)
         ax.set_title("Referrals: optional columns filled in, by financial year")
-        nb.show(fig)
+        moved = [c for c in by if grid.loc[c].notna().sum() >= 2
+                 and abs(grid.loc[c].dropna().iloc[-1] - grid.loc[c].dropna().iloc[0]) >= 10]
+        nb.show(fig, alt=(f"Share of referrals with each optional column filled in, by financial year from {years[0]} "
+                          f"to {years[-1]} (printed in each cell); "
+                          + (f"recording changed by 10 points or more for {', '.join(moved)}" if moved
+                             else "no column changed by 10 points or more") + "."))
     else:
         display(nb.md("Too few referrals in each year to show."))
 
@@ -146,12 +154,4 @@ if ran:
 
 # %%
 if ran:
-    lim = dq["limitations"]
-    if lim:
-        display(nb.md("\n".join(f"- {s}" for s in lim)))
-    else:
-        display(nb.md("No gaps found: every optional column is at least 95% complete where it is due, and no record "
-                      "fails a check."))
-    display(nb.md("Gaps in recording are common in social prescribing data and are rarely random: a field left "
-                  "empty more often for people seen once, or in busier practices, biases the figures built on it. "
-                  "Read each section with the sentences above in mind."))
+    display(nb.md(data_quality.reading(dq)))

@@ -31,3 +31,10 @@ def ci_text(ci: list[float] | None, decimals: int = 2, suffix: str = "", signed:
         return SUPPRESSED_MARK
     sign = "+" if signed else ""
     return f"{ci[0]:{sign}.{decimals}f}{suffix} to {ci[1]:{sign}.{decimals}f}{suffix}"
+
+
+def money(value: float | None, decimals: int = 0) -> str:
+    """A published amount in pounds: ``£1,234``, ``−£56`` when negative, ``[c]`` when withheld."""
+    if value is None:
+        return SUPPRESSED_MARK
+    return ("−" if value < 0 else "") + f"£{abs(value):,.{decimals}f}"

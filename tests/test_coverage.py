@@ -35,6 +35,14 @@ def test_cif_30d_ci_coverage():
     assert abs(r["death_90d"]["coverage"] - 0.95) <= TOL, r
 
 
+@pytest.mark.slow
+def test_workforce_wild_bootstrap_ci_coverage():
+    """The workforce regression with 6 PCNs: the wild-cluster-bootstrap interval it publishes covers
+    the planted FTE coefficient at about the nominal 95%."""
+    r = _bench().wcb_coverage(reps=REPS)
+    assert r["unbounded"] == 0 and abs(r["coverage"] - 0.95) <= TOL, r
+
+
 def test_ons4_truth_by_enumeration_is_sane():
     b = _bench()
     # without clipping the mean latent change is sum(v * p)

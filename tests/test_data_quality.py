@@ -25,8 +25,10 @@ import pytest
 
 from pipeline import paths
 from pipeline.analyses import data_quality as dq
+from pipeline.analyses.data_quality_text import limitations
+from pipeline.analyses.referral_index import ReferralIndex
 from pipeline.config import DisclosureSettings
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.extract import Extract
 from pipeline.load import load_extract
 
@@ -38,12 +40,18 @@ def tiny():
     return load_extract(TINY)
 
 
+OFF = DisclosureSettings(enabled=False)
+
+
+def publish(ex, rules=OFF):
+    return release(dq.publish, dq.compute(ex), rules)
+
+
 @pytest.fixture(scope="module")
 def exact(tiny):
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = dq.publish(dq.compute(tiny), sdc.scoped("data_quality"))
-    assert sdc.suppressed == []
-    return out
+    out = publish(tiny)
+    assert out.suppressed == []
+    return out.data
 
 
 def test_completeness_of_every_column(exact):
@@ -84,7 +92,7 @@ def test_record_checks_on_tiny(exact):
 
 
 def test_limitations_say_how_each_gap_limits_the_analyses(exact):
-    text = "\n".join(exact["limitations"])
+    text = "\n".join(limitations(exact))
     assert "excluded from the clinical targets by risk band" in text
     assert "biased toward completers" in text
     assert "1 referral (8.3% of those checked) in `referrals` was never seen" in text
@@ -103,7 +111,7 @@ def test_problems_are_found(tiny):
                           "duration_minutes": pd.array([20], dtype="Int64")})
     con = pd.concat([con, extra, con.iloc[[0]]], ignore_index=True)  # one after the end, one duplicate
     ex = Extract(tiny.config, dict(tiny.tables, referrals=ref, sp_contacts=con), tiny.sha256)
-    out = dq.publish(dq.compute(ex), SDC(DisclosureSettings(enabled=False)))
+    out = publish(ex).data
     ch = {k: v["records"] for k, v in out["checks"].items()}
     assert ch["closed_before_last_attended"] == 1
     assert ch["contacts_long_after_closure"] == 1  # 2022-08-30 is 29 days after 2022-08-01
@@ -113,27 +121,67 @@ def test_problems_are_found(tiny):
 
 
 def test_disclosure_control(tiny):
-    sdc = SDC(DisclosureSettings())
-    out = dq.publish(dq.compute(tiny), sdc.scoped("data_quality"))
+    pub = publish(tiny, DisclosureSettings())
+    out = pub.data
     assert out["tables"]["deaths"]["rows"] is None
     assert all(v is None for v in out["completeness"]["deaths"].values())  # 1 row: too few to describe
-    assert out["completeness"]["referrals"]["risk_band"] == 91.7  # 12 rows: a share of a column, published
     assert out["checks"]["never_seen"]["records"] is None and out["checks"]["never_seen"]["pct"] is None
     assert out["checks"]["seen_without_ons4"]["records"] == 10  # 8 -> rounded
-    assert "data_quality.checks.never_seen.records" in sdc.suppressed
-    text = "\n".join(out["limitations"])
-    assert "A small number of referrals in `referrals` were never seen" in text
+    assert "checks.never_seen.records" in pub.suppressed
+    text = "\n".join(limitations(out))
+    assert "Some referrals (a number withheld by disclosure control) in `referrals` were never seen" in text
     for v in (c["records"] for c in out["checks"].values()):
         assert v is None or v == 0 or (v >= 8 and v % 5 == 0)
 
 
+def test_a_share_of_a_column_filled_in_is_a_share_of_people():
+    """The old section published each column's share filled in from exact counts whenever the table
+    had 8 rows: 11 of 12 referrals with a risk band (91.7%) told a reader that exactly one referral
+    has none. A share is now computed from rounded counts and withheld when the number filled in or
+    left empty is small (the empty count is a hidden part of the table's rows)."""
+    out = publish(tiny_extract(), DisclosureSettings()).data
+    ref = out["completeness"]["referrals"]
+    assert ref["risk_band"] is None  # 1 of 12 empty
+    assert ref["referral_id"] == 100.0  # 12 of 12: nothing small
+    big = publish(grown({"R001": 40, "R012": 20, "R003": 10}), DisclosureSettings()).data
+    ref = big["completeness"]["referrals"]
+    rows = big["tables"]["referrals"]["rows"]
+    assert rows == 80  # 82 referrals, 61 with a risk band
+    assert ref["risk_band"] == round(60 / 80 * 100, 1) != round(61 / 82 * 100, 1)  # from the rounded counts
+
+
+def tiny_extract():
+    from pipeline.load import load_extract
+
+    return load_extract(TINY)
+
+
+def grown(copies):
+    """The tiny fixture with more referrals copied from some of its own: {referral_id: copies}."""
+    ex = tiny_extract()
+    ref = ex["referrals"]
+    extra = pd.concat([ref[ref["referral_id"] == r] for r, k in copies.items() for _ in range(k)], ignore_index=True)
+    extra["referral_id"] = [f"X{i:03d}" for i in range(len(extra))]
+    extra["patient_id"] = [f"Q{i:03d}" for i in range(len(extra))]
+    return Extract(ex.config, dict(ex.tables, referrals=pd.concat([ref, extra], ignore_index=True)), ex.sha256)
+
+
+def test_a_check_and_its_base_share_one_count():
+    """Referrals with a first contact are the filled-in count of first_contact_date, the base of
+    'seen but no ONS4' and, with those that have an attended appointment, of two order checks: one
+    cell, hidden under every name when it is hidden under one."""
+    pub = publish(tiny_extract(), DisclosureSettings()).data
+    seen = {pub["checks"]["seen_without_ons4"]["checked"], pub["checks"]["first_contact_without_attended"]["checked"]}
+    assert len(seen) == 1  # the same value (withheld or not) under both names
+
+
 def test_only_referrals_and_contacts(tiny):
     ex = Extract(tiny.config, {"referrals": tiny["referrals"], "sp_contacts": tiny["sp_contacts"]}, tiny.sha256)
-    out = dq.publish(dq.compute(ex), SDC(DisclosureSettings(enabled=False)))
+    out = publish(ex).data
     assert set(out["completeness"]) == {"referrals", "sp_contacts"}
     assert out["tables"]["outcome_measures"] == {"present": False, "rows": None}
     assert "seen_without_ons4" not in out["checks"]
-    assert any(s.startswith("Not provided: `outcome_measures`") for s in out["limitations"])
+    assert any(s.startswith("Not provided: `outcome_measures`") for s in limitations(out))
     json.dumps(out, allow_nan=False)
 
 
@@ -162,24 +210,22 @@ def test_a_change_in_recording_between_years_is_a_limitation(tiny):
     late = ref["referral_date"] >= pd.Timestamp("2023-04-01")
     ref.loc[late, "imd_decile"] = pd.NA  # 2022/23: 7 of 7 recorded; 2023/24: none
     ex = Extract(tiny.config, dict(tiny.tables, referrals=ref), tiny.sha256)
-    out = dq.publish(dq.compute(ex), SDC(DisclosureSettings(enabled=False)))
+    out = publish(ex).data
     assert out["completeness_by_year"]["imd_decile"] == {"2022/23": 100.0, "2023/24": 0.0}
     assert "Recording of `imd_decile` fell from 100% of referrals in 2022/23 to 0% in 2023/24" in \
-        "\n".join(out["limitations"])
+        "\n".join(limitations(out))
 
 
 def test_referral_lookups_match_dict_and_groupby_semantics():
     """The positional look-ups give what ``dict(zip(ids, dates))``, ``Series.map`` and
     ``groupby(id).min()/max()`` gave: a repeated id stands for its last row, ids that are not
     referrals and missing dates give NaT."""
-    from pipeline.analyses.data_quality import _Referrals
-
     d = pd.to_datetime
     ref = pd.DataFrame({"referral_id": ["r1", "r2", "r1", "r3"],
                         "closure_date": d(["2024-01-05", None, "2024-02-01", "2024-03-01"])})
     con = pd.DataFrame({"referral_id": ["r1", "r2", "rX", "r2", "r1", "r3"],
                         "contact_date": d(["2024-01-02", "2024-01-03", "2024-01-04", None, "2024-01-09", None])})
-    refs = _Referrals(ref)
+    refs = ReferralIndex(ref)
     codes = refs.codes(con["referral_id"])
     closure_of = dict(zip(ref["referral_id"], ref["closure_date"], strict=True))
     pd.testing.assert_series_equal(refs.value(ref["closure_date"], codes), con["referral_id"].map(closure_of),
@@ -191,8 +237,6 @@ def test_referral_lookups_match_dict_and_groupby_semantics():
 
 
 def test_ons4_follow_up_matches_groupby_by_referral_and_item():
-    from pipeline.analyses.data_quality import _Referrals
-
     d = pd.to_datetime
     ref = pd.DataFrame({"referral_id": ["r1", "r2", "r3", "r4", "r5"]})
     ons = pd.DataFrame({
@@ -201,7 +245,7 @@ def test_ons4_follow_up_matches_groupby_by_referral_and_item():
         "assessment_date": d(["2024-01-01", "2024-01-29", "2024-01-01", "2024-03-01", "2024-01-01", "2024-01-28",
                               "2024-01-01", "2024-01-01", "2024-06-01", "2024-01-01", None]),
     })
-    has, paired = _Referrals(ref).followed_up(ons, 28)
+    has, paired = ReferralIndex(ref).followed_up(ons, 28)
     span = ons.groupby(["referral_id", "item"])["assessment_date"].agg(["min", "max"])
     want = set(span[(span["max"] - span["min"]).dt.days >= 28].reset_index()["referral_id"])
     assert has.tolist() == ref["referral_id"].isin(set(ons["referral_id"])).tolist() == [True] * 5

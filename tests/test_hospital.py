@@ -9,10 +9,16 @@ import pytest
 
 from pipeline.analyses import hospital
 from pipeline.config import DisclosureSettings, load_settings
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.extract import Extract, ExtractConfig
+from pipeline.sections import NotAvailable
 
 OFF = DisclosureSettings(enabled=False)
+ON = DisclosureSettings()
+
+
+def publish(raw, rules=OFF):
+    return release(hospital.publish, raw, rules)
 
 
 def settings(tariff=100.0):
@@ -42,7 +48,7 @@ BUDGET = [0, 100, np.nan, 0, 50, 200, 0, 0, 1200, np.nan]
 
 def test_exact_values_without_disclosure_control():
     raw = hospital.compute(extract(OUTCOME, BED_DAYS, BUDGET), settings(tariff=100))
-    out = hospital.publish(raw, SDC(OFF))
+    out = publish(raw).data
     assert out["n_referrals"] == 10 and out["n_patients"] == 10
     so = out["service_outcome"]
     assert so["counts"] == {"admission_avoided": 3, "discharge_expedited": 6, "other": 0, "not_recorded": 1}
@@ -58,6 +64,7 @@ def test_exact_values_without_disclosure_control():
     assert by["admission_avoided"] == {"n": 3, "mean": 3.0, "sd": 1.0, "total": 9.0}
     assert by["discharge_expedited"]["mean"] == 7.5 and by["discharge_expedited"]["total"] == 45.0
     assert by["not_recorded"]["total"] == 11.0 and "other" not in by
+    assert by["not_recorded"]["sd"] is None  # one value: not estimable
 
     hb = out["health_budget"]
     # recipients: 100, 50, 200, 1200 (0 and empty are "no budget")
@@ -72,6 +79,7 @@ def test_exact_values_without_disclosure_control():
     cb = out["cost_benefit"]
     assert cb["bed_day_tariff_gbp"] == 100.0
     assert cb["mean_gbp"] == 650.0 and cb["total_gbp"] == 6500.0
+    assert cb["net_of_budget"]["budget_mean_gbp"] == 155.0  # 1550 over the 10 referrals with an estimate
     assert cb["net_of_budget"]["total_gbp"] == 6500.0 - 1550.0 and cb["net_of_budget"]["mean_gbp"] == 495.0
     assert cb["by_outcome"]["admission_avoided"]["total_gbp"] == 900.0
     assert "own estimate" in cb["caveat"] and "not cash released" in cb["caveat"]
@@ -88,29 +96,28 @@ def big_frame():
 
 def test_small_groups_suppressed_with_secondary_suppression():
     outcome, bed, budget = big_frame()
-    sdc = SDC(DisclosureSettings())
-    out = hospital.publish(hospital.compute(extract(outcome, bed, budget), settings()), sdc.scoped("hospital"))
-    by = out["bed_days_saved"]["by_outcome"]
-    # "other" (3 people) is hidden; so is the next smallest group, else it could be recovered by subtraction
+    out = publish(hospital.compute(extract(outcome, bed, budget), settings()), ON)
+    pub = out.data
+    by = pub["bed_days_saved"]["by_outcome"]
+    # "other" (3 referrals) is hidden; so is the next smallest group, else it could be recovered by subtraction
     assert all(v is None for v in by["other"].values())
     assert all(v is None for v in by["admission_avoided"].values())
     assert by["discharge_expedited"]["n"] == 30 and by["discharge_expedited"]["mean"] is not None
-    assert "hospital.bed_days_saved.by_outcome.other.total" in sdc.suppressed
-    assert "hospital.bed_days_saved.by_outcome.admission_avoided.mean" in sdc.suppressed
-    assert "hospital.cost_benefit.by_outcome.admission_avoided.total_gbp" in sdc.suppressed
+    assert {"bed_days_saved.by_outcome.other.total", "bed_days_saved.by_outcome.admission_avoided.mean",
+            "cost_benefit.by_outcome.admission_avoided.total_gbp"} <= set(out.suppressed)
     # counts rounded to 5; the small "other" count suppressed, with a secondary cell
-    assert out["n_referrals"] == 55
-    assert out["service_outcome"]["counts"]["other"] is None
-    assert out["service_outcome"]["counts"]["discharge_expedited"] == 30
+    assert pub["n_referrals"] == 55
+    assert pub["service_outcome"]["counts"]["other"] is None
+    assert pub["service_outcome"]["counts"]["discharge_expedited"] == 30
     # overall figures rest on 53 people: published; P10/P90 need 8 people in each tail (53 * 0.1 < 8)
-    bd = out["bed_days_saved"]
+    bd = pub["bed_days_saved"]
     assert bd["mean"] is not None and bd["total"] is not None
     assert bd["p10"] is None and bd["p90"] is None
     assert bd["p25"] is not None and bd["median"] is not None and bd["p75"] is not None
-    assert "hospital.bed_days_saved.p10" in sdc.suppressed
+    assert "bed_days_saved.p10" in out.suppressed
     # every suppressed path points at a None in the output
-    for path in sdc.suppressed:
-        node = {"hospital": out}
+    for path in out.suppressed:
+        node = pub
         for part in path.split("."):
             node = node[part]
         assert node is None, path
@@ -120,12 +127,63 @@ def test_statistics_rest_on_people_not_referrals():
     # 10 referrals but only 4 people: no mean may be published
     outcome = ["discharge_expedited"] * 10
     patients = [f"P{i % 4}" for i in range(10)]
-    sdc = SDC(DisclosureSettings())
-    out = hospital.publish(hospital.compute(extract(outcome, [3.0] * 10, [0.0] * 10, patients), settings()), sdc)
+    out = publish(hospital.compute(extract(outcome, [3.0] * 10, [0.0] * 10, patients), settings()), ON).data
     assert out["n_referrals"] == 10
     assert out["bed_days_saved"]["mean"] is None and out["bed_days_saved"]["total"] is None
     assert out["cost_benefit"]["mean_gbp"] is None
-    assert out["health_budget"]["recipients_pct"] is None
+
+
+def leaky_frame():
+    """80 referrals of 80 people: 15 avoided an admission, 65 expedited a discharge; whole bed days,
+    budgets in whole pounds for every other referral."""
+    rng = np.random.default_rng(3)
+    outcome = ["admission_avoided"] * 15 + ["discharge_expedited"] * 65
+    bed = list(rng.integers(1, 15, len(outcome)).astype(float))
+    budget = [float(rng.integers(20, 400)) if i % 2 else 0.0 for i in range(len(outcome))]
+    return outcome, bed, budget
+
+
+def test_a_total_and_a_mean_cannot_be_divided_to_give_the_exact_count():
+    """The old section published each group's exact total beside its mean (555 bed days, mean 6.1:
+    555 / 6.1 = 91 exact referrals where the count showed 90). Now the total is the published mean x
+    the published count, so total / mean is the rounded count, never the exact one."""
+    outcome, bed, budget = leaky_frame()
+    raw = hospital.compute(extract(outcome, bed, budget), settings(tariff=865))
+    pub = publish(raw, ON).data
+    for fig in [pub["bed_days_saved"], pub["bed_days_saved"]["by_outcome"]["admission_avoided"]]:
+        assert fig["n"] % 5 == 0 and fig["total"] == round(fig["mean"] * fig["n"])
+    hb = pub["health_budget"]
+    assert hb["total_gbp"] == round(hb["mean_gbp"] * hb["recipients"])  # 40 recipients: exact, not back-solved
+    assert hb["total_gbp"] != sum(budget)  # the exact total is not published
+    aa = hb["by_outcome"]["admission_avoided"]  # 7 recipients: the count, and with it the mean and total, hidden
+    assert aa["recipients"] is None and aa["mean_gbp"] is None and aa["total_gbp"] is None
+
+
+def test_the_cost_benefit_is_the_published_bed_days_times_the_tariff():
+    """An exact mean cost (to £1) is the bed-day mean to a thousandth of a day; the published cost is
+    the published bed-day figure x tariff, so it shows nothing the bed-day figures do not."""
+    outcome, bed, budget = leaky_frame()
+    raw = hospital.compute(extract(outcome, bed, budget), settings(tariff=865))
+    pub = publish(raw, ON).data
+    bd, cb = pub["bed_days_saved"], pub["cost_benefit"]
+    for k in ("mean", "sd", "total", "median"):
+        assert cb[f"{k}_gbp"] == round(bd[k] * 865), k
+    exact = float(np.mean(bed)) * 865
+    assert cb["mean_gbp"] != round(exact)  # the exact mean cost is not published
+    net = cb["net_of_budget"]
+    assert net["mean_gbp"] == round(cb["mean_gbp"] - net["budget_mean_gbp"])
+
+
+def test_a_group_hidden_in_the_outcome_table_is_hidden_in_every_table():
+    """"other" has 3 referrals: its count is hidden in Table 3, and so are its bed days, budgets and
+    costs, and the next smallest outcome's, in every table (one cell per quantity)."""
+    outcome, bed, budget = big_frame()
+    pub = publish(hospital.compute(extract(outcome, bed, budget), settings()), ON).data
+    assert pub["service_outcome"]["counts"]["admission_avoided"] is None
+    for table in (pub["bed_days_saved"]["by_outcome"], pub["cost_benefit"]["by_outcome"],
+                  pub["health_budget"]["by_outcome"]):
+        for g in ("other", "admission_avoided"):
+            assert all(v is None for v in table[g].values()), (g, table[g])
 
 
 def test_percentile_support_counts_people_on_each_side():
@@ -135,20 +193,11 @@ def test_percentile_support_counts_people_on_each_side():
     assert hospital.percentile_support(v, p, 3.0) == 3  # 6 at or below, 3 at or above
 
 
-def test_hidden_groups():
-    sdc = SDC(DisclosureSettings())
-    assert hospital.hidden_groups(sdc, {"a": 20, "b": 30}) == set()
-    assert hospital.hidden_groups(sdc, {"a": 20, "b": 30, "c": 3}) == {"a", "c"}
-    assert hospital.hidden_groups(sdc, {"a": 20, "b": 30, "c": 3, "d": 6}) == {"c", "d"}
-    assert hospital.hidden_groups(sdc, {"a": 20, "b": 3, "c": 2}) == {"a", "b", "c"}  # 5 people still too few
-    assert hospital.hidden_groups(SDC(OFF), {"a": 1}) == set()
-
-
 def test_not_run_when_nothing_recorded():
     e = extract([None] * 3, [np.nan] * 3, [np.nan] * 3)
     reason = hospital.availability(e)
     assert reason and "service_outcome" in reason
-    with pytest.raises(hospital.NotAvailable):
+    with pytest.raises(NotAvailable):
         hospital.compute(e, settings())
 
 
@@ -160,7 +209,7 @@ def test_not_run_without_referrals_table():
 
 def test_runs_on_one_column_only():
     e = extract([None, None], [np.nan, np.nan], [0.0, 80.0])  # budgets only
-    out = hospital.publish(hospital.compute(e, settings()), SDC(OFF))
+    out = publish(hospital.compute(e, settings())).data
     assert out["n_referrals"] == 2 and out["health_budget"]["recipients"] == 1
     assert out["bed_days_saved"]["n"] == 0 and out["bed_days_saved"]["mean"] is None
     assert out["cost_benefit"]["total_gbp"] is None
@@ -169,7 +218,7 @@ def test_runs_on_one_column_only():
 
 def test_community_referrals_are_outside_the_section():
     e = extract(["admission_avoided", None, None], [4.0, np.nan, np.nan], [np.nan, np.nan, np.nan])
-    out = hospital.publish(hospital.compute(e, settings()), SDC(OFF))
+    out = publish(hospital.compute(e, settings())).data
     assert out["n_referrals"] == 1
 
 
@@ -177,3 +226,14 @@ def test_budget_bins_follow_settings():
     assert [k for k, *_ in hospital.bin_labels([0, 100, 500])] == ["0-100", "100-500", "500+"]
     labels = [lab for _, lab, *_ in hospital.bin_labels([0, 100, 500])]
     assert labels == ["under £100", "£100 to under £500", "£500 and over"]
+
+
+def test_headline_and_reading_quote_published_figures():
+    outcome, bed, budget = leaky_frame()
+    pub = publish(hospital.compute(extract(outcome, bed, budget), settings(tariff=865)), ON).data
+    (h,) = hospital.headlines(pub)
+    bd, cb = pub["bed_days_saved"], pub["cost_benefit"]
+    assert h.value == f"{bd['mean']:.1f} per referral"
+    assert f"about {bd['total']:,.0f} in total" in h.reading and f"£{cb['total_gbp']:,.0f}" in h.reading
+    assert f"£{cb['total_gbp']:,.0f}" in hospital.reading(pub)
+    assert hospital.headlines({**pub, "bed_days_saved": {**bd, "mean": None}}) == []

@@ -15,7 +15,7 @@ Facts about tests/fixtures/tiny used here (hand-computed from the CSV files):
   5 / 1.8976 = 2.6, North 2.4, South 3.1.
 - quarter 2022-Q3 (July-September): North 1.0 FTE * 92 days = 0.2519 FTE-years, no referrals;
   South 0.5 * 92 / 365.25 = 0.1259, R004 and R005 (2 people).
-- health_budget_gbp: only R005, £250.
+- health_budget_gbp: only R005, £250 (published in the hospital section, not here).
 """
 
 import json
@@ -28,7 +28,7 @@ import pytest
 from pipeline import paths
 from pipeline.analyses import inputs
 from pipeline.config import DisclosureSettings
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.extract import Extract
 from pipeline.load import load_extract
 from pipeline.periods import parse_period, restrict
@@ -41,12 +41,18 @@ def tiny():
     return load_extract(TINY)
 
 
+OFF = DisclosureSettings(enabled=False)
+
+
+def publish(raw, rules=OFF):
+    return release(inputs.publish, raw, rules)
+
+
 @pytest.fixture(scope="module")
 def exact(tiny):
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = inputs.publish(inputs.compute(tiny), sdc.scoped("inputs"))
-    assert sdc.suppressed == []
-    return out
+    out = publish(inputs.compute(tiny))
+    assert out.suppressed == []
+    return out.data
 
 
 def test_fte_over_time(exact):
@@ -74,7 +80,7 @@ def test_caseload_for_a_quarter(tiny):
     assert raw.by_pcn["PCN North"].fte_years == pytest.approx(92 / 365.25)
     assert raw.by_pcn["PCN South"].fte_years == pytest.approx(0.5 * 92 / 365.25)
     assert (raw.by_pcn["PCN North"].referred, raw.by_pcn["PCN South"].referred) == (0, 2)
-    out = inputs.publish(raw, SDC(DisclosureSettings(enabled=False)))
+    out = publish(raw).data
     assert out["caseload"]["by_pcn"]["PCN North"]["referred_per_fte_year"] == 0.0
     assert out["caseload"]["by_pcn"]["PCN South"]["referred_per_fte_year"] == 15.9  # 2 / 0.1259
     assert out["quarters"] == ["2022-04-01", "2022-07-01", "2022-10-01", "2023-01-01"]  # the trend stays whole
@@ -85,24 +91,57 @@ def test_guidance_band():
         ["below", "within", "within", "within", "above", None]
 
 
-def test_budget(exact, tiny):
+def test_budget_is_left_to_the_hospital_section(exact, tiny):
+    """The budgets are published once (hospital section): a second copy here, under its own release,
+    could show what the hospital section hides, or differ from it by the budgets outside a period."""
     b = exact["budget"]
-    assert (b["status"], b["budgets"], b["total_gbp"], b["mean_gbp"], b["median_gbp"]) == ("ok", 1, 250.0, 250.0, 250.0)
+    assert b["status"] == "in_hospital_section" and "hospital" in b["reason"]
+    assert not any(isinstance(v, (int, float)) for v in b.values())
     ref = tiny["referrals"].drop(columns=["health_budget_gbp"])
     ex = Extract(tiny.config, dict(tiny.tables, referrals=ref), tiny.sha256)
-    out = inputs.publish(inputs.compute(ex), SDC(DisclosureSettings(enabled=False)))
-    assert out["budget"]["status"] == "not_recorded"
+    assert publish(inputs.compute(ex)).data["budget"]["status"] == "not_recorded"
 
 
 def test_disclosure_control(tiny):
-    sdc = SDC(DisclosureSettings())
-    out = inputs.publish(inputs.compute(tiny), sdc.scoped("inputs"))
-    c = out["caseload"]
+    out = publish(inputs.compute(tiny), DisclosureSettings())
+    c = out.data["caseload"]
     assert c["people_referred"] is None and c["referred_per_fte_year"] is None and c["seen_vs_guidance"] is None
     assert c["fte_years"] == 1.9  # workforce, not people: published
-    assert out["budget"]["budgets"] is None and out["budget"]["total_gbp"] is None and out["budget"]["mean_gbp"] is None
-    assert {"inputs.caseload.people_referred", "inputs.budget.total_gbp", "inputs.budget.mean_gbp",
-            "inputs.caseload.by_pcn.PCN South.seen_per_fte_year"} <= set(sdc.suppressed)
+    assert {"caseload.people_referred", "caseload.by_pcn.PCN South.seen_per_fte_year"} <= set(out.suppressed)
+    assert out.data["fte_by_pcn_quarter"]["PCN North"]["2022-10-01"] == 1.5  # a fact
+
+
+def never_seen_extract(tiny, n_seen, n_never):
+    """In 2022-Q2, PCN North gains ``n_seen`` people seen and ``n_never`` never seen; PCN South 20 seen."""
+    import pandas as pd
+
+    ref, con = tiny["referrals"], tiny["sp_contacts"]
+    north = ref[ref["pcn"] == "PCN North"].iloc[[0]]
+    south = ref[ref["pcn"] == "PCN South"].iloc[[0]]
+    extra = pd.concat([north] * (n_seen + n_never) + [south] * 20, ignore_index=True)
+    extra["referral_id"] = [f"X{i:03d}" for i in range(len(extra))]
+    extra["patient_id"] = [f"Q{i:03d}" for i in range(len(extra))]
+    extra["referral_date"] = pd.Timestamp("2022-05-02")
+    seen = extra["referral_id"][:n_seen].tolist() + extra["referral_id"][-20:].tolist()
+    visits = pd.concat([con.iloc[[0]]] * len(seen), ignore_index=True)
+    visits["referral_id"] = seen
+    visits["status"] = "attended"
+    return Extract(tiny.config, dict(tiny.tables, referrals=pd.concat([ref, extra], ignore_index=True),
+                                     sp_contacts=pd.concat([con, visits], ignore_index=True)), tiny.sha256)
+
+
+def test_a_small_number_never_seen_is_not_left_to_subtraction(tiny):
+    """PCN North: 4 + 40 + 4 people referred, 3 + 40 seen, so 5 never seen (a small count). With
+    referred (48) and seen (43) both published, a reader subtracts; referred = seen + never seen
+    is declared, so one of the two is hidden. With 21 never seen there is nothing to hide."""
+    raw = inputs.compute(never_seen_extract(tiny, 40, 4))
+    north = raw.by_pcn["PCN North"]
+    assert (north.referred, north.seen) == (48, 43)
+    out = publish(raw, DisclosureSettings()).data["caseload"]["by_pcn"]["PCN North"]
+    assert out["people_referred"] is None or out["people_seen"] is None
+    wide = publish(inputs.compute(never_seen_extract(tiny, 40, 20)), DisclosureSettings())
+    north = wide.data["caseload"]["by_pcn"]["PCN North"]
+    assert (north["people_referred"], north["people_seen"]) == (65, 45)
 
 
 def test_large_counts_are_rounded_before_the_rate(tiny):
@@ -117,7 +156,7 @@ def test_large_counts_are_rounded_before_the_rate(tiny):
     ex = Extract(tiny.config, dict(tiny.tables, referrals=pd.concat([ref, extra], ignore_index=True)), tiny.sha256)
     raw = inputs.compute(ex)
     assert raw.overall.referred == 46
-    out = inputs.publish(raw, SDC(DisclosureSettings()))
+    out = publish(raw, DisclosureSettings()).data
     assert out["caseload"]["people_referred"] == 45
     assert out["caseload"]["referred_per_fte_year"] == round(45 / (693.1 / 365.25), 1)
 

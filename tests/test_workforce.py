@@ -9,9 +9,12 @@ import pandas as pd
 import pytest
 
 from pipeline.analyses import workforce
+from pipeline.analyses import workforce_models as wm
+from pipeline.analyses.stats import holm
 from pipeline.config import DisclosureSettings, load_settings
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.extract import Extract, ExtractConfig
+from pipeline.sections import NotAvailable
 
 
 def extract(panel):
@@ -38,7 +41,7 @@ def hand_panel():
 
 
 def test_scaling_and_mean_replacement_by_hand():
-    df = workforce.prepare(hand_panel())
+    df = wm.prepare(hand_panel())
     # 16 rates with mean 5.5; squared deviations sum to 100, so SD (n - 1) = sqrt(100 / 15)
     sd = np.sqrt(100 / 15)
     a1 = df[(df["pcn"] == "A") & (df["quarter_start"] == "2022-01-01")].iloc[0]
@@ -59,20 +62,20 @@ def test_scaling_and_mean_replacement_by_hand():
 def test_rates_per_100000():
     p = hand_panel()
     p.loc[0, ["registered_population", "ae_attendances", "splw_fte", "nonelective_cost_gbp"]] = [50000, 3.0, 1.5, 2500.0]
-    df = workforce.prepare(p)
+    df = wm.prepare(p)
     r = df.iloc[0]
     assert (r["attendances_rate"], r["sp_rate"], r["cost_rate"]) == (6.0, 3.0, 5000.0)
 
 
 def test_quarter_dummies_and_year():
     qs = pd.Series(pd.to_datetime(["2022-01-01", "2022-04-01", "2022-07-01", "2022-10-01", "2023-01-01"]))
-    assert list(workforce.quarter_name(qs)) == ["Q_Mar", "Q_Jun", "Q_Sept", "Q_Dec", "Q_Mar"]
-    assert list(workforce.year_of(qs, "financial")) == [2021, 2022, 2022, 2022, 2022]
-    assert list(workforce.year_of(qs, "calendar")) == [2022, 2022, 2022, 2022, 2023]
-    assert workforce.year_label(2020) == "2020/21"
-    df = workforce.prepare(hand_panel())
-    assert df.loc[df["quarter"] == "Q_Dec", list(workforce.DUMMIES)].sum().sum() == 0  # reference
-    assert (df[list(workforce.DUMMIES)].sum(axis=1) <= 1).all()
+    assert list(wm.quarter_name(qs)) == ["Q_Mar", "Q_Jun", "Q_Sept", "Q_Dec", "Q_Mar"]
+    assert list(wm.year_of(qs, "financial")) == [2021, 2022, 2022, 2022, 2022]
+    assert list(wm.year_of(qs, "calendar")) == [2022, 2022, 2022, 2022, 2023]
+    assert wm.year_label(2020) == "2020/21"
+    df = wm.prepare(hand_panel())
+    assert df.loc[df["quarter"] == "Q_Dec", list(wm.DUMMIES)].sum().sum() == 0  # reference
+    assert (df[list(wm.DUMMIES)].sum(axis=1) <= 1).all()
 
 
 def covariate_panel(n_pcn=6, n_q=12, seed=0):
@@ -92,7 +95,7 @@ def test_published_specification_recovers_planted_coefficients_exactly():
     interactions. Solving for the PCN means makes the equation exact, so the scaled model must
     return b * sd(P) / sd(y) for the PCN term and beta / sd(y) for the others."""
     panel = covariate_panel()
-    base = workforce.prepare(panel)
+    base = wm.prepare(panel)
     a, b = 500.0, 0.6
     beta = {"SPs": -30.0, "Year": 80.0, "Q_Mar": 40.0, "Q_Jun": -25.0, "Q_Sept": 10.0,
             "SPs:Year": -15.0, "SPs:Q_Mar": 5.0, "SPs:Q_Jun": -7.0, "SPs:Q_Sept": 3.0}
@@ -106,10 +109,10 @@ def test_published_specification_recovers_planted_coefficients_exactly():
     pcn_mean = (a + mean_xb) / (1 - b)
     y = a + b * pcn_mean + xb
     panel = base[["pcn", "quarter_start", "registered_population", "splw_fte", "nonelective_cost_gbp"]].copy()
-    panel["ae_attendances"] = y * panel["registered_population"] / workforce.PER
-    df = workforce.prepare(panel)
+    panel["ae_attendances"] = y * panel["registered_population"] / wm.PER
+    df = wm.prepare(panel)
     assert df["attendances_rate"].to_numpy() == pytest.approx(y)
-    fit = workforce.fit_seed(df, "attendances")
+    fit = wm.fit_seed(df, "attendances")
     s_y, s_p = np.std(y, ddof=1), np.std(pcn_mean, ddof=1)
     c = fit.coefs["coef"]
     assert c["PCN_attendances"] == pytest.approx(b * s_p / s_y, abs=1e-8)
@@ -117,7 +120,7 @@ def test_published_specification_recovers_planted_coefficients_exactly():
     for term, v in beta.items():
         assert c[term] == pytest.approx(v / s_y, abs=1e-8), term
     assert c["Intercept"] == pytest.approx((a + b * pcn_mean.mean() - y.mean()) / s_y, abs=1e-8)
-    assert list(fit.coefs.index) == ["Intercept", *workforce.seed_terms("attendances")]
+    assert list(fit.coefs.index) == ["Intercept", *wm.seed_terms("attendances")]
 
 
 def sim_panel(n_pcn=17, n_q=12, beta=-20.0, noise=20.0, seed=1):
@@ -137,12 +140,12 @@ def sim_panel(n_pcn=17, n_q=12, beta=-20.0, noise=20.0, seed=1):
 
 
 def test_fixed_effects_alternative_recovers_planted_coefficient():
-    df = workforce.prepare(sim_panel(n_pcn=30, beta=-20.0))
-    fe = workforce.fit_fixed_effects(df, "attendances")
+    df = wm.prepare(sim_panel(n_pcn=30, beta=-20.0))
+    fe = wm.fit_fixed_effects(df, "attendances")
     assert fe.coef == pytest.approx(-20.0, abs=1.5)
     assert fe.lo < -20.0 < fe.hi
     assert fe.df == 29 and fe.n_pcns == 30 and fe.nobs == 360
-    cost = workforce.fit_fixed_effects(df, "cost")
+    cost = wm.fit_fixed_effects(df, "cost")
     assert cost.coef == pytest.approx(-20.0 * 300, rel=0.08)
 
 
@@ -150,14 +153,14 @@ def test_fixed_effects_not_estimable_without_within_pcn_change():
     p = sim_panel(n_pcn=5, n_q=8)
     p["splw_fte"] = p["registered_population"] / 1e5 * 2  # 2 FTE per 100,000 everywhere, always
     p.loc[p["pcn"] == "PCN 00", "splw_fte"] *= 1.5  # differs between PCNs, never within one
-    df = workforce.prepare(p)
-    assert isinstance(workforce.fit_fixed_effects(df, "attendances"), str)
+    df = wm.prepare(p)
+    assert isinstance(wm.fit_fixed_effects(df, "attendances"), str)
 
 
 def test_seed_design_degrees_of_freedom():
     """17 PCNs x 12 quarters as in the seed: F on 11 and 192 df."""
     raw = workforce.compute(extract(sim_panel()), load_settings())
-    out = workforce.publish(raw, SDC(DisclosureSettings()).scoped(workforce.SECTION))
+    out = release(workforce.publish, raw, DisclosureSettings()).data
     m = out["seed_models"]["attendances"]
     assert m["f_df"] == [11, 192] and m["n"] == 204
     assert [r["term"] for r in m["coefficients"]][:2] == ["(Intercept)", "PCN_attendances"]
@@ -170,45 +173,58 @@ def test_seed_design_degrees_of_freedom():
 
 
 def test_significance_codes_holm_and_p_text():
-    assert [workforce.stars(p) for p in (0.0005, 0.0025, 0.03, 0.07, 0.2)] == ["***", "**", "*", ".", ""]
-    assert workforce.holm({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
-    assert workforce.p_text(1e-20) == "<2e-16"
-    assert workforce.p_text(4.88e-10) == "4.88e-10"
-    assert workforce.p_text(0.650121) == "0.6501"
+    assert [wm.stars(p) for p in (0.0005, 0.0025, 0.03, 0.07, 0.2)] == ["***", "**", "*", ".", ""]
+    assert holm({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+    assert wm.r_p_text(1e-20) == "<2e-16"
+    assert wm.r_p_text(4.88e-10) == "4.88e-10"
+    assert wm.r_p_text(0.650121) == "0.6501"
 
 
 def test_disclosure_small_quarter_totals_and_no_pcn_quarter_cells():
     p = sim_panel(n_pcn=3, n_q=8, seed=4)
     first = p["quarter_start"] == p["quarter_start"].min()
     p.loc[first, "ae_attendances"] = [1.0, 2.0, 2.0]  # a quarter total of 5: must not be shown
-    sdc = SDC(DisclosureSettings())
     raw = workforce.compute(extract(p), load_settings())
-    out = workforce.publish(raw, sdc.scoped(workforce.SECTION))
+    pub = release(workforce.publish, raw, DisclosureSettings())
+    out = pub.data
     q0 = out["by_quarter"][p["quarter_start"].min().strftime("%Y-%m-%d")]
     assert q0["ae_attendances"] is None and q0["ae_per_100k"] is None
-    assert f"{workforce.SECTION}.by_quarter.{p['quarter_start'].min():%Y-%m-%d}.ae_attendances" in sdc.suppressed
+    assert f"by_quarter.{p['quarter_start'].min():%Y-%m-%d}.ae_attendances" in pub.suppressed
     other = out["by_quarter"][p["quarter_start"].max().strftime("%Y-%m-%d")]
     assert other["ae_attendances"] % 5 == 0  # rounded
     text = json.dumps(out)
     assert "PCN 00" not in text  # no PCN is named, so no PCN-quarter cell can be read off
-    assert any("fewer than" in n for n in out["notes"])
     # coefficients are published (aggregate data, not people)
     assert all(r["coefficient"] is not None for r in out["seed_models"]["attendances"]["coefficients"])
 
 
+def test_a_quarter_rate_comes_from_the_rounded_total():
+    """The old section divided the exact A&E total by the registered population: 7144.7 per 100,000
+    of 215,000 gave back 15,361 attendances where the count showed 15,360. The rate is now the
+    rounded count over the population, so it back-solves only to the rounded count."""
+    raw = workforce.compute(extract(sim_panel()), load_settings())
+    out = release(workforce.publish, raw, DisclosureSettings()).data
+    for key, q in out["by_quarter"].items():
+        exact = raw.panel.loc[raw.panel["period"] == key, "ae_attendances"].sum()
+        assert q["ae_attendances"] % 5 == 0
+        assert q["ae_per_100k"] == round(q["ae_attendances"] / q["registered_population"] * wm.PER, 1)
+        back = q["ae_per_100k"] * q["registered_population"] / wm.PER
+        assert abs(back - q["ae_attendances"]) < abs(back - exact) or q["ae_attendances"] == round(exact)
+
+
 def test_not_run_reasons():
     s = load_settings()
-    assert "no `pcn_quarterly`" in workforce.availability(Extract(extract(hand_panel()).config, {}, "0"), s)
+    assert "no `pcn_quarterly`" in wm.availability(Extract(extract(hand_panel()).config, {}, "0"), s)
     one = hand_panel()
     one = one[one["pcn"] == "A"]
-    assert "1 PCN(s)" in workforce.availability(extract(one), s)
+    assert "1 PCN(s)" in wm.availability(extract(one), s)
     short = hand_panel()
     short = short[short["quarter_start"] < "2023-01-01"]  # 4 quarters
-    assert "4 quarter(s)" in workforce.availability(extract(short), s)
+    assert "4 quarter(s)" in wm.availability(extract(short), s)
     dup = pd.concat([hand_panel(), hand_panel().iloc[[0]]])
-    assert "more than one row" in workforce.availability(extract(dup), s)
-    assert workforce.availability(extract(hand_panel()), s) is None
-    with pytest.raises(workforce.NotAvailable):
+    assert "more than one row" in wm.availability(extract(dup), s)
+    assert wm.availability(extract(hand_panel()), s) is None
+    with pytest.raises(NotAvailable):
         workforce.compute(extract(short), s)
 
 
@@ -216,5 +232,80 @@ def test_tiny_fixture_has_too_few_quarters():
     from pathlib import Path
 
     p = pd.read_csv(Path(__file__).parent / "fixtures" / "tiny" / "pcn_quarterly.csv", parse_dates=["quarter_start"])
-    reason = workforce.availability(extract(p), load_settings())
+    reason = wm.availability(extract(p), load_settings())
     assert reason and "2 PCN(s) and 4 quarter(s)" in reason
+
+
+# ------------------------------------------------------------------ the wild cluster bootstrap (few PCNs)
+def fe_design(n_pcn, seed=3):
+    import statsmodels.formula.api as smf
+
+    df = wm.prepare(sim_panel(n_pcn=n_pcn, n_q=12, seed=seed, beta=-20, noise=60))
+    res = smf.ols("attendances_rate ~ sp_rate + C(pcn) + C(period)", data=df).fit()
+    return df, res
+
+
+def test_wild_bootstrap_agrees_with_wildboottest():
+    """The same p-value as the ``wildboottest`` package (0.3.2) given the same weights: Rademacher
+    with every combination (the package enumerates when 2^G < B), and Webb weights drawn as the
+    package draws them from its seed."""
+    import itertools
+
+    import statsmodels.api as sm
+    from wildboottest.wildboottest import wildboottest
+
+    from pipeline.analyses.wildboot import WildCluster
+
+    df, res = fe_design(6)
+    X, y, j = res.model.exog, res.model.endog, res.model.exog_names.index("sp_rate")
+    codes = pd.factorize(df["pcn"])[0]
+    model = sm.OLS(y, pd.DataFrame(X, columns=res.model.exog_names))
+    rademacher = np.array(list(itertools.product([-1, 1], repeat=6))).T
+    t, p = WildCluster(X, y, codes, j, weights=rademacher).test(0.0)
+    with pytest.warns(UserWarning, match="full_enumeration"):
+        ref = wildboottest(model, B=99999, cluster=codes, param="sp_rate", weights_type="rademacher", seed=1,
+                           show=False)
+    assert t == pytest.approx(float(ref["statistic"].iloc[0])) and p == float(ref["p-value"].iloc[0])
+    webb = np.random.default_rng(7).choice(np.concatenate([-np.sqrt(np.array([3, 2, 1]) / 2),
+                                                           np.sqrt(np.array([1, 2, 3]) / 2)]), size=6 * 999)
+    _, p = WildCluster(X, y, codes, j, weights=webb.reshape(6, 999)).test(0.0)
+    ref = wildboottest(model, B=999, cluster=codes, param="sp_rate", weights_type="webb", seed=7, show=False)
+    assert p == float(ref["p-value"].iloc[0])
+    assert t == pytest.approx(res.params["sp_rate"] / res.get_robustcov_results("cluster", groups=codes).bse[j])
+
+
+def test_wild_interval_inverts_the_test_and_is_deterministic():
+    from pipeline.analyses.wildboot import WildCluster, wild_cluster_bootstrap
+
+    df, res = fe_design(6)
+    X, y, j = res.model.exog, res.model.endog, res.model.exog_names.index("sp_rate")
+    groups = df["pcn"].to_numpy()
+    r = wild_cluster_bootstrap(X, y, groups, j)
+    assert r.enumerated and r.draws == 6 ** 6 and r.clusters == 6
+    assert r.lo < res.params["sp_rate"] < r.hi
+    wb = WildCluster(X, y, groups, j)
+    step, b = 1e-3 * wb.cr1_se(), res.params["sp_rate"]
+    assert wb.test(r.lo - step)[1] <= 0.05 and wb.test(r.hi + step)[1] <= 0.05  # just outside: rejected
+    assert min(wb.test(x)[1] for x in ((r.lo + b) / 2, b, (b + r.hi) / 2)) > 0.05  # inside: not
+    assert wild_cluster_bootstrap(X, y, groups, j) == r  # full enumeration: no randomness at all
+    df8, res8 = fe_design(8)
+    args = (res8.model.exog, res8.model.endog, df8["pcn"].to_numpy(), res8.model.exog_names.index("sp_rate"))
+    r8 = wild_cluster_bootstrap(*args)
+    assert not r8.enumerated and r8.draws == 9_999 and wild_cluster_bootstrap(*args) == r8  # seeded
+
+
+def test_with_few_pcns_the_bootstrap_is_the_published_inference():
+    """Six PCNs: the published p-value and interval are the wild cluster bootstrap's (the old section
+    published the CR1 p, 0.023 for Merton's cost coefficient where the bootstrap gives 0.18); CR1
+    is kept as a secondary line."""
+    raw = workforce.compute(extract(sim_panel(n_pcn=6, n_q=12, seed=3, beta=-20, noise=60)), load_settings())
+    out = release(workforce.publish, raw, DisclosureSettings()).data
+    a, fe = out["alternative"]["attendances"], raw.fe["attendances"]
+    assert fe.wild is not None and a["bootstrap"]["full_enumeration"] is True
+    assert a["p_value"] == round(fe.wild.p, 4) != round(fe.p, 4)
+    assert a["ci95"] == [round(fe.wild.lo, 2), round(fe.wild.hi, 2)]
+    assert a["cr1"]["p_value"] == pytest.approx(fe.p, abs=1e-6) and a["cr1"]["df"] == 5
+    assert "wild cluster bootstrap" in a["inference"] and "wild cluster bootstrap" in workforce.reading(out)
+    many = workforce.compute(extract(sim_panel(n_pcn=30)), load_settings())
+    alt = release(workforce.publish, many, DisclosureSettings()).data["alternative"]["attendances"]
+    assert alt["bootstrap"] is None and alt["p_value"] == alt["cr1"]["p_value"]

@@ -10,12 +10,11 @@ Definitions (my readings, stated in the published ``method`` block too):
 - **Hospital referrals**: referrals with at least one of the three columns recorded. A borough
   that runs a community service beside a hospital one leaves all three empty for community
   referrals, which are then outside this section. The unit is the *referral* (the seed reports
-  "per referral"); every mean, percentage or percentile must also rest on at least
-  ``min_base`` distinct *people*, so a person referred twice cannot make a small group look large.
+  "per referral"); every mean, SD or percentile must also rest on at least ``min_base`` distinct
+  *people*, so a person referred twice cannot make a small group look large.
 - **Service outcome** (Table 3): admission_avoided / discharge_expedited / other, and
   ``not_recorded`` for a hospital referral without one, as counts and as a percentage of all
-  hospital referrals (the four add up to the total, so they are one group for secondary
-  suppression).
+  hospital referrals (the four add up to the total).
 - **Bed days saved** (Table 7): the service's own estimate, per referral with a value. Mean, SD,
   total and percentiles. *Range:* the seed publishes the minimum and maximum (1 and 42 days);
   an extreme is one person's value, so this section never publishes a minimum or maximum.
@@ -26,15 +25,20 @@ Definitions (my readings, stated in the published ``method`` block too):
   ``health_budget_gbp > 0``; 0 or empty count as "no budget" (the seed's Yes/No split covers
   every referral). The percentage receiving is of all hospital referrals; mean, SD, total and
   percentiles are among recipients; recipients are also binned by amount
-  (``settings.hospital.budget_bins_gbp``) with secondary suppression.
+  (``settings.hospital.budget_bins_gbp``).
 - **Cost benefit** (Table 7): bed days saved × ``settings.hospital.bed_day_tariff_gbp`` per
   referral; the *net* figure subtracts the budget spent on that referral (our reading of the
   seed's "value of system saving"). Both rest entirely on the service's own bed-day estimate,
   which is not an observed reduction in bed use.
 
-Breakdowns by service outcome suppress a group that rests on fewer than ``min_base`` people and,
-when any group is suppressed, the next smallest as well (secondary suppression), so a hidden
-group's total cannot be recovered as "overall total minus the others".
+Disclosure (:mod:`pipeline.disclosure`): every count is a cell, and every sum a reader can form is
+declared: the outcomes add up to the referrals; in each outcome the referrals with a bed-day
+estimate and those without add up to the outcome's count, and across outcomes to the section's
+totals; likewise recipients and non-recipients of a budget, and the budget bins. A group's mean,
+SD and total are withheld whenever its count is. A **total is the published mean times the
+published (rounded) count**, never the exact sum: an exact total beside a mean gives the exact
+count back (total / mean). The cost benefit is the published bed-day figures times the tariff
+(an exact mean cost would show the bed-day mean to a thousandth of a day).
 """
 
 from __future__ import annotations
@@ -46,14 +50,17 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings, load_settings
-from ..disclosure import SDC
+from ..disclosure import Release
+from ..disclosure.cells import Cell
 from ..extract import Extract
+from ..formatting import fmt, money
+from ..sections import Headline, NotAvailable, Section
+from .publishing import cross, given, times
 
-SECTION = "hospital"
-REQUIRED = ("referrals",)
 FIELDS = ("service_outcome", "bed_days_saved", "health_budget_gbp")
 OUTCOMES = ("admission_avoided", "discharge_expedited", "other")
 NOT_RECORDED = "not_recorded"
+GROUPS = (*OUTCOMES, NOT_RECORDED)
 OUTCOME_LABELS = {"admission_avoided": "Admission avoided", "discharge_expedited": "Discharge expedited",
                   "other": "Other", NOT_RECORDED: "Not recorded"}
 PERCENTILES = (("p10", 0.10), ("p25", 0.25), ("median", 0.50), ("p75", 0.75), ("p90", 0.90))
@@ -69,10 +76,7 @@ RANGE_CHOICE = (
     "No minimum or maximum is published: each is a single person's value. Percentiles are published "
     "only when at least {m} people lie on each side of them."
 )
-
-
-class NotAvailable(Exception):
-    """The extract cannot support this section; the message is the reason."""
+NO_VALUES = "no referral in the group has a value"
 
 
 @dataclass
@@ -81,6 +85,7 @@ class HospitalRaw:
     tariff_gbp: float
     budget_bins: list[float]
     referrals_in_extract: int
+    min_base: int
     notes: list[str] = field(default_factory=list)
 
 
@@ -116,8 +121,8 @@ def compute(extract: Extract, settings: Settings | None = None) -> HospitalRaw:
         "budget": pd.to_numeric(cols["health_budget_gbp"][mask], errors="coerce").astype("float64").to_numpy(),
     })
     fr["received_budget"] = fr["budget"].fillna(0) > 0
-    fr["cost_benefit"] = fr["bed_days"] * tariff
-    fr["net_saving"] = fr["cost_benefit"] - fr["budget"].fillna(0)
+    fr["spent"] = fr["budget"].fillna(0)
+    fr["net_saving"] = fr["bed_days"] * tariff - fr["spent"]
     # notes carry no numbers: counts are published (rounded) in the section itself
     notes = []
     if (fr["outcome"] == NOT_RECORDED).any():
@@ -126,25 +131,11 @@ def compute(extract: Extract, settings: Settings | None = None) -> HospitalRaw:
     if fr["bed_days"].isna().any():
         notes.append("Some hospital referrals have no bed days saved recorded; bed-day and cost-benefit "
                      "figures use the referrals that do.")
-    return HospitalRaw(fr, tariff, list(settings.hospital.budget_bins_gbp), len(ref), notes)
+    return HospitalRaw(fr, tariff, list(settings.hospital.budget_bins_gbp), len(ref),
+                       settings.disclosure.min_base, notes)
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def hidden_groups(sdc: SDC, people: dict[str, int]) -> set[str]:
-    """Groups (of a breakdown that adds up to a published total) whose figures must be hidden:
-    those resting on fewer than ``min_base`` people, then, when any is hidden, the next smallest
-    until at least two are hidden and together they hold at least ``min_base`` people."""
-    if not sdc.enabled:
-        return set()
-    hidden = {g for g, n in people.items() if n > 0 and not sdc.base_ok(n)}
-    if not hidden:
-        return hidden
-    cand = sorted((n, g) for g, n in people.items() if g not in hidden and n > 0)
-    while cand and (len(hidden) == 1 or sum(people[g] for g in hidden) < sdc.rules.min_base):
-        hidden.add(cand.pop(0)[1])
-    return hidden
-
 
 def percentile_support(values: np.ndarray, people: np.ndarray, q_value: float) -> int:
     """Fewest distinct people on either side of a percentile value (at or below / at or above)."""
@@ -153,70 +144,8 @@ def percentile_support(values: np.ndarray, people: np.ndarray, q_value: float) -
     return min(below, above)
 
 
-def summarise(sdc: SDC, df: pd.DataFrame, col: str, key: str, decimals: int = 2,
-              total_decimals: int = 0, percentiles: bool = True, suffix: str = "",
-              with_n: bool = True) -> dict[str, Any]:
-    """n, mean, SD, total and safe percentiles of ``df[col]`` (rows with a value). Output keys
-    (and suppressed paths ``<key>.<name>``) are ``n`` and ``mean<suffix>``, ``sd<suffix>``, ..."""
-    d = df[df[col].notna()]
-    v = d[col].to_numpy(dtype=float)
-    pid = d["patient_id"].to_numpy()
-    n_people = int(d["patient_id"].nunique())
-    out: dict[str, Any] = {"n": sdc.count(len(d), f"{key}.n")} if with_n else {}
-    if not len(d):  # nothing to summarise: empty, not suppressed
-        names = ["mean", "sd", "total"] + ([n for n, _ in PERCENTILES] if percentiles else [])
-        return {**out, **{n + suffix: None for n in names}}
-    stats = {"mean": float(v.mean()) if len(v) else None,
-             "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
-             "total": float(v.sum()) if len(v) else None}
-    for name, val in stats.items():
-        if val is None:  # undefined (an SD of one value): not estimable, not suppressed
-            out[name + suffix] = None
-            continue
-        out[name + suffix] = sdc.stat(val, n_people, f"{key}.{name}{suffix}",
-                                      total_decimals if name == "total" else decimals)
-    if percentiles:
-        for name, q in PERCENTILES:
-            val = float(np.quantile(v, q)) if len(v) else None
-            support = percentile_support(v, pid, val) if val is not None else 0
-            out[name + suffix] = sdc.stat(val, support, f"{key}.{name}{suffix}", decimals)
-    return out
-
-
-def _suppress_all(sdc: SDC, key: str, names: tuple[str, ...]) -> dict[str, Any]:
-    return {k: sdc.stat(None, None, f"{key}.{k}") for k in names}
-
-
-def by_outcome(sdc: SDC, df: pd.DataFrame, col: str, key: str, decimals: int = 2,
-               total_decimals: int = 0, suffix: str = "") -> dict[str, Any]:
-    """Per service outcome: n, mean, SD, total (no percentiles: groups are small), with
-    secondary suppression across the groups."""
-    d = df[df[col].notna()]
-    groups = [g for g in (*OUTCOMES, NOT_RECORDED) if (d["outcome"] == g).any()]
-    people = {g: int(d.loc[d["outcome"] == g, "patient_id"].nunique()) for g in groups}
-    hide = hidden_groups(sdc, people)
-    out: dict[str, Any] = {}
-    for g in groups:
-        gk = f"{key}.{g}"
-        if g in hide:
-            out[g] = _suppress_all(sdc, gk, ("n", "mean" + suffix, "sd" + suffix, "total" + suffix))
-        else:
-            out[g] = summarise(sdc, d[d["outcome"] == g], col, gk, decimals, total_decimals,
-                               percentiles=False, suffix=suffix)
-    return out
-
-
-def pct_of_people(sdc: SDC, num: int, den: int, people: int, key: str) -> float | None:
-    """``sdc.pct`` with the base checked on distinct people as well as on referrals."""
-    if not sdc.base_ok(people):
-        return sdc.stat(None, None, key)
-    return sdc.pct(num, den, key)
-
-
 def bin_labels(edges: list[float]) -> list[tuple[str, str, float, float]]:
     """(key, label, lo, hi) per bin; the first bin excludes 0 (recipients only), the last is open."""
-    def money(x: float) -> str:
-        return f"£{x:,.0f}"
     out = []
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else float("inf")
@@ -231,94 +160,184 @@ def bin_labels(edges: list[float]) -> list[tuple[str, str, float, float]]:
     return out
 
 
+def summarise(rel: Release, d: pd.DataFrame, col: str, n: Cell, decimals: int, suffix: str = "",
+              percentiles: bool = True) -> dict[str, Any]:
+    """Mean, SD, total and safe percentiles of ``d[col]`` (the rows of ``d`` with a value; ``n`` is
+    their count's cell). Each rests on the distinct people behind it and is withheld with ``n``;
+    the total is the published mean x the published count."""
+    d = d[d[col].notna()]
+    names = ["mean", "sd", "total"] + ([k for k, _ in PERCENTILES] if percentiles else [])
+    if not len(d):
+        return {k + suffix: rel.not_estimable(NO_VALUES) for k in names}
+    v = d[col].to_numpy(dtype=float)
+    pid = d["patient_id"].to_numpy()
+    people = int(d["patient_id"].nunique())
+    mean = given(rel, rel.mean(float(v.mean()), base=people, decimals=decimals), n)
+    out = {"mean" + suffix: mean,
+           "sd" + suffix: given(rel, rel.estimate(float(v.std(ddof=1)), base=people, decimals=decimals), n)
+           if len(v) > 1 else rel.not_estimable("a standard deviation needs at least two values"),
+           "total" + suffix: times(rel, mean, n, decimals=0)}
+    if percentiles:
+        for k, q in PERCENTILES:
+            val = float(np.quantile(v, q))
+            out[k + suffix] = given(rel, rel.estimate(val, base=percentile_support(v, pid, val), decimals=decimals), n)
+    return out
+
+
+def _tariff(rel: Release, fig: Any, tariff: float) -> Any:
+    """A published bed-day figure as its notional cost (to the pound)."""
+    return rel.derived(lambda v: v * tariff, fig, decimals=0)
+
+
 # ----------------------------------------------------------------------------- publish
 
-def publish(raw: HospitalRaw, sdc: SDC) -> dict[str, Any]:
+def publish(raw: HospitalRaw, rel: Release) -> dict[str, Any]:
     fr = raw.frame
-    m = sdc.rules.min_base
-    out: dict[str, Any] = {
-        "unit": "referral",
-        "n_referrals": sdc.count(len(fr), "n_referrals"),
-        "n_patients": sdc.count(int(fr["patient_id"].nunique()), "n_patients"),
-    }
+    outcome = fr["outcome"]
+    n_ref = rel.cell(len(fr), "n_referrals")
+    n_people = int(fr["patient_id"].nunique())
+    n_pat = rel.cell(n_people, "n_patients")
+    rel.group(n_ref, [n_pat, rel.cell(len(fr) - n_people, "repeat referrals")])  # referrals - people
 
-    # --- Table 3: service outcome
-    # the four cells add up to n_referrals, so "not recorded" is part of the group for secondary
-    # suppression (a small "other" can then be protected by a small "not recorded" rather than by
-    # hiding a large outcome)
-    cells = {o: int((fr["outcome"] == o).sum()) for o in (*OUTCOMES, NOT_RECORDED)}
-    out["service_outcome"] = {
-        "counts": sdc.counts(cells, "service_outcome.counts"),
-        "pct": sdc.distribution(cells, "service_outcome.pct"),
-    }
+    # --- Table 3: service outcome (the four add up to the referrals)
+    by_outcome = rel.split(n_ref, {g: int((outcome == g).sum()) for g in GROUPS}, "service_outcome")
+    present = [g for g in GROUPS if (outcome == g).any()]
+
+    def crosstab(flag: pd.Series, total: Cell, label: str) -> tuple[Cell, Cell, dict[str, Cell]]:
+        """Cells of outcome x (flag, not flag): the flag's count, the rest, the flag's count in each outcome."""
+        yes, no = rel.cell(int(flag.sum()), label), rel.cell(int((~flag).sum()), f"not {label}")
+        rel.group(total, [yes, no])
+        counts = {g: {"yes": int((flag & (outcome == g)).sum()), "no": int((~flag & (outcome == g)).sum())}
+                  for g in GROUPS}
+        cells = cross(rel, by_outcome, {"yes": yes, "no": no}, counts, label)
+        return yes, no, {g: cells[(g, "yes")] for g in GROUPS}
 
     # --- Table 7: bed days saved
-    bd = summarise(sdc, fr, "bed_days", "bed_days_saved", decimals=1, total_decimals=1)
-    bd["by_outcome"] = by_outcome(sdc, fr, "bed_days", "bed_days_saved.by_outcome", decimals=1, total_decimals=1)
-    out["bed_days_saved"] = bd
+    bd_n, _, bd_by = crosstab(fr["bed_days"].notna(), n_ref, "bed days")
+    bd = {"n": rel.count(bd_n), **summarise(rel, fr, "bed_days", bd_n, decimals=1)}
+    bd["by_outcome"] = {g: {"n": rel.count(bd_by[g]),
+                            **summarise(rel, fr[outcome == g], "bed_days", bd_by[g], 1, percentiles=False)}
+                        for g in present if fr.loc[outcome == g, "bed_days"].notna().any()}
 
     # --- Table 4: one-off personal health budgets
+    rec_n, not_rec, rec_by = crosstab(fr["received_budget"], n_ref, "recipients")
     rec = fr[fr["received_budget"]]
+    amount_nr = rel.cell(int(fr["budget"].isna().sum()), "amount not recorded")  # no budget: 0 or empty
+    rel.group(not_rec, [amount_nr, rel.cell(int((fr["budget"] == 0).sum()), "amount 0")])
     hb: dict[str, Any] = {
-        "referrals": sdc.count(len(fr), "health_budget.referrals"),
-        "recipients": sdc.count(len(rec), "health_budget.recipients"),
-        "recipients_pct": pct_of_people(sdc, len(rec), len(fr), int(fr["patient_id"].nunique()),
-                                        "health_budget.recipients_pct"),
-        "amount_not_recorded": sdc.count(int(fr["budget"].isna().sum()), "health_budget.amount_not_recorded"),
+        "referrals": rel.count(n_ref),
+        "recipients": rel.count(rec_n),
+        "recipients_pct": rel.pct(rec_n, n_ref),
+        "amount_not_recorded": rel.count(amount_nr),
+        **summarise(rel, rec, "budget", rec_n, decimals=2, suffix="_gbp"),
     }
-    # n would repeat "recipients"
-    hb.update(summarise(sdc, rec, "budget", "health_budget", decimals=2, total_decimals=0, suffix="_gbp",
-                        with_n=False))
-    bins = {}
-    for k, _label, lo, hi in bin_labels(raw.budget_bins):
-        bins[k] = int(((rec["budget"] >= lo) & (rec["budget"] < hi)).sum())
-    hb["bins"] = sdc.counts(bins, "health_budget.bins")
+    bins = {k: int(((rec["budget"] >= lo) & (rec["budget"] < hi)).sum()) for k, _l, lo, hi in bin_labels(raw.budget_bins)}
+    hb["bins"] = rel.counts(rel.split(rec_n, bins, "budget bins"))
     hb["bin_labels"] = {k: label for k, label, _, _ in bin_labels(raw.budget_bins)}
-    # by outcome: recipients and % receiving, mean among recipients; secondary suppression on people
-    groups = [g for g in (*OUTCOMES, NOT_RECORDED) if (fr["outcome"] == g).any()]
-    people = {g: int(fr.loc[fr["outcome"] == g, "patient_id"].nunique()) for g in groups}
-    rec_people = {g: int(rec.loc[rec["outcome"] == g, "patient_id"].nunique()) for g in groups}
-    hide = hidden_groups(sdc, people) | hidden_groups(sdc, rec_people)
     hbo: dict[str, Any] = {}
-    for g in groups:
-        gk = f"health_budget.by_outcome.{g}"
-        if g in hide:
-            hbo[g] = _suppress_all(sdc, gk, ("referrals", "recipients", "recipients_pct", "mean_gbp", "total_gbp"))
-            continue
-        gfr = fr[fr["outcome"] == g]
-        grec = gfr[gfr["received_budget"]]
-        hbo[g] = {
-            "referrals": sdc.count(len(gfr), f"{gk}.referrals"),
-            "recipients": sdc.count(len(grec), f"{gk}.recipients"),
-            "recipients_pct": pct_of_people(sdc, len(grec), len(gfr), people[g], f"{gk}.recipients_pct"),
-            # no recipients: the mean is undefined (None, not suppressed) and the total is £0
-            "mean_gbp": sdc.stat(float(grec["budget"].mean()), rec_people[g], f"{gk}.mean_gbp", 2)
-            if len(grec) else None,
-            "total_gbp": sdc.stat(float(grec["budget"].sum()), rec_people[g], f"{gk}.total_gbp", 0)
-            if len(grec) else 0.0,
-        }
+    for g in present:
+        grec = rec[rec["outcome"] == g]
+        mean = (given(rel, rel.mean(float(grec["budget"].mean()), base=int(grec["patient_id"].nunique()),
+                                    decimals=2), rec_by[g])
+                if len(grec) else rel.not_estimable("no recipients in the group"))
+        hbo[g] = {"referrals": rel.count(by_outcome[g]), "recipients": rel.count(rec_by[g]),
+                  "recipients_pct": rel.pct(rec_by[g], by_outcome[g]), "mean_gbp": mean,
+                  "total_gbp": times(rel, mean, rec_by[g], 0) if len(grec)
+                  else rel.derived(lambda n: 0.0 * n, rel.count(rec_by[g]))}
     hb["by_outcome"] = hbo
-    out["health_budget"] = hb
 
-    # --- Table 7: cost benefit of the estimated bed days
-    cb = summarise(sdc, fr, "cost_benefit", "cost_benefit", decimals=0, total_decimals=0, suffix="_gbp")
-    cb["bed_day_tariff_gbp"] = raw.tariff_gbp
-    cb["net_of_budget"] = summarise(sdc, fr, "net_saving", "cost_benefit.net_of_budget", decimals=0,
-                                    total_decimals=0, percentiles=False, suffix="_gbp")
-    cb["by_outcome"] = by_outcome(sdc, fr, "cost_benefit", "cost_benefit.by_outcome", decimals=0, suffix="_gbp")
-    cb["caveat"] = BED_DAYS_CAVEAT
-    out["cost_benefit"] = cb
-
-    out["method"] = {
-        "population": "referrals with a service outcome, bed days saved or health budget recorded",
-        "unit": "referral; every mean, % or percentile also rests on at least "
-                f"{m} distinct people" if sdc.enabled else "referral",
-        "range": RANGE_CHOICE.format(m=m),
-        "service_outcome_pct": "of all hospital referrals, 'not recorded' included as a category",
-        "health_budget": "received = health_budget_gbp > 0; 0 or empty = no budget; amounts among recipients",
-        "cost_benefit": f"bed days saved x £{raw.tariff_gbp:,.0f} per bed day "
-                        "(settings.hospital.bed_day_tariff_gbp); net = cost benefit - budget spent",
-        "percentiles": "numpy linear interpolation (type 7, as R's default)",
+    # --- Table 7: cost benefit of the estimated bed days: the published bed-day figures x tariff
+    t = raw.tariff_gbp
+    cb: dict[str, Any] = {"n": rel.count(bd_n)}
+    cb.update({f"{k}_gbp": _tariff(rel, bd[k], t) for k in ("mean", "sd", "total", *(p for p, _ in PERCENTILES))})
+    cb["bed_day_tariff_gbp"] = rel.fact(t)
+    withbd = fr[fr["bed_days"].notna()]
+    spent = given(rel, rel.mean(float(withbd["spent"].mean()), base=int(withbd["patient_id"].nunique()), decimals=2),
+                  bd_n) if len(withbd) else rel.not_estimable(NO_VALUES)
+    net_mean = rel.derived(lambda c, s: c - s, cb["mean_gbp"], spent, decimals=0)
+    cb["net_of_budget"] = {
+        "n": rel.count(bd_n),
+        "budget_mean_gbp": spent,
+        "mean_gbp": net_mean,
+        "sd_gbp": (given(rel, rel.estimate(float(withbd["net_saving"].std(ddof=1)),
+                                           base=int(withbd["patient_id"].nunique()), decimals=0), bd_n)
+                   if len(withbd) > 1 else rel.not_estimable("a standard deviation needs at least two values")),
+        "total_gbp": times(rel, net_mean, bd_n, 0),
     }
-    out["notes"] = list(raw.notes)
-    return out
+    cb["by_outcome"] = {g: {"n": rel.count(bd_by[g]),
+                            **{f"{k}_gbp": _tariff(rel, v[k], t) for k in ("mean", "sd", "total")}}
+                        for g, v in bd["by_outcome"].items()}
+    cb["caveat"] = BED_DAYS_CAVEAT
+
+    m = raw.min_base
+    return {
+        "unit": "referral",
+        "n_referrals": rel.count(n_ref),
+        "n_patients": rel.count(n_pat),
+        "service_outcome": {"counts": rel.counts(by_outcome), "pct": rel.pcts(by_outcome, n_ref)},
+        "bed_days_saved": bd,
+        "health_budget": hb,
+        "cost_benefit": cb,
+        "method": {
+            "population": "referrals with a service outcome, bed days saved or health budget recorded",
+            "unit": f"referral; every mean, SD or percentile also rests on at least {m} distinct people",
+            "range": RANGE_CHOICE.format(m=m),
+            "totals": "a total is the published mean x the published (rounded) number of referrals, so that the "
+                      "two cannot be divided to give the exact number back",
+            "service_outcome_pct": "of all hospital referrals, 'not recorded' included as a category",
+            "health_budget": "received = health_budget_gbp > 0; 0 or empty = no budget; amounts among recipients",
+            "cost_benefit": f"the published bed-day figures x £{raw.tariff_gbp:,.0f} per bed day "
+                            "(settings.hospital.bed_day_tariff_gbp); net = cost benefit - the mean budget spent per "
+                            "referral with a bed-day estimate (0 where none)",
+            "percentiles": "numpy linear interpolation (type 7, as R's default)",
+        },
+        "notes": list(raw.notes),
+    }
+
+
+# ----------------------------------------------------------------------------- prose
+
+def reading(hs: dict[str, Any]) -> str:
+    """A plain-English reading of the published section (published figures only)."""
+    so, bd, hb, cb = hs["service_outcome"], hs["bed_days_saved"], hs["health_budget"], hs["cost_benefit"]
+    if hs["n_referrals"] is None or bd["mean"] is None:
+        return ("Too few hospital referrals have an outcome, bed-day estimate or budget recorded in this extract to "
+                "publish figures about them without risking identifying people.")
+    txt = f"The hospital social prescribing service recorded about {fmt(hs['n_referrals'])} referrals. "
+    pe, pa = so["pct"]["discharge_expedited"], so["pct"]["admission_avoided"]
+    if pe is not None and pa is not None:
+        txt += (f"For {fmt(pe, 0)}% the service recorded that it helped to expedite a discharge, and for "
+                f"{fmt(pa, 0)}% that it helped to avoid an admission. ")
+    txt += (f"By the service's own estimate it saved {fmt(bd['mean'], 1)} bed days per referral on average "
+            f"(about {fmt(bd['total'], 0)} in total); valued at {money(cb['bed_day_tariff_gbp'])} a bed day that is "
+            f"a notional {money(cb['total_gbp'])}. ")
+    if hb["recipients_pct"] is not None and hb["mean_gbp"] is not None:
+        txt += (f"About {fmt(hb['recipients_pct'], 0)}% of referrals received a one-off personal health "
+                f"budget, averaging {money(hb['mean_gbp'])} per recipient. ")
+    return txt + ("These bed days are the service's estimate, not a measured fall in bed use, and the money is a "
+                  "notional value, not cash released.")
+
+
+def headlines(hs: dict[str, Any]) -> list[Headline]:
+    bd, cb = hs["bed_days_saved"], hs["cost_benefit"]
+    if bd["mean"] is None:
+        return []
+    return [Headline("Bed days saved (the service's own estimate)", f"{fmt(bd['mean'], 1)} per referral",
+                     f"about {fmt(bd['total'], 0)} in total; notional value {money(cb['total_gbp'])} at "
+                     f"{money(cb['bed_day_tariff_gbp'])} a bed day, not cash released")]
+
+
+SECTION = Section(
+    name="hospital",
+    title="Hospital-based social prescribing",
+    notebook="80_hospital",
+    order=80,
+    required=("referrals",),
+    needs="This section needs hospital referrals: the optional `referrals` columns `service_outcome`, "
+          "`bed_days_saved` or `health_budget_gbp`.",
+    compute=lambda inputs: compute(inputs.whole, inputs.settings),
+    publish=publish,
+    available=lambda inputs: availability(inputs.whole),
+    reading=reading,
+    headlines=headlines,
+)

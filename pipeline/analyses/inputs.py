@@ -14,27 +14,34 @@
   financial year. Two figures: people *referred* per FTE-year (the demand on the workforce) and
   people *seen* (at least one attended appointment) per FTE-year, the guidance's own measure.
   Rates are computed from the rounded counts.
-- **Budget**: one-off personal health budgets (``health_budget_gbp`` of referrals, where given
-  and above 0): how many, the total and the mean and median per budget.
+- **Budget**: one-off personal health budgets are published once, in the ``hospital`` section
+  (over the whole extract); publishing them here again, under a second release whose disclosure
+  decisions could differ, would let a reader subtract one from the other.
+
+Disclosure: FTE, FTE-years and registered populations describe the service, not people
+(``fact``). People referred and seen are counts, tied by their sums: the PCNs add up to the
+whole, so do the financial years, and in each of them the people referred are those seen plus
+those never seen (so a small number never seen is hidden, not left to subtraction). Caseloads
+are rates of the rounded counts per FTE-year.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..config import Settings
-from ..disclosure import SDC
+from ..disclosure import Release
 from ..extract import Extract
-from .activity import col, not_about_people, rate, stat
+from ..formatting import fmt
+from ..sections import Section
 from .order import combine_codes
+from .publishing import fact
 
-SECTION = "inputs"
-REQUIRED = ("referrals", "pcn_quarterly")
 CASELOAD_GUIDANCE = (200, 250)  # different people a year per full-time link worker (seed 003)
 CASELOAD_SOURCE = ("NHS England social prescribing narrative pack (2025): 200-250 different people seen "
                    "by one full-time link worker within a year")
@@ -74,7 +81,6 @@ class InputsRaw:
     overall: Caseload
     by_pcn: dict[str, Caseload]
     by_year: dict[str, Caseload]
-    budgets: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))  # amounts > 0
     budget_recorded: bool = False
 
 
@@ -129,10 +135,10 @@ def compute(extract: Extract, settings: Settings | None = None) -> InputsRaw:
                for y in sorted(in_period["fy"].unique())}
     overall = caseload(in_period, np.ones(len(ref), dtype=bool))
 
-    hb = pd.to_numeric(col(extract["referrals"], "health_budget_gbp"), errors="coerce")
+    ref_all = extract["referrals"]
+    recorded = "health_budget_gbp" in ref_all.columns and bool(ref_all["health_budget_gbp"].notna().any())
     return InputsRaw(start=cfg.start, end=cfg.end, quarters=quarters, fte=fte, population=population,
-                     overall=overall, by_pcn=by_pcn, by_year=by_year,
-                     budgets=hb[hb > 0].astype("float64"), budget_recorded=bool(hb.notna().any()))
+                     overall=overall, by_pcn=by_pcn, by_year=by_year, budget_recorded=recorded)
 
 
 def judge(value: float | None, band: tuple[int, int] = CASELOAD_GUIDANCE) -> str | None:
@@ -141,65 +147,106 @@ def judge(value: float | None, band: tuple[int, int] = CASELOAD_GUIDANCE) -> str
     return "below" if value < band[0] else "above" if value > band[1] else "within"
 
 
-def _publish_caseload(c: Caseload, sdc: SDC, key: str) -> dict[str, Any]:
-    referred = sdc.count(c.referred, f"{key}.people_referred")
-    seen = sdc.count(c.seen, f"{key}.people_seen")
-    ref_rate = rate(sdc, referred, c.referred, c.fte_years, 1, f"{key}.referred_per_fte_year", decimals=1)
-    seen_rate = rate(sdc, seen, c.seen, c.fte_years, 1, f"{key}.seen_per_fte_year", decimals=1)
+PEOPLE = ("people_referred", "people_seen", "people_never_seen")
+
+
+def _people(rel: Release, c: Caseload, label: str) -> dict[str, Any]:
+    """Cells for one caseload row: referred = seen + never seen."""
+    cells = {"people_referred": rel.cell(c.referred, f"{label}.referred"),
+             "people_seen": rel.cell(c.seen, f"{label}.seen"),
+             "people_never_seen": rel.cell(c.referred - c.seen, f"{label}.never_seen")}
+    rel.group(cells["people_referred"], [cells["people_seen"], cells["people_never_seen"]])
+    return cells
+
+
+def _publish_caseload(rel: Release, c: Caseload, cells: dict[str, Any]) -> dict[str, Any]:
+    referred = rel.rate(cells["people_referred"], c.fte_years, per=1, decimals=1)
+    seen = rel.rate(cells["people_seen"], c.fte_years, per=1, decimals=1)
     return {
-        "fte_years": not_about_people(sdc, c.fte_years, f"{key}.fte_years", 2),
-        "people_referred": referred,
-        "people_seen": seen,
-        "referred_per_fte_year": ref_rate,
-        "seen_per_fte_year": seen_rate,
-        "seen_vs_guidance": judge(seen_rate),
-        "referred_vs_guidance": judge(ref_rate),
+        "fte_years": fact(rel, c.fte_years, 2),
+        "people_referred": rel.count(cells["people_referred"]),
+        "people_seen": rel.count(cells["people_seen"]),
+        "referred_per_fte_year": referred,
+        "seen_per_fte_year": seen,
+        "seen_vs_guidance": rel.derived(judge, seen),
+        "referred_vs_guidance": rel.derived(judge, referred),
     }
 
 
-def publish(raw: InputsRaw, sdc: SDC) -> dict[str, Any]:
-    fte = {p: {q: not_about_people(sdc, v, f"fte_by_pcn_quarter.{p}.{q}", 2) for q, v in qs.items()}
-           for p, qs in raw.fte.items()}
+def publish(raw: InputsRaw, rel: Release) -> dict[str, Any]:
+    fte = {p: {q: fact(rel, v, 2) for q, v in qs.items()} for p, qs in raw.fte.items()}
     fte_total = {q: sum(qs.get(q, 0.0) for qs in raw.fte.values()) for q in raw.quarters}
-    per_100k = {q: (fte_total[q] / raw.population[q] * 100_000 if raw.population.get(q) else None) for q in raw.quarters}
-    b = raw.budgets
-    n = len(b)
+    per_100k = {q: (fact(rel, fte_total[q] / raw.population[q] * 100_000, 2) if raw.population.get(q)
+                    else rel.not_estimable("no registered population given for the quarter"))
+                for q in raw.quarters}
+    # people: the PCNs add up to the whole, and so do the financial years (each person is counted
+    # once per PCN and financial year), in every column (referred, seen, never seen)
+    overall = _people(rel, raw.overall, "caseload")
+    by_pcn = {p: _people(rel, c, f"caseload.{p}") for p, c in raw.by_pcn.items()}
+    by_year = {y: _people(rel, c, f"caseload.{y}") for y, c in raw.by_year.items()}
+    for parts in (by_pcn, by_year):
+        for k in PEOPLE:
+            rel.group(overall[k], [cells[k] for cells in parts.values()])
     if raw.budget_recorded:
-        n_pub = sdc.count(n, "budget.budgets")
-        total = stat(sdc, float(b.sum()) if n else None, n, "budget.total_gbp", 0)
-        if total is not None and sdc.enabled:
-            total = float(round(total, -1))  # to the nearest £10
-        budget: dict[str, Any] = {
-            "status": "ok",
-            "budgets": n_pub,
-            "total_gbp": total,
-            # total / published count: an exact mean beside the total would give back the exact count
-            "mean_gbp": (float(round(total / n_pub)) if total is not None and n_pub
-                         else sdc.stat(None, None, "budget.mean_gbp") if n else None),
-            "median_gbp": stat(sdc, float(b.median()) if n else None, n, "budget.median_gbp", 0),
-            "counting": ("referrals with a one-off personal health budget above £0 (health_budget_gbp); the mean is "
-                         "the total divided by the published (rounded) number of budgets"),
-        }
+        budget = {"status": "in_hospital_section",
+                  "reason": "one-off personal health budgets are published once, in the hospital section (over the "
+                            "whole extract), so that the same budgets are not published twice"}
     else:
-        budget = {"status": "not_recorded", "reason": "health_budget_gbp is empty in this extract"}
+        budget = {"status": "not_recorded",
+                  "reason": "the extract records no one-off personal health budgets (`health_budget_gbp` is empty)"}
     return {
         "period_covered": {"start": raw.start.date().isoformat(), "end": raw.end.date().isoformat()},
         "quarters": raw.quarters,
         "fte_by_pcn_quarter": fte,
-        "fte_total_by_quarter": {q: not_about_people(sdc, v, f"fte_total_by_quarter.{q}", 2) for q, v in fte_total.items()},
-        "fte_per_100k_registered_by_quarter": {q: not_about_people(sdc, v, f"fte_per_100k_registered_by_quarter.{q}", 2)
-                                               for q, v in per_100k.items()},
+        "fte_total_by_quarter": {q: fact(rel, v, 2) for q, v in fte_total.items()},
+        "fte_per_100k_registered_by_quarter": per_100k,
         "caseload": {
-            "guidance_per_fte_year": list(CASELOAD_GUIDANCE),
+            "guidance_per_fte_year": [rel.fact(v) for v in CASELOAD_GUIDANCE],
             "guidance_source": CASELOAD_SOURCE,
             "counting": ("people referred in PCN-quarters that pcn_quarterly covers inside the period, once per PCN "
                          "and financial year; seen = at least one attended appointment; FTE-years = FTE x days in "
-                         "the period / 365.25"),
-            **_publish_caseload(raw.overall, sdc, "caseload"),
-            "by_pcn": {p: _publish_caseload(c, sdc, f"caseload.by_pcn.{p}") for p, c in raw.by_pcn.items()},
-            "by_financial_year": {y: _publish_caseload(c, sdc, f"caseload.by_financial_year.{y}")
-                                  for y, c in raw.by_year.items()},
+                         "the period / 365.25; rates are the rounded counts per FTE-year"),
+            **_publish_caseload(rel, raw.overall, overall),
+            "by_pcn": {p: _publish_caseload(rel, c, by_pcn[p]) for p, c in raw.by_pcn.items()},
+            "by_financial_year": {y: _publish_caseload(rel, c, by_year[y]) for y, c in raw.by_year.items()},
         },
         "budget": budget,
     }
 
+
+def reading(inp: dict[str, Any]) -> str:
+    """A plain-English reading of the published section (published figures only)."""
+    c = inp["caseload"]
+    lo, hi = c["guidance_per_fte_year"]
+    period = inp["period_covered"]
+    seen = c["seen_per_fte_year"]
+    if seen is None:
+        text = "Too few people in the period to publish a caseload per link worker after disclosure control."
+    else:
+        text = (f"From {period['start']} to {period['end']}, each full-time-equivalent link worker saw about "
+                f"{fmt(seen, 0)} different people a year ({fmt(c['referred_per_fte_year'], 0)} referred), "
+                f"{c['seen_vs_guidance']} the national guidance of {lo}–{hi}.")
+        n_pcn = {k: sum(1 for r in c["by_pcn"].values() if r["seen_vs_guidance"] == k)
+                 for k in ("below", "within", "above")}
+        n_hidden = sum(1 for r in c["by_pcn"].values() if r["seen_vs_guidance"] is None)
+        text += (f" By PCN: {n_pcn['below']} below, {n_pcn['within']} within and {n_pcn['above']} above the band"
+                 + (f" ({n_hidden} not shown after disclosure control)" if n_hidden else "") + ".")
+    return text + (" A caseload well below the band can mean spare capacity, long and intensive support, or link "
+                   "workers doing work the extract does not record (groups, outreach); well above it can mean short "
+                   "contacts or waiting lists. The FTE figures are as the PCNs reported them.")
+
+
+SECTION = Section(
+    name="inputs",
+    title="Inputs: link workers, caseloads and budgets",
+    notebook="10_inputs",
+    order=10,
+    required=("referrals", "pcn_quarterly"),
+    optional=("sp_contacts",),
+    needs="Link-worker FTE and caseloads need `pcn_quarterly` (PCN, quarter, registered population and "
+          "`splw_fte`).",
+    follows_period=True,
+    compute=lambda inputs: compute(inputs.extract, inputs.settings),
+    publish=publish,
+    reading=reading,
+)

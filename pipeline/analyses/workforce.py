@@ -34,12 +34,20 @@ regression, reproduced as published, and a better-specified alternative beside i
 PCN (CR1, t with G - 1 df). The FTE coefficient is the change in attendances (or £ cost) per
 100,000 population associated with one extra link-worker FTE per 100,000, comparing a PCN with
 itself over time against the change in the other PCNs in the same quarter.
+
+**Disclosure.** The unit is a PCN-quarter, an aggregate over a registered population of
+thousands, not a person; a single PCN-quarter's A&E count can still be small, so none is
+published: only quarter totals over all PCNs (counts, rounded and withheld as counts) and rates
+of those rounded totals. Registered populations, FTE and the panel's shape (PCNs, quarters) are
+facts about the service. A model estimate rests on the panel's PCN-quarters (its base, at least
+``min_base``) and, for the A&E models, on the panel's A&E attendances (its events); every
+number that describes a model (coefficients, standard errors, intervals, p-values, R², F) passes
+the layer as an estimate on that base.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,18 +55,31 @@ import numpy as np
 import pandas as pd
 
 from ..config import Settings, load_settings
-from ..disclosure import SDC
+from ..disclosure import Release
 from ..extract import Extract
+from ..formatting import fmt, money, p_text
+from ..sections import NotAvailable, Section
+from .publishing import fact
+from .stats import holm
+from .wildboot import DRAWS, FEW_CLUSTERS, SEED
+from .workforce_models import (
+    DUMMIES,
+    OUTCOMES,
+    PER,
+    FEFit,
+    SeedFit,
+    availability,
+    fit_fixed_effects,
+    fit_seed,
+    prepare,
+    r_p_text,
+    seed_formula,
+    seed_terms,
+    stars,
+    year_label,
+)
 
-SECTION = "workforce_regression"
-REQUIRED = ("pcn_quarterly",)
-PER = 100_000
-OUTCOMES = {"attendances": ("ae_attendances", "A&E attendances"),
-            "cost": ("nonelective_cost_gbp", "Non-elective in-patient cost")}
 RATE_UNITS = {"attendances": "attendances per 100,000", "cost": "£ per 100,000"}
-QUARTER_OF_START_MONTH = {1: "Q_Mar", 4: "Q_Jun", 7: "Q_Sept", 10: "Q_Dec"}
-DUMMIES = ("Q_Mar", "Q_Jun", "Q_Sept")
-REFERENCE_QUARTER = "Q_Dec"
 SIGNIFICANCE_LEGEND = "0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
 COEF_DECIMALS = 5
 
@@ -97,210 +118,6 @@ CAVEATS = [
 ]
 
 
-class NotAvailable(Exception):
-    """The extract cannot support this section; the message is the reason."""
-
-
-# ----------------------------------------------------------------------------- preparation
-
-def scale(s: pd.Series) -> pd.Series:
-    """R's ``scale()``: mean 0, SD 1 with the n - 1 denominator."""
-    sd = float(s.std(ddof=1))
-    if not np.isfinite(sd) or sd == 0:
-        raise NotAvailable(f"`{s.name}` does not vary across PCN-quarters, so it cannot be scaled")
-    return (s - s.mean()) / sd
-
-
-def quarter_name(quarter_start: pd.Series) -> pd.Series:
-    """Q_Mar / Q_Jun / Q_Sept / Q_Dec from the month the quarter *starts* (Jan → ends in March)."""
-    return quarter_start.dt.month.map(QUARTER_OF_START_MONTH)
-
-
-def year_of(quarter_start: pd.Series, definition: str = "financial") -> pd.Series:
-    """Financial year (April start, 2020/21 → 2020) or calendar year of ``quarter_start``."""
-    y = quarter_start.dt.year
-    if definition == "calendar":
-        return y.astype("int64")
-    return (y - (quarter_start.dt.month < 4).astype(int)).astype("int64")
-
-
-def year_label(year: int, definition: str = "financial") -> str:
-    return f"{year}/{(year + 1) % 100:02d}" if definition == "financial" else str(year)
-
-
-def availability(extract: Extract, settings: Settings | None = None) -> str | None:
-    """``None`` when the regression can run, otherwise the reason it cannot."""
-    settings = settings or load_settings()
-    h = settings.hospital
-    if not extract.has("pcn_quarterly"):
-        return "this extract has no `pcn_quarterly` table"
-    p = extract["pcn_quarterly"]
-    p = p[p["registered_population"].fillna(0) > 0]
-    if p.duplicated(["pcn", "quarter_start"]).any():
-        return "`pcn_quarterly` has more than one row for the same PCN and quarter"
-    n_pcn, n_q = p["pcn"].nunique(), p["quarter_start"].nunique()
-    if n_pcn < h.regression_min_pcns or n_q < h.regression_min_quarters:
-        return (f"`pcn_quarterly` has {n_pcn} PCN(s) and {n_q} quarter(s) with a registered population; "
-                f"the regression needs at least {h.regression_min_pcns} PCNs and {h.regression_min_quarters} quarters")
-    return None
-
-
-def prepare(panel: pd.DataFrame, year: str = "financial") -> pd.DataFrame:
-    """Rates per 100,000, scaled variables, PCN mean replacement and quarter dummies, one row per
-    PCN-quarter (rows with no registered population are dropped: a rate is undefined)."""
-    df = panel[panel["registered_population"].fillna(0) > 0].copy()
-    df = df.dropna(subset=["splw_fte", "ae_attendances", "nonelective_cost_gbp", "quarter_start", "pcn"])
-    df = df.sort_values(["pcn", "quarter_start"], kind="mergesort").reset_index(drop=True)
-    pop = df["registered_population"].astype("float64")
-    df["sp_rate"] = df["splw_fte"].astype("float64") / pop * PER
-    df["attendances_rate"] = df["ae_attendances"].astype("float64") / pop * PER
-    df["cost_rate"] = df["nonelective_cost_gbp"].astype("float64") / pop * PER
-    df["quarter"] = quarter_name(df["quarter_start"])
-    df["year"] = year_of(df["quarter_start"], year)
-    df["period"] = df["quarter_start"].dt.strftime("%Y-%m-%d")
-    for d in DUMMIES:
-        df[d] = (df["quarter"] == d).astype("float64")
-    df["SPs"] = scale(df["sp_rate"].rename("splw_fte per 100,000"))
-    df["Year"] = scale(df["year"].astype("float64").rename("year"))
-    for name in OUTCOMES:
-        rate = df[f"{name}_rate"].rename(f"{name} per 100,000")
-        df[name.capitalize()] = scale(rate)
-        pcn_mean = rate.groupby(df["pcn"]).transform("mean").rename(f"PCN_{name}")
-        df[f"PCN_{name}"] = scale(pcn_mean) if df["pcn"].nunique() > 1 else np.nan
-        # leave-one-out PCN mean (the row's own value excluded): a leakage check, not the seed's
-        s, n = rate.groupby(df["pcn"]).transform("sum"), rate.groupby(df["pcn"]).transform("count")
-        loo = ((s - rate) / (n - 1)).where(n > 1)
-        df[f"PCN_{name}_loo"] = (loo - loo.mean()) / loo.std(ddof=1)
-    return df
-
-
-def seed_terms(name: str, dummies: tuple[str, ...] = DUMMIES) -> list[str]:
-    """The eleven terms of Tables 8/9, in the seed's row order."""
-    pcn = f"PCN_{name}"
-    return [pcn, "SPs", "Year", *dummies, f"{pcn}:SPs", "SPs:Year", *(f"SPs:{d}" for d in dummies)]
-
-
-def seed_formula(name: str, dummies: tuple[str, ...] = DUMMIES, pcn_col: str | None = None) -> str:
-    terms = seed_terms(name, dummies)
-    if pcn_col:
-        terms = [t.replace(f"PCN_{name}", pcn_col) for t in terms]
-    return f"{name.capitalize()} ~ " + " + ".join(terms)
-
-
-# ----------------------------------------------------------------------------- models
-
-@dataclass
-class SeedFit:
-    name: str
-    coefs: pd.DataFrame  # index term: coef, se, t, p, lo, hi
-    nobs: int
-    df_model: float
-    df_resid: float
-    r2: float
-    adj_r2: float
-    fvalue: float
-    f_pvalue: float
-    adj_r2_loo: float | None
-    adj_r2_no_pcn: float | None
-    dropped: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FEFit:
-    name: str
-    coef: float
-    se: float
-    lo: float
-    hi: float
-    p: float
-    df: int
-    nobs: int
-    n_pcns: int
-    n_quarters: int
-    mean_rate: float
-    within_sd_sp: float
-
-
-def _ols(formula: str, df: pd.DataFrame):
-    import statsmodels.formula.api as smf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return smf.ols(formula, data=df).fit()
-
-
-def fit_seed(df: pd.DataFrame, name: str) -> SeedFit:
-    """The published specification for outcome ``name`` ("attendances" or "cost")."""
-    dummies = tuple(d for d in DUMMIES if df[d].nunique() > 1)  # a quarter absent from the panel
-    dropped = [d for d in DUMMIES if d not in dummies]
-    res = _ols(seed_formula(name, dummies), df)
-    ci = res.conf_int()
-    coefs = pd.DataFrame({"coef": res.params, "se": res.bse, "t": res.tvalues, "p": res.pvalues,
-                          "lo": ci[0], "hi": ci[1]})
-    order = ["Intercept", *seed_terms(name, dummies)]
-    coefs = coefs.reindex(order)
-    loo = df.dropna(subset=[f"PCN_{name}_loo"])
-    adj_loo = float(_ols(seed_formula(name, dummies, f"PCN_{name}_loo"), loo).rsquared_adj) if len(loo) else None
-    no_pcn = " + ".join(["SPs", "Year", *dummies, "SPs:Year", *(f"SPs:{d}" for d in dummies)])
-    adj_no = float(_ols(f"{name.capitalize()} ~ {no_pcn}", df).rsquared_adj)
-    return SeedFit(name, coefs, int(res.nobs), float(res.df_model), float(res.df_resid), float(res.rsquared),
-                   float(res.rsquared_adj), float(res.fvalue), float(res.f_pvalue), adj_loo, adj_no, dropped)
-
-
-def fit_fixed_effects(df: pd.DataFrame, name: str) -> FEFit | str:
-    """Two-way fixed effects on unscaled rates, SEs clustered by PCN; a reason string when the
-    FTE coefficient is not estimable (no within-PCN change in FTE beyond the common trend)."""
-    import statsmodels.formula.api as smf
-
-    rate = f"{name}_rate"
-    resid_sp = df["sp_rate"] - df.groupby("pcn")["sp_rate"].transform("mean")
-    within_sd = float(resid_sp.std(ddof=1))
-    two_way = _ols("sp_rate ~ C(pcn) + C(period)", df).resid
-    if not np.isfinite(within_sd) or float(np.abs(two_way).max()) < 1e-9:
-        return ("link-worker FTE per 100,000 does not change within PCNs beyond what all PCNs share, "
-                "so a fixed-effects estimate is not possible")
-    groups = pd.factorize(df["pcn"])[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = smf.ols(f"{rate} ~ sp_rate + C(pcn) + C(period)", data=df).fit(
-            cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
-    lo, hi = res.conf_int().loc["sp_rate"]
-    return FEFit(name, float(res.params["sp_rate"]), float(res.bse["sp_rate"]), float(lo), float(hi),
-                 float(res.pvalues["sp_rate"]), int(getattr(res, "df_resid_inference", len(set(groups)) - 1)),
-                 int(res.nobs), int(df["pcn"].nunique()), int(df["period"].nunique()),
-                 float(df[rate].mean()), within_sd)
-
-
-def holm(pvalues: dict[str, float]) -> dict[str, float]:
-    """Holm step-down adjusted p-values."""
-    items = sorted(pvalues.items(), key=lambda kv: kv[1])
-    m = len(items)
-    out, running = {}, 0.0
-    for i, (k, p) in enumerate(items):
-        running = max(running, min(1.0, (m - i) * p))
-        out[k] = running
-    return out
-
-
-def stars(p: float | None) -> str:
-    if p is None or not np.isfinite(p):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "." if p < 0.1 else ""
-
-
-def p_text(p: float | None) -> str:
-    """As R prints Pr(>|t|)."""
-    if p is None or not np.isfinite(p):
-        return "[c]"
-    if p < 2.2e-16:
-        return "<2e-16"
-    if p < 1e-4:
-        return f"{p:.2e}"
-    return f"{p:.4f}"
-
-
-# ----------------------------------------------------------------------------- compute / publish
-
 @dataclass
 class WorkforceRaw:
     panel: pd.DataFrame  # PCN-quarter rows (aggregate, but carries small cells): never published raw
@@ -334,11 +151,6 @@ def compute(extract: Extract, settings: Settings | None = None) -> WorkforceRaw:
     fe = {name: fit_fixed_effects(df, name) for name in OUTCOMES}
     ps = {f"{name}.{term}": float(f.coefs.loc[term, "p"]) for name, f in seed.items()
           for term in f.coefs.index if term != "Intercept" and np.isfinite(f.coefs.loc[term, "p"])}
-    counts = ((df["ae_attendances"] > 0) & (df["ae_attendances"] < settings.disclosure.min_count)).sum()
-    if counts:
-        notes.append("Some PCN-quarters have fewer than "
-                     f"{settings.disclosure.min_count} A&E attendances; no PCN-quarter figure is shown, "
-                     "only totals and rates over all PCNs by quarter.")
     return WorkforceRaw(df, year, seed, fe, holm(ps), notes)
 
 
@@ -349,15 +161,79 @@ def _sig_decimals(p: float) -> int:
     return int(min(300, max(6, -math.floor(math.log10(p)) + 3)))
 
 
-def publish(raw: WorkforceRaw, sdc: SDC) -> dict[str, Any]:
+
+
+def _coefficients(rel: Release, raw: WorkforceRaw, name: str, fit: SeedFit, nobs: int,
+                  events: int | None) -> list[dict[str, Any]]:
+    rows = []
+    for i, (term, r) in enumerate(fit.coefs.iterrows()):
+        p = float(r["p"])
+        p_fig = rel.estimate(p, nobs, events, decimals=_sig_decimals(p))
+        key = f"{name}.{term}"
+        rows.append({
+            "row": rel.fact(i),  # 0 = intercept; 1..11 as in Tables 8 and 9
+            "term": "(Intercept)" if term == "Intercept" else term,
+            "coefficient": rel.estimate(float(r["coef"]), nobs, events, decimals=COEF_DECIMALS),
+            "std_error": rel.estimate(float(r["se"]), nobs, events, decimals=COEF_DECIMALS),
+            "t_value": rel.estimate(float(r["t"]), nobs, events, decimals=3),
+            "p_value": p_fig,
+            "p_text": rel.derived(r_p_text, p_fig),
+            "significance": rel.derived(stars, p_fig),
+            "p_holm": (rel.estimate(raw.holm[key], nobs, events, decimals=_sig_decimals(raw.holm[key]))
+                       if raw.holm.get(key) is not None else None),
+            "ci95": rel.interval(float(r["lo"]), float(r["hi"]), nobs, events, decimals=COEF_DECIMALS),
+        })
+    return rows
+
+
+def _alternative(rel: Release, fe: FEFit | str, name: str, nobs: int, events: int | None,
+                 population: int) -> dict[str, Any]:
+    if isinstance(fe, str):
+        return {"status": "not_estimable", "reason": fe, "estimate": rel.not_estimable(fe)}
+    dec = 2 if name == "attendances" else 0
+    cr1_p = rel.estimate(fe.p, nobs, events, decimals=_sig_decimals(fe.p))
+    cr1 = {"std_error": rel.estimate(fe.se, nobs, events, decimals=dec),
+           "ci95": rel.interval(fe.lo, fe.hi, nobs, events, decimals=dec),
+           "p_value": cr1_p,
+           "p_text": rel.derived(r_p_text, cr1_p),
+           "df": rel.fact(fe.df)}
+    out = {"status": "ok", "outcome": OUTCOMES[name][1], "estimate": rel.estimate(fe.coef, nobs, events, decimals=dec),
+           "units": f"change in {RATE_UNITS[name]} population per extra link-worker FTE per 100,000"}
+    w = fe.wild
+    if w is None:
+        out.update({"inference": f"cluster-robust (CR1) standard errors, t with {fe.df} df ({fe.n_pcns} PCNs)",
+                    "ci95": cr1["ci95"], "p_value": cr1_p, "p_text": cr1["p_text"], "bootstrap": None})
+    else:
+        p = rel.estimate(w.p, nobs, events, decimals=4)
+        out.update({
+            "inference": f"wild cluster bootstrap over {w.clusters} PCNs (fewer than {FEW_CLUSTERS}); CR1 for comparison",
+            "ci95": rel.interval(w.lo, w.hi, nobs, events, decimals=dec,
+                                 reason="the bootstrap interval is unbounded: too few PCNs to bound it"),
+            "p_value": p,
+            "p_text": rel.derived(p_text, p),
+            "bootstrap": {"method": "restricted wild cluster bootstrap-t (null imposed, CR1 score), Webb six-point "
+                                    "weights, p-value and interval by test inversion",
+                          "draws": rel.fact(w.draws), "full_enumeration": w.enumerated,
+                          "seed": None if w.enumerated else rel.fact(SEED)},
+        })
+    out.update({"cr1": cr1, "n_pcns": rel.fact(fe.n_pcns), "n_pcn_quarters": rel.fact(fe.nobs),
+                "mean_rate_per_100k": rel.estimate(fe.mean_rate, population, events, decimals=dec),
+                "within_pcn_sd_fte_per_100k": fact(rel, fe.within_sd_sp, 3)})
+    return out
+
+
+def publish(raw: WorkforceRaw, rel: Release) -> dict[str, Any]:
     df = raw.panel
     nobs = len(df)
-    out: dict[str, Any] = {}
+    ae_total = int(round(df["ae_attendances"].sum()))
+    population = int(df["registered_population"].sum())
+    events = {"attendances": ae_total, "cost": None}
     quarters = sorted(df["quarter_start"].unique())
-    out["panel"] = {  # design facts: numbers of PCNs and quarters, not of people
-        "n_pcns": int(df["pcn"].nunique()),
-        "n_quarters": len(quarters),
-        "n_pcn_quarters": nobs,
+    out: dict[str, Any] = {}
+    out["panel"] = {  # the design: numbers of PCNs and quarters, not of people
+        "n_pcns": rel.fact(int(df["pcn"].nunique())),
+        "n_quarters": rel.fact(len(quarters)),
+        "n_pcn_quarters": rel.fact(nobs),
         "first_quarter_start": pd.Timestamp(quarters[0]).date().isoformat(),
         "last_quarter_start": pd.Timestamp(quarters[-1]).date().isoformat(),
         "year_definition": raw.year_definition,
@@ -367,114 +243,124 @@ def publish(raw: WorkforceRaw, sdc: SDC) -> dict[str, Any]:
                             "October start (ends December)": "Q_Dec (reference, omitted)"},
     }
 
-    # descriptive: totals and rates over all PCNs, by quarter; small PCN-quarter cells never shown
+    # descriptive: totals and rates over all PCNs, by quarter; no PCN-quarter figure is shown
     byq: dict[str, Any] = {}
     for q in quarters:
         g = df[df["quarter_start"] == q]
         key = pd.Timestamp(q).strftime("%Y-%m-%d")
-        pop, ae = int(g["registered_population"].sum()), int(round(g["ae_attendances"].sum()))
-        k = f"by_quarter.{key}"
+        pop = int(g["registered_population"].sum())
+        ae = rel.cell(int(round(g["ae_attendances"].sum())), f"A&E {key}")
         byq[key] = {
             "quarter": g["quarter"].iloc[0],
             "year": year_label(int(g["year"].iloc[0]), raw.year_definition),
-            "pcns": int(g["pcn"].nunique()),
-            "registered_population": sdc.count(pop, f"{k}.registered_population"),
+            "pcns": rel.fact(int(g["pcn"].nunique())),
+            "registered_population": rel.fact(pop),
             "label": f"{pd.Timestamp(q):%b}–{pd.Timestamp(q) + pd.offsets.MonthBegin(2):%b %Y}",
-            "ae_attendances": sdc.count(ae, f"{k}.ae_attendances"),
-            "ae_per_100k": sdc.stat(ae / pop * PER if pop else None, pop, f"{k}.ae_per_100k", 1, events=ae),
-            "nonelective_cost_per_100k_gbp": sdc.stat(g["nonelective_cost_gbp"].sum() / pop * PER if pop else None,
-                                                      pop, f"{k}.nonelective_cost_per_100k_gbp", 0),
-            "splw_fte_per_100k": sdc.stat(g["splw_fte"].sum() / pop * PER if pop else None, pop,
-                                          f"{k}.splw_fte_per_100k", 2),
+            "ae_attendances": rel.count(ae),
+            "ae_per_100k": rel.rate(ae, pop, per=PER, decimals=1),
+            "nonelective_cost_per_100k_gbp": rel.estimate(float(g["nonelective_cost_gbp"].sum()) / pop * PER
+                                                          if pop else None, pop, decimals=0),
+            "splw_fte_per_100k": fact(rel, float(g["splw_fte"].sum()) / pop * PER if pop else None, 2),
         }
     out["by_quarter"] = byq
 
     # the published specification
     models: dict[str, Any] = {}
     for name, fit in raw.seed.items():
-        k = f"seed_models.{name}"
-        rows = []
-        for i, (term, r) in enumerate(fit.coefs.iterrows()):
-            tk = f"{k}.coefficients.{term}"
-            p = float(r["p"])
-            coef = sdc.stat(float(r["coef"]), nobs, f"{tk}.coefficient", COEF_DECIMALS)
-            rows.append({
-                "row": i,  # 0 = intercept; 1..11 as in Tables 8 and 9
-                "term": "(Intercept)" if term == "Intercept" else term,
-                "coefficient": coef,
-                "std_error": sdc.stat(float(r["se"]), nobs, f"{tk}.std_error", COEF_DECIMALS),
-                "t_value": sdc.stat(float(r["t"]), nobs, f"{tk}.t_value", 3),
-                "p_value": sdc.stat(p, nobs, f"{tk}.p_value", _sig_decimals(p)),
-                "p_text": p_text(p) if coef is not None else "[c]",
-                "significance": stars(p) if coef is not None else "",
-                "p_holm": (sdc.stat(raw.holm[f"{name}.{term}"], nobs, f"{tk}.p_holm",
-                                    _sig_decimals(raw.holm[f"{name}.{term}"]))
-                           if f"{name}.{term}" in raw.holm else None),
-                "ci95": sdc.interval(float(r["lo"]), float(r["hi"]), nobs, f"{tk}.ci95", COEF_DECIMALS),
-            })
+        ev = events[name]
         models[name] = {
             "outcome": OUTCOMES[name][1],
             "dependent": f"{name.capitalize()}: {RATE_UNITS[name]}, scaled (mean 0, SD 1)",
             "formula": seed_formula(name, tuple(d for d in DUMMIES if d not in fit.dropped)),
-            "n": nobs,
-            "coefficients": rows,
-            "r2": sdc.stat(fit.r2, nobs, f"{k}.r2", 4),
-            "adj_r2": sdc.stat(fit.adj_r2, nobs, f"{k}.adj_r2", 4),
-            "f_statistic": sdc.stat(fit.fvalue, nobs, f"{k}.f_statistic", 2),
-            "f_df": [int(round(fit.df_model)), int(round(fit.df_resid))],
-            "f_p_value": sdc.stat(fit.f_pvalue, nobs, f"{k}.f_p_value", _sig_decimals(fit.f_pvalue)),
-            "f_p_text": p_text(fit.f_pvalue),
-            "adj_r2_leave_one_out_pcn_mean": sdc.stat(fit.adj_r2_loo, nobs, f"{k}.adj_r2_leave_one_out_pcn_mean", 4),
-            "adj_r2_without_pcn_term": sdc.stat(fit.adj_r2_no_pcn, nobs, f"{k}.adj_r2_without_pcn_term", 4),
+            "n": rel.fact(nobs),
+            "coefficients": _coefficients(rel, raw, name, fit, nobs, ev),
+            "r2": rel.estimate(fit.r2, nobs, ev, decimals=4),
+            "adj_r2": rel.estimate(fit.adj_r2, nobs, ev, decimals=4),
+            "f_statistic": rel.estimate(fit.fvalue, nobs, ev, decimals=2),
+            "f_df": [rel.fact(int(round(fit.df_model))), rel.fact(int(round(fit.df_resid)))],
+            "f_p_value": (f_p := rel.estimate(fit.f_pvalue, nobs, ev, decimals=_sig_decimals(fit.f_pvalue))),
+            "f_p_text": rel.derived(r_p_text, f_p),
+            "adj_r2_leave_one_out_pcn_mean": rel.estimate(fit.adj_r2_loo, nobs, ev, decimals=4),
+            "adj_r2_without_pcn_term": rel.estimate(fit.adj_r2_no_pcn, nobs, ev, decimals=4),
             "dropped_terms": fit.dropped,
         }
     out["seed_models"] = models
     out["significance_codes"] = SIGNIFICANCE_LEGEND
-    out["n_tests"] = len(raw.holm)
-    out["multiple_testing"] = (f"Holm adjustment over the {len(raw.holm)} non-intercept terms of the "
-                               "two published models")
-
-    # the alternative
-    alt: dict[str, Any] = {}
-    for name, fe in raw.fe.items():
-        k = f"alternative.{name}"
-        if isinstance(fe, str):
-            alt[name] = {"status": "not_estimable", "reason": fe}
-            continue
-        dec = 2 if name == "attendances" else 0
-        mean_events = int(round(df["ae_attendances"].sum())) if name == "attendances" else None
-        alt[name] = {
-            "status": "ok",
-            "outcome": OUTCOMES[name][1],
-            "estimate": sdc.stat(fe.coef, nobs, f"{k}.estimate", dec),
-            "units": f"change in {RATE_UNITS[name]} population per extra link-worker FTE per 100,000",
-            "std_error": sdc.stat(fe.se, nobs, f"{k}.std_error", dec),
-            "ci95": sdc.interval(fe.lo, fe.hi, nobs, f"{k}.ci95", dec),
-            "p_value": sdc.stat(fe.p, nobs, f"{k}.p_value", _sig_decimals(fe.p)),
-            "p_text": p_text(fe.p),
-            "df": fe.df,
-            "n_pcns": fe.n_pcns,
-            "n_pcn_quarters": fe.nobs,
-            "mean_rate_per_100k": sdc.stat(fe.mean_rate, int(df["registered_population"].sum()),
-                                           f"{k}.mean_rate_per_100k", dec, events=mean_events),
-            "within_pcn_sd_fte_per_100k": sdc.stat(fe.within_sd_sp, nobs, f"{k}.within_pcn_sd_fte_per_100k", 3),
-        }
-    out["alternative"] = alt
+    n_tests = sum(p is not None for p in raw.holm.values())
+    out["n_tests"] = rel.fact(n_tests)
+    out["multiple_testing"] = f"Holm adjustment over the {n_tests} non-intercept terms of the two published models"
+    out["alternative"] = {name: _alternative(rel, fe, name, nobs, events[name], population)
+                          for name, fe in raw.fe.items()}
     out["method"] = {
         "published": ("OLS: scaled rate per 100,000 ~ PCN mean of the rate (scaled) + SPs + Year + Q_Mar + "
                       "Q_Jun + Q_Sept + PCN:SPs + SPs:Year + SPs:Q_*; scaling as R's scale() (SD with n - 1)"),
         "year": ("financial year of quarter_start (April start)" if raw.year_definition == "financial"
                  else "calendar year of quarter_start") + ", scaled",
         "quarters": "dummy per quarter named after its end month (January start = Q_Mar); December omitted",
-        "alternative": ("OLS: rate per 100,000 ~ FTE per 100,000 + PCN fixed effects + quarter fixed effects, "
-                        "cluster-robust (CR1) standard errors by PCN, t with (PCNs - 1) df"),
-        "disclosure": ("aggregate PCN-quarter figures; coefficients are published; no single PCN-quarter count "
-                       "is shown, and the quarterly totals are rounded and suppressed as counts"),
+        "alternative": ("OLS: rate per 100,000 ~ FTE per 100,000 + PCN fixed effects + quarter fixed effects; "
+                        f"with fewer than {FEW_CLUSTERS} PCNs, p-values and 95% intervals from the restricted wild "
+                        "cluster bootstrap by PCN (Webb weights; every combination with up to 6 PCNs, else "
+                        f"{DRAWS:,} draws seeded {SEED}), with cluster-robust (CR1) standard errors, t with "
+                        "(PCNs - 1) df, as a secondary line; with more PCNs, CR1"),
+        "disclosure": ("PCN-quarter aggregates, not people: no single PCN-quarter figure is shown; quarterly A&E "
+                       "totals over all PCNs are counts (rounded, small ones withheld) and their rates come from "
+                       "the rounded totals; a model estimate rests on the panel's PCN-quarters (and, for A&E, on "
+                       "its attendances); registered populations and FTE are facts about the service"),
     }
     out["caveats"] = list(CAVEATS)
-    if any(isinstance(fe, FEFit) and fe.n_pcns < 20 for fe in raw.fe.values()):
-        out["caveats"].append("Cluster-robust standard errors with fewer than about 20 PCNs can still be "
-                              "too small; a wild cluster bootstrap would be the stricter check.")
+    if any(isinstance(fe, FEFit) and fe.wild is not None for fe in raw.fe.values()):
+        out["caveats"].append(f"With fewer than about {FEW_CLUSTERS} PCNs, cluster-robust (CR1) standard errors are "
+                              "too small and their p-values too low, so the alternative's p-values and intervals come "
+                              "from a wild cluster bootstrap; the CR1 figures are shown only for comparison.")
     out["seed_notes"] = list(SEED_NOTES)
     out["notes"] = list(raw.notes)
     return out
+
+
+def reading(wr: dict[str, Any]) -> str:
+    """A plain-English reading of the published section (published figures only)."""
+    sm = wr["seed_models"]
+    sy = next((r for r in sm["attendances"]["coefficients"] if r["term"] == "SPs:Year"), None)
+    a = wr["alternative"].get("attendances", {})
+    text = ""
+    if sy and sy["coefficient"] is not None:
+        text = (f"Re-running the published PCN-quarter model gives an SPs:Year interaction of "
+                f"{sy['coefficient']:+.3f} SD for A&E attendances (p = {fmt(sy['p_text'])}; "
+                f"{fmt(sy['p_holm'], 3)} after Holm adjustment for the {wr['n_tests']} tests). ")
+    alt = ""
+    if a.get("status") == "ok" and a["estimate"] is not None and a["ci95"] is not None:
+        lo, hi = a["ci95"]
+        direction = "fewer" if hi < 0 else "more" if lo > 0 else None
+        alt = (f"Comparing each PCN with itself over time, one extra link-worker FTE per 100,000 went with "
+               f"{a['estimate']:+,.1f} A&E attendances per 100,000 a quarter (95% CI {lo:,.1f} to {hi:,.1f}); "
+               + (f"the interval does not include zero, suggesting {direction} attendances, " if direction else
+                  "the interval includes zero (no change), ")
+               + "but this is still an association between PCN totals, not an effect on patients. ")
+    c = wr["alternative"].get("cost", {})
+    if alt and c.get("status") == "ok" and c["ci95"] is not None:
+        alt += (f"For non-elective in-patient cost the same comparison gives {money(c['estimate'])} per 100,000 "
+                f"per extra FTE per 100,000 (95% CI {money(c['ci95'][0])} to {money(c['ci95'][1])}, "
+                f"p = {fmt(c['p_text'])}). ")
+    if alt and a.get("bootstrap"):
+        alt += (f"With only {a['n_pcns']} PCNs these intervals and p-values come from a wild cluster bootstrap; "
+                f"the conventional cluster-robust p-values ({fmt(a['cr1']['p_text'])} for attendances"
+                + (f", {fmt(c['cr1']['p_text'])} for cost" if c.get("status") == "ok" else "")
+                + ") would overstate the evidence. ")
+    return (text + alt + "The published model's high R² reflects steady differences between PCNs, captured by a "
+            "predictor built from the outcome itself, and link-worker numbers were not allocated at random, so these "
+            "figures cannot show that link workers reduce hospital use.")
+
+
+SECTION = Section(
+    name="workforce_regression",
+    title="Link-worker workforce and hospital use",
+    notebook="80_hospital",
+    order=81,
+    required=("pcn_quarterly",),
+    needs="The PCN-quarter regression needs `pcn_quarterly` with A&E attendances, non-elective cost and link-worker "
+          "FTE for at least two PCNs over at least eight quarters.",
+    compute=lambda inputs: compute(inputs.whole, inputs.settings),
+    publish=publish,
+    available=lambda inputs: availability(inputs.whole, inputs.settings),
+    reading=reading,
+)
