@@ -225,3 +225,38 @@ def test_statement_counts_each_rule():
     assert st["figures"]["small_base"] == 1 and st["figures_withheld"] == 3 and st["figures_published"] == 2
     text = markdown(st)
     assert "Withheld: a count of 1 to 7: 1 figure" in text and "2 figures were published and 3 withheld" in text
+
+
+def test_a_cell_pinned_down_through_a_chain_of_sums_is_protected(rel):
+    # B (3) is small; T = A + B with T and A hidden too, but T = T1 + T2 and A = A1 + A2 are published,
+    # so T - A pins B down through two other tables: one more cell of that chain must be hidden
+    t = rel.cell(100)
+    ab = rel.split(t, {"A": 97, "B": 3})
+    t12 = rel.split(t, {"T1": 60, "T2": 40})
+    a12 = rel.split(ab["A"], {"A1": 50, "A2": 47})
+    out = rel.publish({"T1": rel.count(t12["T1"]), "T2": rel.count(t12["T2"]), "A1": rel.count(a12["A1"]),
+                       "A2": rel.count(a12["A2"]), "B": rel.count(ab["B"])})
+    assert out.data["B"] is None
+    shown = [k for k in ("T1", "T2", "A1", "A2") if out.data[k] is not None]
+    assert len(shown) < 4  # with all four published, B = T1 + T2 - A1 - A2 exactly
+
+
+def test_a_percentage_too_small_to_publish_reveals_nothing(rel):
+    # a share on 5 people is never published, so its numerator is not a published cell: the group
+    # needs no second cell hidden for it
+    total = rel.cell(40)
+    parts = rel.split(total, {"a": 35, "b": 5})
+    out = rel.publish({"a": rel.count(parts["a"]), "total": rel.count(total),
+                       "b_of_5": rel.pct(parts["b"], rel.cell(5))})
+    assert out.data == {"a": None, "total": 40, "b_of_5": None}  # b hidden (small), so a goes too
+
+
+def test_given_withholds_a_groups_statistic_with_its_count(rel):
+    total = rel.cell(60)
+    groups = rel.split(total, {"x": 55, "y": 5})
+    out = rel.publish({"n": rel.counts(groups), "total": rel.count(total),
+                       "mean_y": rel.given(rel.mean(3.2, base=20), groups["y"]),
+                       "mean_x": rel.given(rel.mean(2.1, base=55), groups["x"]),
+                       "fte": rel.fact(1.23456, decimals=2)})
+    assert out.data["mean_y"] is None and out.data["mean_x"] is None  # x is hidden with y (secondary)
+    assert out.data["fte"] == 1.23

@@ -45,7 +45,6 @@ from ..sections import Section
 from .activity import col, dates
 from .data_quality_text import COMPLETE_ENOUGH_PCT, reading
 from .inputs import financial_year
-from .publishing import fact
 from .referral_index import ReferralIndex
 
 LATE_CONTACT_DAYS = 28  # an appointment this many days after closure is "long after"
@@ -343,7 +342,7 @@ def publish(raw: QualityRaw, rel: Release) -> dict[str, Any]:
         if den not in tally.facts:
             return rel.pct(cells[num], cells[den], decimals=1)
         n, d = tally.counts[num], tally.counts[den]
-        return fact(rel, n / d * 100, 1) if d else rel.not_estimable("nothing to divide by (a base of 0)")
+        return rel.fact(n / d * 100, decimals=1) if d else rel.not_estimable("nothing to divide by (a base of 0)")
 
     tables: dict[str, Any] = {t: {"present": True, "rows": count(name)} for t, name in raw.rows.items()}
     tables.update({t: {"present": False, "rows": None} for t in raw.absent})

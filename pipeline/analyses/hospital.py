@@ -52,10 +52,10 @@ import pandas as pd
 from ..config import Settings, load_settings
 from ..disclosure import Release
 from ..disclosure.cells import Cell
+from ..disclosure.figures import Figure
 from ..extract import Extract
 from ..formatting import fmt, money
 from ..sections import Headline, NotAvailable, Section
-from .publishing import cross, given, times
 
 FIELDS = ("service_outcome", "bed_days_saved", "health_budget_gbp")
 OUTCOMES = ("admission_avoided", "discharge_expedited", "other")
@@ -88,6 +88,12 @@ class HospitalRaw:
     min_base: int
     notes: list[str] = field(default_factory=list)
 
+
+
+def total_of(rel: Release, mean: Figure, n: Cell, decimals: int) -> Figure:
+    """A group's total as its published mean x its published (rounded) count: dividing it by the mean
+    gives the rounded count back, never the exact one."""
+    return rel.derived(lambda m, k: m * k, mean, rel.count(n), decimals=decimals)
 
 def availability(extract: Extract) -> str | None:
     """``None`` when the section can run, otherwise the reason it cannot."""
@@ -172,15 +178,15 @@ def summarise(rel: Release, d: pd.DataFrame, col: str, n: Cell, decimals: int, s
     v = d[col].to_numpy(dtype=float)
     pid = d["patient_id"].to_numpy()
     people = int(d["patient_id"].nunique())
-    mean = given(rel, rel.mean(float(v.mean()), base=people, decimals=decimals), n)
+    mean = rel.given(rel.mean(float(v.mean()), base=people, decimals=decimals), n)
     out = {"mean" + suffix: mean,
-           "sd" + suffix: given(rel, rel.estimate(float(v.std(ddof=1)), base=people, decimals=decimals), n)
+           "sd" + suffix: rel.given(rel.estimate(float(v.std(ddof=1)), base=people, decimals=decimals), n)
            if len(v) > 1 else rel.not_estimable("a standard deviation needs at least two values"),
-           "total" + suffix: times(rel, mean, n, decimals=0)}
+           "total" + suffix: total_of(rel, mean, n, 0)}
     if percentiles:
         for k, q in PERCENTILES:
             val = float(np.quantile(v, q))
-            out[k + suffix] = given(rel, rel.estimate(val, base=percentile_support(v, pid, val), decimals=decimals), n)
+            out[k + suffix] = rel.given(rel.estimate(val, base=percentile_support(v, pid, val), decimals=decimals), n)
     return out
 
 
@@ -209,7 +215,7 @@ def publish(raw: HospitalRaw, rel: Release) -> dict[str, Any]:
         rel.group(total, [yes, no])
         counts = {g: {"yes": int((flag & (outcome == g)).sum()), "no": int((~flag & (outcome == g)).sum())}
                   for g in GROUPS}
-        cells = cross(rel, by_outcome, {"yes": yes, "no": no}, counts, label)
+        cells = rel.cross(by_outcome, {"yes": yes, "no": no}, counts, label)
         return yes, no, {g: cells[(g, "yes")] for g in GROUPS}
 
     # --- Table 7: bed days saved
@@ -237,12 +243,12 @@ def publish(raw: HospitalRaw, rel: Release) -> dict[str, Any]:
     hbo: dict[str, Any] = {}
     for g in present:
         grec = rec[rec["outcome"] == g]
-        mean = (given(rel, rel.mean(float(grec["budget"].mean()), base=int(grec["patient_id"].nunique()),
+        mean = (rel.given(rel.mean(float(grec["budget"].mean()), base=int(grec["patient_id"].nunique()),
                                     decimals=2), rec_by[g])
                 if len(grec) else rel.not_estimable("no recipients in the group"))
         hbo[g] = {"referrals": rel.count(by_outcome[g]), "recipients": rel.count(rec_by[g]),
                   "recipients_pct": rel.pct(rec_by[g], by_outcome[g]), "mean_gbp": mean,
-                  "total_gbp": times(rel, mean, rec_by[g], 0) if len(grec)
+                  "total_gbp": total_of(rel, mean, rec_by[g], 0) if len(grec)
                   else rel.derived(lambda n: 0.0 * n, rel.count(rec_by[g]))}
     hb["by_outcome"] = hbo
 
@@ -252,17 +258,17 @@ def publish(raw: HospitalRaw, rel: Release) -> dict[str, Any]:
     cb.update({f"{k}_gbp": _tariff(rel, bd[k], t) for k in ("mean", "sd", "total", *(p for p, _ in PERCENTILES))})
     cb["bed_day_tariff_gbp"] = rel.fact(t)
     withbd = fr[fr["bed_days"].notna()]
-    spent = given(rel, rel.mean(float(withbd["spent"].mean()), base=int(withbd["patient_id"].nunique()), decimals=2),
+    spent = rel.given(rel.mean(float(withbd["spent"].mean()), base=int(withbd["patient_id"].nunique()), decimals=2),
                   bd_n) if len(withbd) else rel.not_estimable(NO_VALUES)
     net_mean = rel.derived(lambda c, s: c - s, cb["mean_gbp"], spent, decimals=0)
     cb["net_of_budget"] = {
         "n": rel.count(bd_n),
         "budget_mean_gbp": spent,
         "mean_gbp": net_mean,
-        "sd_gbp": (given(rel, rel.estimate(float(withbd["net_saving"].std(ddof=1)),
+        "sd_gbp": (rel.given(rel.estimate(float(withbd["net_saving"].std(ddof=1)),
                                            base=int(withbd["patient_id"].nunique()), decimals=0), bd_n)
                    if len(withbd) > 1 else rel.not_estimable("a standard deviation needs at least two values")),
-        "total_gbp": times(rel, net_mean, bd_n, 0),
+        "total_gbp": total_of(rel, net_mean, bd_n, 0),
     }
     cb["by_outcome"] = {g: {"n": rel.count(bd_by[g]),
                             **{f"{k}_gbp": _tariff(rel, v[k], t) for k in ("mean", "sd", "total")}}

@@ -40,7 +40,6 @@ from ..extract import Extract
 from ..formatting import fmt
 from ..sections import Section
 from .order import combine_codes
-from .publishing import fact
 
 CASELOAD_GUIDANCE = (200, 250)  # different people a year per full-time link worker (seed 003)
 CASELOAD_SOURCE = ("NHS England social prescribing narrative pack (2025): 200-250 different people seen "
@@ -163,7 +162,7 @@ def _publish_caseload(rel: Release, c: Caseload, cells: dict[str, Any]) -> dict[
     referred = rel.rate(cells["people_referred"], c.fte_years, per=1, decimals=1)
     seen = rel.rate(cells["people_seen"], c.fte_years, per=1, decimals=1)
     return {
-        "fte_years": fact(rel, c.fte_years, 2),
+        "fte_years": rel.fact(c.fte_years, decimals=2),
         "people_referred": rel.count(cells["people_referred"]),
         "people_seen": rel.count(cells["people_seen"]),
         "referred_per_fte_year": referred,
@@ -174,9 +173,9 @@ def _publish_caseload(rel: Release, c: Caseload, cells: dict[str, Any]) -> dict[
 
 
 def publish(raw: InputsRaw, rel: Release) -> dict[str, Any]:
-    fte = {p: {q: fact(rel, v, 2) for q, v in qs.items()} for p, qs in raw.fte.items()}
+    fte = {p: {q: rel.fact(v, decimals=2) for q, v in qs.items()} for p, qs in raw.fte.items()}
     fte_total = {q: sum(qs.get(q, 0.0) for qs in raw.fte.values()) for q in raw.quarters}
-    per_100k = {q: (fact(rel, fte_total[q] / raw.population[q] * 100_000, 2) if raw.population.get(q)
+    per_100k = {q: (rel.fact(fte_total[q] / raw.population[q] * 100_000, decimals=2) if raw.population.get(q)
                     else rel.not_estimable("no registered population given for the quarter"))
                 for q in raw.quarters}
     # people: the PCNs add up to the whole, and so do the financial years (each person is counted
@@ -198,7 +197,7 @@ def publish(raw: InputsRaw, rel: Release) -> dict[str, Any]:
         "period_covered": {"start": raw.start.date().isoformat(), "end": raw.end.date().isoformat()},
         "quarters": raw.quarters,
         "fte_by_pcn_quarter": fte,
-        "fte_total_by_quarter": {q: fact(rel, v, 2) for q, v in fte_total.items()},
+        "fte_total_by_quarter": {q: rel.fact(v, decimals=2) for q, v in fte_total.items()},
         "fte_per_100k_registered_by_quarter": per_100k,
         "caseload": {
             "guidance_per_fte_year": [rel.fact(v) for v in CASELOAD_GUIDANCE],

@@ -59,7 +59,6 @@ from ..disclosure import Release
 from ..extract import Extract
 from ..formatting import fmt, money, p_text
 from ..sections import NotAvailable, Section
-from .publishing import fact
 from .stats import holm
 from .wildboot import DRAWS, FEW_CLUSTERS, SEED
 from .workforce_models import (
@@ -218,7 +217,7 @@ def _alternative(rel: Release, fe: FEFit | str, name: str, nobs: int, events: in
         })
     out.update({"cr1": cr1, "n_pcns": rel.fact(fe.n_pcns), "n_pcn_quarters": rel.fact(fe.nobs),
                 "mean_rate_per_100k": rel.estimate(fe.mean_rate, population, events, decimals=dec),
-                "within_pcn_sd_fte_per_100k": fact(rel, fe.within_sd_sp, 3)})
+                "within_pcn_sd_fte_per_100k": rel.fact(fe.within_sd_sp, decimals=3)})
     return out
 
 
@@ -260,7 +259,7 @@ def publish(raw: WorkforceRaw, rel: Release) -> dict[str, Any]:
             "ae_per_100k": rel.rate(ae, pop, per=PER, decimals=1),
             "nonelective_cost_per_100k_gbp": rel.estimate(float(g["nonelective_cost_gbp"].sum()) / pop * PER
                                                           if pop else None, pop, decimals=0),
-            "splw_fte_per_100k": fact(rel, float(g["splw_fte"].sum()) / pop * PER if pop else None, 2),
+            "splw_fte_per_100k": rel.fact(float(g["splw_fte"].sum()) / pop * PER if pop else None, decimals=2),
         }
     out["by_quarter"] = byq
 

@@ -85,7 +85,7 @@ def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell
         exposed = _determined(groups, shown, hidden)
         if not exposed:
             return hidden
-        _protect(exposed, groups, shown, hidden)
+        _protect(exposed, shown, hidden)
 
 
 def _unseen(c: Cell, shown: set[Cell], hidden: dict[Cell, str]) -> bool:
@@ -123,15 +123,12 @@ def _spread(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rule
                 changed = True
 
 
-def _determined(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]) -> list[Cell]:
-    """Hidden cells that the groups' equations pin down exactly, given every published cell."""
+def _system(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]):
+    """The groups as equations in the cells a reader cannot see: (matrix, its groups, unknown cells)."""
     unknown = sorted({c for g in groups for c in (g.total, *g.parts) if _unseen(c, shown, hidden)},
                      key=lambda c: c.id)
-    targets = [c for c in unknown if c in hidden]
-    if not targets:
-        return []
     col = {c: i for i, c in enumerate(unknown)}
-    rows = []
+    rows, used = [], []
     for g in groups:
         row = np.zeros(len(unknown))
         for p in g.parts:
@@ -141,26 +138,37 @@ def _determined(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]) 
             row[col[g.total]] -= 1.0
         if row.any():
             rows.append(row)
-    if not rows:
+            used.append(g)
+    return (np.array(rows) if rows else np.zeros((0, len(unknown)))), used, unknown
+
+
+def _determined(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]) -> list[tuple[Cell, list[Group]]]:
+    """Hidden cells that the groups' equations pin down exactly, given every published cell, each
+    with the groups whose combination pins it down."""
+    a, used, unknown = _system(groups, shown, hidden)
+    targets = [c for c in unknown if c in hidden]
+    if not targets or not len(a):
         return []
-    a = np.array(rows)
     rank = np.linalg.matrix_rank(a)
     out = []
     for c in targets:
         e = np.zeros(len(unknown))
-        e[col[c]] = 1.0
+        e[unknown.index(c)] = 1.0
         if np.linalg.matrix_rank(np.vstack([a, e])) == rank:  # e is in the row space: x_c is determined
-            out.append(c)
+            y = np.linalg.lstsq(a.T, e, rcond=None)[0]  # the combination of equations that gives x_c
+            out.append((c, [g for g, w in zip(used, y, strict=True) if abs(w) > 1e-9]))
     return out
 
 
-def _protect(exposed: list[Cell], groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]) -> None:
-    """Hide one more cell next to each exposed one, in the group with the fewest unseen cells."""
-    for c in exposed:
-        around = [g for g in groups if c in g.parts or c is g.total]
-        around.sort(key=lambda g: sum(_unseen(p, shown, hidden) for p in (g.total, *g.parts)))
-        for g in around:
-            if _hide_next(g, shown, hidden):
-                break
-        else:
-            raise AssertionError(f"cannot protect {c!r}: every cell around it is already hidden")
+def _protect(exposed: list[tuple[Cell, list[Group]]], shown: set[Cell], hidden: dict[Cell, str]) -> None:
+    """For each exposed cell, hide the smallest published non-zero cell of the equations that pin it
+    down (a sum across tables included), so that it is no longer determined."""
+    for c, chain in exposed:
+        if c not in hidden:
+            continue
+        candidates = sorted({p for g in chain for p in (g.total, *g.parts)
+                             if not _unseen(p, shown, hidden) and p.value > 0}, key=lambda p: (p.value, p.id))
+        if not candidates:
+            raise AssertionError(f"cannot protect {c!r}: every cell of the sums that pin it down is hidden")
+        hidden[candidates[0]] = SECONDARY
+        return  # one more hidden cell changes the system: look again

@@ -78,10 +78,15 @@ def _value(n: Cell | int | None) -> int | None:
 
 
 class Figure:
-    """A number on its way out. ``cells()``: the counts it reveals when published."""
+    """A number on its way out. ``cells()``: the counts it reveals when published; ``reveals(rules)``:
+    those it reveals given what is decided before any cell is hidden (a percentage on too small a
+    base is never published, so it reveals nothing)."""
 
     def cells(self) -> Iterable[Cell]:
         return ()
+
+    def reveals(self, rules: Rules) -> Iterable[Cell]:
+        return self.cells()
 
     def decide(self, r: Resolver) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -108,6 +113,9 @@ class Share(Figure):
 
     def cells(self) -> Iterable[Cell]:
         return (self.num, self.den)
+
+    def reveals(self, rules: Rules) -> Iterable[Cell]:
+        return self.cells() if self.den.value and rules.base_ok(self.den.value) else ()
 
     def decide(self, r: Resolver) -> Outcome:
         if self.den.value == 0:
@@ -207,6 +215,11 @@ class Derived(Figure):
         for f in self.inputs:
             yield from f.cells()
 
+    def reveals(self, rules: Rules) -> Iterable[Cell]:
+        if self.base is not None and not rules.base_ok(_value(self.base)):
+            return ()
+        return [c for f in self.inputs for c in f.reveals(rules)]
+
     def decide(self, r: Resolver) -> Outcome:
         if self.base is not None and not r.rules.base_ok(_value(self.base)):
             return withheld(SMALL_BASE)
@@ -230,6 +243,23 @@ def _round_all(v: Any, decimals: int | None) -> Any:
     if isinstance(v, (int, float)):
         return rounded(v, decimals)
     return v
+
+
+class Given(Figure):
+    """``figure``, withheld (with the cell's rule) whenever one of ``cells`` is: a group's mean or
+    total goes with the group's count, so a hidden count stays hidden everywhere."""
+
+    def __init__(self, figure: Figure, cells: tuple[Cell, ...]):
+        self.figure, self.gates = figure, cells
+
+    def cells(self) -> Iterable[Cell]:
+        return self.figure.cells()
+
+    def decide(self, r: Resolver) -> Outcome:
+        for c in self.gates:
+            if c in r.hidden:
+                return withheld(r.hidden[c])
+        return r(self.figure)
 
 
 class Fact(Figure):

@@ -41,13 +41,14 @@ from .figures import (
     Estimate,
     Fact,
     Figure,
+    Given,
     Interval,
     NotEstimable,
     Rate,
     Resolver,
     Share,
 )
-from .rules import Rules
+from .rules import Rules, rounded
 
 K = TypeVar("K", bound=Hashable)
 OTHER = "all other"
@@ -151,6 +152,17 @@ class Release:
         """A two-way table (rows x columns) with both margins and the grand total as cells."""
         return Table(self, rows, label)
 
+    def cross(self, rows: Mapping[Any, Cell], cols: Mapping[Any, Cell], counts: Mapping[Any, Mapping[Any, int]],
+              label: str = "") -> dict[tuple[Any, Any], Cell]:
+        """Cells of a two-way table whose row and column totals are the existing cells ``rows`` and
+        ``cols`` (a breakdown of counts published elsewhere in the section)."""
+        cells = {(r, c): self.cell(int(counts.get(r, {}).get(c, 0)), f"{label}[{r},{c}]") for r in rows for c in cols}
+        for r, total in rows.items():
+            self.group(total, [cells[(r, c)] for c in cols])
+        for c, total in cols.items():
+            self.group(total, [cells[(r, c)] for r in rows])
+        return cells
+
     def top(self, counts: Mapping[str, int], n: int = 10, other: str = OTHER) -> dict[str, int]:
         """The ``n`` largest items that may be named (never a small count), largest first, then
         ``other`` pooling the rest; small named items are folded into ``other`` until it is not
@@ -210,9 +222,17 @@ class Release:
         the people it rests on, when its inputs count something else (appointments, contacts)."""
         return Derived(fn, tuple(inputs), decimals, reason, base)
 
-    def fact(self, value: Any) -> Fact:
-        """A figure that does not describe people (a setting, a registered population)."""
-        return Fact(_plain(value))
+    def fact(self, value: Any, decimals: int | None = None) -> Fact:
+        """A figure that does not describe people (a setting, a registered population, an FTE), to
+        ``decimals`` when given."""
+        value = _plain(value)
+        if decimals is not None and value is not None:
+            value = rounded(float(value), decimals)
+        return Fact(value)
+
+    def given(self, figure: Figure, *cells: Cell) -> Given:
+        """``figure``, withheld whenever one of ``cells`` is (a group's mean goes with its count)."""
+        return Given(figure, cells)
 
     def not_estimable(self, reason: str) -> NotEstimable:
         return NotEstimable(reason)
@@ -227,7 +247,7 @@ class Release:
     def publish(self, tree: Any) -> Published:
         leaves = list(_leaves(tree, ()))
         figures = [f for _, f in leaves if isinstance(f, Figure)]
-        shown = {c for f in figures for c in f.cells()}
+        shown = {c for f in figures for c in f.reveals(self.rules)}
         hidden = hidden_cells(self._cells, self._groups, shown, self.rules)
         resolve = Resolver(self.rules, hidden)
         ledger: list[Entry] = []
