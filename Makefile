@@ -23,7 +23,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PKG_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*')) config/defaults.yml
 # modules a borough report never runs (the London comparison, the tools around the build): editing
 # them must not make every borough report stale
-PKG_SRC := $(filter-out pipeline/london.py pipeline/browser.py pipeline/scaffold.py pipeline/validation.py pipeline/progress.py,$(PKG_SRC))
+PKG_SRC := $(filter-out pipeline/london.py pipeline/browser.py pipeline/scaffold.py pipeline/validation.py pipeline/progress.py pipeline/release_check/%,$(PKG_SRC))
 LOAD_SRC := pipeline/__init__.py pipeline/contract.py pipeline/measures.py pipeline/load.py pipeline/processed.py pipeline/extract.py pipeline/errors.py pipeline/config.py
 NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
 BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
@@ -114,6 +114,10 @@ london: $(LONDON_INPUTS) reports/london/index.html
 screenshot: | $(STAMP)
 	@$(MAKE) --no-print-directory SP_BUILD_START=$(SP_BUILD_START) reports/$(TARGET)/screenshot.png
 
+## Check reports/BOROUGH/ before release: attacks on what is published + identifier scan; PASS/FAIL
+check-release: reports/$(BOROUGH)/results.json | $(STAMP)
+	@$(PY) -m pipeline.release_check $(BOROUGH)
+
 ## Start a folder for your own data: make new-borough NAME="Kingston upon Thames"
 new-borough: | $(STAMP)
 	@$(PY) -m pipeline new-borough "$(NAME)"
@@ -156,4 +160,4 @@ clean:
 	@rm -rf build
 	@find data_processed reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
 
-.PHONY: help env report reports data validate test test-slow lab clean london screenshot new-borough bench
+.PHONY: help env report reports data validate test test-slow lab clean london screenshot new-borough bench check-release
