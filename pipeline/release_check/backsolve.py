@@ -197,7 +197,7 @@ def _ratio(rep: Published, rules: Rules, rel: Ratio, b: dict) -> Finding | None:
     if not a or not bb or v is None:
         return None
     value, ci_val = v[2], (ci[0][2] if ci else None)
-    d = field_decimals(res, rel.value, value) if isinstance(value, float) else 1
+    d = max(rules.pct_decimals, field_decimals(res, rel.value, value) if isinstance(value, float) else 0)
     reads: list[Interval] = []
     if isinstance(value, (int, float)):
         reads.append(around(float(value), d))

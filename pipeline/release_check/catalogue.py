@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from .published import MISSING, Path_, get, match, one
@@ -274,9 +275,10 @@ RELATIONS: list[Relation] = [
          "gp_appointments.matched_did.matching.excluded.history_before_extract_start",
          "gp_appointments.matched_did.matching.excluded.too_little_follow_up"),
         "gp_appointments.n_index_patients", "index patients: eligible or excluded"),
-    *[Share(f"gp_appointments.matched_did.balance.{b}.referred", "gp_appointments.matched_did.matching.n_referred_matched",
-            "matched on it: share of matched referred people")
-      for b in ("female", "risk_low", "risk_medium", "risk_high", "risk_very_high")],
+    # gender is always recorded, so the share female is of every matched referred person (the risk
+    # bands are shares of those with a band: their base is not published)
+    Share("gp_appointments.matched_did.balance.female.referred", "gp_appointments.matched_did.matching.n_referred_matched",
+          "share of matched referred people"),
     Mean("gp_appointments.matched_did.balance.age.referred", "gp_appointments.matched_did.matching.n_referred_matched",
          "ages are whole years, 0 to 120", low=0, high=120, decimals=2),
     # ---- readmission
@@ -350,7 +352,7 @@ def readmission_counts(results: dict) -> Iterator[Sum]:
                                   f"readmission.events.death.{h}d") if get(results, tuple(p.split("."))) is not MISSING)
         yield Sum(parts, "readmission.n_index", "at a horizon: at risk + readmitted + died <= cohort", at_most=True)
     for kind in ("readmission", "death"):
-        for a, b in zip(horizons, horizons[1:]):
+        for a, b in pairwise(horizons):
             yield Sum(f"readmission.events.{kind}.{a}d", f"readmission.events.{kind}.{b}d", "events accumulate",
                       at_most=True)
 

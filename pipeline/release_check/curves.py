@@ -17,6 +17,7 @@ that horizon is below the minimum base (``small_base``).
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 from .findings import SMALL_BASE, Finding, exact_class
@@ -91,13 +92,13 @@ def _recover(pts: dict[int, float | None], followed: _Followed, d: int) -> dict[
         n_lo, _ = followed.over(0, t - 1)
         cum[t] = [math.ceil(max(f[t][0], 0) * n_lo - 1e-9), math.floor(f[t][1] * followed.over(0, 0)[1] + 1e-9)]
     steps = {}
-    for a, b in zip(days, days[1:]):
+    for a, b in pairwise(days):
         n_lo, n_hi = followed.over(a, b - 1)
         lo_step = max(0.0, f[b][0] - f[a][1]) * n_lo
         steps[b] = (math.ceil(lo_step - 1e-9), math.floor(max(0.0, f[b][1] - f[a][0]) * n_hi + 1e-9))
     for _ in range(len(days)):  # propagate steps both ways until nothing moves
         moved = False
-        for a, b in zip(days, days[1:]):
+        for a, b in pairwise(days):
             s_lo, s_hi = steps[b]
             new_b = [max(cum[b][0], cum[a][0] + s_lo), min(cum[b][1], cum[a][1] + s_hi)]
             new_a = [max(cum[a][0], new_b[0] - s_hi), min(cum[a][1], new_b[1] - s_lo)]
@@ -122,7 +123,7 @@ def attack_curves(report: Published) -> list[Finding]:
         cum = _recover(pts, _Followed(rd, rules, d, naive=name.startswith("naive")), d)
         got: dict[str, int] = {}
         days = sorted(cum)
-        for a, b in zip(days, days[1:]):
+        for a, b in pairwise(days):
             (a_lo, a_hi), (b_lo, b_hi) = cum[a], cum[b]
             if a_lo == a_hi and b_lo == b_hi and b_lo - a_lo and (b_lo - a_lo) % rules.rounding:
                 got[f"{kind}s on days {a}-{b - 1} ({name})"] = b_lo - a_lo
@@ -160,7 +161,8 @@ def attack_horizons(report: Published) -> list[Finding]:
                            "people were followed that long."))
 
     def too_few(v: Any) -> bool:
-        hi = rules.count_range(v)[1]
+        """A base count of fewer than min_base people (a suppressed one hides 1..min_count-1)."""
+        hi = rules.min_count - 1 if v is None else rules.count_range(v)[1]
         return hi is not None and hi < rules.min_base
 
     rd = res.get("readmission")

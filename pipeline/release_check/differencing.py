@@ -22,7 +22,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix
 
 from .counts import Equation, Key, Model, Var, build
-from .findings import (BOUNDED_SMALL, SUPPRESSED_RECOVERED, Finding, exact_class)
+from .findings import BOUNDED_SMALL, SUPPRESSED_RECOVERED, Finding, exact_class
 from .published import Published
 
 ATTACK = "differencing"
@@ -249,4 +249,5 @@ def _finding(model: Model, v: Var, eqs: list[Equation], lo: int, hi: int, cls: s
     how = (f"{v.name()} is {what}, but it {said}: reading each published count as its rounding window, "
            f"{rels}.")
     paths = (v.name(),) + tuple(dict.fromkeys(model.vars[k].name() for e in eqs[:3] for k in e.coef if k != v.key))
-    return Finding(ATTACK, cls, eqs[0].file, paths, {v.name(): value}, how)
+    key = v.name() if v.kind != "pct" or v.base is None else f"{v.name()} (count of {model.vars[v.base].name()})"
+    return Finding(ATTACK, cls, eqs[0].file, paths, {key: value}, how)
