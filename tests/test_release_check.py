@@ -93,7 +93,8 @@ def test_the_worst_band_count_publishes_the_hidden_band_cell():
     rep = report(wellbeing={"ons4": {"life_satisfaction": {"n_pairs": 100}},
                             "ons4_detail": {"life_satisfaction": item}})
     f = only(differencing.attack(rep), SUPPRESSED_RECOVERED)
-    assert f.recovered == {"wellbeing.ons4_detail.life_satisfaction.baseline_band_pct.low": (28, 32)}
+    assert f.recovered == {"wellbeing.ons4_detail.life_satisfaction.baseline_band_pct.low "
+                           "(count of wellbeing.ons4.life_satisfaction.n_pairs)": (28, 32)}
     item["n_started_in_worst_band"] = None  # hidden under both names: nothing recovered
     assert differencing.attack(report(wellbeing={"ons4": {"life_satisfaction": {"n_pairs": 100}},
                                                  "ons4_detail": {"life_satisfaction": item}})) == []
