@@ -52,23 +52,12 @@ def site(tmp_path_factory):
 def all_built(tmp_path_factory):
     """A project copy with every synthetic area generated and built by `make -j2 reports` (slow
     tests only): (root, slugs)."""
-    import os
-    import shutil
+    from sites import copy_project, make
 
-    from test_e2e import COPY, make
-
-    from pipeline import paths
     from pipeline.areas import AREAS
 
     root = tmp_path_factory.mktemp("all")
-    for rel in COPY:
-        src, dst = paths.ROOT / rel, root / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.ipynb"))
-        else:
-            shutil.copy2(src, dst)
-    os.symlink(paths.ROOT / ".venv", root / ".venv")
+    copy_project(root)
     make(root, "data")
     make(root, "-j2", "reports")
     return root, sorted(AREAS)

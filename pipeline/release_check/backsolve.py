@@ -40,7 +40,6 @@ MAX_CANDIDATES = 2000
 @dataclass
 class _Share:
     file: str
-    label: str
     path: str
     value: float
     d: int
@@ -94,7 +93,7 @@ def _shares(report: Published, rules: Rules) -> Iterator[_Share]:
                 continue
             d = rel.decimals if rel.decimals is not None else (
                 max(rules.pct_decimals, decimals(val[0][2])) if rel.scale == 100 else field_decimals(res, rel.value, val[0][2]))
-            yield _Share(report.file(), report.label, show(val[0][1]), float(val[0][2]), d, rel.scale, rel.part,
+            yield _Share(report.file(), show(val[0][1]), float(val[0][2]), d, rel.scale, rel.part,
                          tuple(show(p) for _, p, _ in base), bw[0], bw[1], nw[0], nw[1])
 
 

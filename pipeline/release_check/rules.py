@@ -79,13 +79,6 @@ class Rules:
         """The smallest non-zero count the rules ever publish."""
         return self.round_count(self.min_count)
 
-    def rounded_counts_near(self, value: float) -> range:
-        """Rounded counts (0, or ``publishable_rounded()`` and above, in steps of the rounding base)
-        within a couple of steps of ``value``."""
-        r = self.rounding
-        lo = max(0, int(math.floor(value / r)) - 2)
-        return range(lo * r, (int(math.ceil(value / r)) + 3) * r, r)
-
     def is_publishable(self, c: int) -> bool:
         return c == 0 or c >= self.publishable_rounded()
 
