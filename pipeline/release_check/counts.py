@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalogue import Relation, Same, Share, Sum, bindings, relations, resolve
+from .catalogue import Relation, Same, Share, Sum, bindings, relations, resolve, terms
 from .published import Path_, Published, get, show
 from .rules import Rules, around, decimals
 
@@ -36,6 +36,7 @@ class Var:
     base: Key | None = None  # for "pct": the count it is a percentage of
     scale: float = 100.0
     hidden_in_table: bool = False  # a null percentage among published cells of its table (so its count is >= 1)
+    in_table: bool = False  # a cell of a published table (a wildcard sum), not a count published on its own
 
     @property
     def hidden(self) -> bool:
@@ -112,6 +113,9 @@ def _add_relation(model: Model, report: Published, rel: Relation) -> None:
             for s, k in total:
                 coef[k] = coef.get(k, 0) - s
             model.add(coef, rel.at_most, rel.why, file)
+            if any("*" in p.split(".") for _, p in terms(rel.parts)):
+                for _, k in parts:
+                    model.vars[k].in_table = True
             if any(model.vars[k].value is not None for _, k in parts):
                 for _, k in parts:
                     model.vars[k].hidden_in_table = model.vars[k].value is None

@@ -30,6 +30,7 @@ class Published:
     label: str = ""  # "" for the whole report, the period label ("2023-24") for a sub-report
     html: str = ""
     notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # file name -> notebook JSON
+    files: dict[str, str] = field(default_factory=dict)  # other published text (CSV tables): name -> text
     periods: list[Published] = field(default_factory=list)
 
     def file(self, name: str = "results.json") -> str:
@@ -65,7 +66,10 @@ def _load_one(folder: Path, label: str) -> Published:
     notebooks = {}
     for nb in sorted((folder / "notebooks").glob("*.ipynb")) if (folder / "notebooks").is_dir() else []:
         notebooks[nb.name] = json.loads(nb.read_text(encoding="utf-8"))
-    return Published(folder, results, label, html, notebooks)
+    subreports = {p.parent for p in folder.glob("*/results.json")}
+    files = {str(f.relative_to(folder)): f.read_text(encoding="utf-8", errors="replace")
+             for f in sorted(folder.rglob("*.csv")) if not any(s in f.parents for s in subreports)}
+    return Published(folder, results, label, html, notebooks, files)
 
 
 # ---------------------------------------------------------------------------------- paths

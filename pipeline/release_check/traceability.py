@@ -2,8 +2,9 @@
 
 ``results.json`` is what passed disclosure control; the HTML and the executed notebooks are
 meant to show nothing else. The attack reads every number a reader sees in the notebooks'
-outputs (tables, text, printed output; not pictures, not the code or markdown sources) and in
-``index.html`` (visible text only), and traces it to ``results.json``: to a value (allowing
+outputs (tables, text, printed output; not pictures, not the code or markdown sources), in
+``index.html`` (visible text only) and in any other published text file (the tables offered as
+CSV downloads), and traces it to ``results.json``: to a value (allowing
 thousands separators, a sign, a percent sign and fewer decimals), or to a number inside one of
 its keys or strings. Numbers that are part of the report's own template text (its markdown and
 code, read with the words around them) are not data. Whatever is left is shown but not
@@ -14,7 +15,9 @@ leak.
 
 from __future__ import annotations
 
+import csv
 import html as html_lib
+import io
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +26,7 @@ from .findings import SHOWN_BUT_WITHHELD, Finding
 from .published import Published
 
 ATTACK = "numbers not in results.json"
-MAX_DECIMALS = 6
+MAX_DECIMALS = 10
 # a number standing alone: not part of a word, a code (F86760, 05ef878) or a longer number
 NUMBER = re.compile(r"(?<![\w.\-/:#%])[-+\u2212]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w.]\d)(?![\w])"
                     r"|(?<![\w.\-/:#])[-+\u2212]?\d+(?:\.\d+)?(?![\w])(?!\.\d)")
@@ -31,13 +34,18 @@ NUMBER = re.compile(r"(?<![\w.\-/:#%])[-+\u2212]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!
 COMPOUND = re.compile(r"(?<![\w.,])(?:\d+(?:[-/:\u2013]\d+)+|\d+\.\d+(?:\.\d+)+)(?![\w])")
 TAG = re.compile(r"<[^>]+>")
 DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+")
-MARKUP = re.compile(r"[*_`#>|\[\]]|\]\([^)]*\)")
+MARKUP = re.compile(r"[*`#>|\[\]]|\]\([^)]*\)")
 
 
 def _text_of_html(h: str) -> str:
     h = DATA_URI.sub(" ", h)
     h = re.sub(r"(?is)<(script|style|head|nav)\b.*?</\1>", " ", h)
     return " ".join(html_lib.unescape(TAG.sub(" ", h)).split())
+
+
+def _text_of_csv(text: str) -> str:
+    """A CSV's cells, one after another (a quoted "7,157.65" stays one number)."""
+    return "\n".join(" ; ".join(row) for row in csv.reader(io.StringIO(text)))
 
 
 def _normal(text: str) -> str:
@@ -186,6 +194,7 @@ def attack(report: Published) -> list[Finding]:
         sources = [(rep.file(f"notebooks/{name}"), t) for name, nb in rep.notebooks.items() for t in _outputs(nb)]
         if rep.html:
             sources.append((rep.file("index.html"), _text_of_html(rep.html)))
+        sources += [(rep.file(name), _text_of_csv(text)) for name, text in rep.files.items()]
         for file, text in sources:
             for number, context in untraceable(text, pub, template):
                 if (number, context) in seen:
