@@ -286,6 +286,13 @@ def test_the_verdict_passes_a_safe_report_and_fails_a_leaky_one():
     assert not leaky.passed and "VERDICT: FAIL" in leaky.text() and "59" in leaky.text()
 
 
+def test_a_report_built_with_control_off_never_passes():
+    v = run(from_results({"disclosure_control": dict(RULES, enabled=False), "activity": {"referrals": 3}}))
+    v.scan_note = "skipped"
+    assert v.attacks_passed and not v.passed
+    assert "switched off" in v.text()
+
+
 def test_a_leak_repeated_in_a_period_report_is_reported_once_naming_both_files():
     gp = _gp(100, 60, -41.0)
     period = {"period": {"label": "2023-24", "start": "2023-04-01", "end": "2024-03-31"},

@@ -43,10 +43,15 @@ class Verdict:
         return not self.failing
 
     @property
+    def control_on(self) -> bool:
+        return Rules.of(self.report.results).enabled
+
+    @property
     def passed(self) -> bool:
-        """The release verdict: the attacks passed and the identifier scan ran (or was skipped on
-        purpose) and found nothing."""
-        return self.attacks_passed and not self.identifiers and (self.identifiers is not None or bool(self.scan_note))
+        """The release verdict: disclosure control was on, the attacks passed, and the identifier
+        scan ran (or was skipped on purpose) and found nothing."""
+        return (self.control_on and self.attacks_passed and not self.identifiers
+                and (self.identifiers is not None or bool(self.scan_note)))
 
     def text(self, verbose: bool = False) -> str:
         rules = Rules.of(self.report.results)
@@ -60,6 +65,8 @@ class Verdict:
                          + (f" ({len(self.warnings)} warning(s) below)." if self.warnings else "."))
         else:
             why = []
+            if not self.control_on:
+                why.append("disclosure control was switched off, so every figure is exact (NOT FOR PUBLICATION)")
             if self.failing:
                 why.append(f"{len(self.failing)} finding(s) let a reader recover what the rules protect")
             if self.identifiers:
