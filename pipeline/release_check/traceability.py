@@ -1,16 +1,15 @@
 """Attack f: numbers shown in the report that ``results.json`` does not publish.
 
-``results.json`` is what passed disclosure control; the HTML and the executed notebooks are
-meant to show nothing else. The attack reads every number a reader sees in the notebooks'
-outputs (tables, text, printed output; not pictures, not the code or markdown sources), in
-``index.html`` (visible text only) and in any other published text file (the tables offered as
-CSV downloads), and traces it to ``results.json``: to a value (allowing
-thousands separators, a sign, a percent sign and fewer decimals), or to a number inside one of
-its keys or strings. Numbers that are part of the report's own template text (its markdown and
-code, read with the words around them) are not data. Whatever is left is shown but not
-published (``shown_but_withheld``), with the words around it, worst first: a number where
-``results.json`` has a suppressed (null) value among the same section's figures is the likeliest
-leak.
+``results.json`` is what passed disclosure control; the HTML, the executed notebooks and the
+tables offered as CSV downloads are meant to show nothing else. The attack reads every number a
+reader sees in the notebooks' outputs (tables, text, printed output; not pictures, not the code or
+markdown sources), in ``index.html`` (visible text only) and in any other published text file, and
+traces it to ``results.json``: to a value (allowing thousands separators, a sign, a percent sign,
+fewer decimals and a percentage's complement), to a number inside one of its keys or strings, or
+to the number of entries of a published table. Numbers that are part of the report's own template
+(its markdown and code, read with the words around them) are not data, and neither is a figure a
+reader can work out from published numbers printed beside it. Whatever is left is shown but not
+published (``shown_but_withheld``), reported with the words around it.
 """
 
 from __future__ import annotations
