@@ -118,6 +118,10 @@ london: $(LONDON_INPUTS) reports/london/index.html
 screenshot: | $(STAMP)
 	@$(MAKE) --no-print-directory SP_BUILD_START=$(SP_BUILD_START) reports/$(TARGET)/screenshot.png
 
+## Check reports/BOROUGH/ before release: attacks on what is published + identifier scan; PASS/FAIL
+check-release: reports/$(BOROUGH)/results.json | $(STAMP)
+	@$(PY) -m pipeline.release_check $(BOROUGH)
+
 ## Start a folder for your own data: make new-borough NAME="Kingston upon Thames"
 new-borough: | $(STAMP)
 	@$(PY) -m pipeline new-borough "$(NAME)"
@@ -160,4 +164,4 @@ clean:
 	@rm -rf build
 	@find data_processed reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
 
-.PHONY: help env report reports data validate test test-slow lab clean london screenshot new-borough bench
+.PHONY: help env report reports data validate test test-slow lab clean london screenshot new-borough bench check-release

@@ -46,3 +46,18 @@ def site(tmp_path_factory):
     from sites import build_site
 
     return build_site(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="session")
+def all_built(tmp_path_factory):
+    """A project copy with every synthetic area generated and built by `make -j2 reports` (slow
+    tests only): (root, slugs)."""
+    from sites import copy_project, make
+
+    from pipeline.areas import AREAS
+
+    root = tmp_path_factory.mktemp("all")
+    copy_project(root)
+    make(root, "data")
+    make(root, "-j2", "reports")
+    return root, sorted(AREAS)
