@@ -82,6 +82,7 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
         "suppressed": [],
     }
     suppressed: list[str] = []
+    facts: list[str] = []
     not_estimable: dict[str, str] = {}
     applied: dict[str, int] = {}
     for name in sections.results_order(declared):
@@ -94,13 +95,14 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
             results[name] = frag["data"]
             suppressed += frag.get("suppressed", [])
             not_estimable.update(frag.get("not_estimable", {}))
+            facts += frag.get("facts", [])
             for rule, n in frag.get("rules_applied", {}).items():
                 applied[rule] = applied.get(rule, 0) + n
     results["suppressed"] = sorted(set(suppressed))
     results["not_estimable"] = dict(sorted(not_estimable.items()))
     results["synthetic"] = bool(cfg.synthetic)
     results["disclosure_control"] = settings.disclosure.model_dump()
-    results["disclosure"] = statement(Rules(settings.disclosure), applied)
+    results["disclosure"] = statement(Rules(settings.disclosure), applied, sorted(facts))
     results["provenance"] = provenance
     return results
 

@@ -126,6 +126,7 @@ class Result:
             frag["data"] = p.data
             frag["suppressed"] = [f"{s.name}.{x}" for x in p.suppressed]
             frag["not_estimable"] = {f"{s.name}.{k}": v for k, v in p.not_estimable.items()}
+            frag["facts"] = [f"{s.name}.{x}" for x in p.facts]
             frag["rules_applied"] = p.rules_applied()
             frag["headlines"] = [vars(h) for h in s.headlines(p.data)] if s.headlines else []
         else:

@@ -12,30 +12,27 @@ import math
 import re
 from typing import Any
 
-from pipeline.analyses import activity, data_quality, gp_appointments, hospital, readmission, targets, wellbeing
+from pipeline import sections
+from pipeline.analyses import readmission
 from pipeline.config import DisclosureSettings, load_settings
-from pipeline.disclosure import SDC
+from pipeline.disclosure import Rules
 from pipeline.extract import Extract
 from pipeline.release_check.published import get
 
-SECTIONS = {"activity": activity, "wellbeing": wellbeing, "targets": targets, "gp_appointments": gp_appointments,
-            "readmission": readmission, "data_quality": data_quality, "hospital": hospital}
+SECTIONS = ("activity", "wellbeing", "targets", "gp_appointments", "readmission", "data_quality", "hospital")
 CURVE_KEY = re.compile(r"(readmission|death)s (?:on days (\d+)-(\d+)|by day (\d+))")
 
 
-def open_results(extract: Extract, sections: tuple[str, ...] = tuple(SECTIONS)) -> dict[str, Any]:
-    """results.json sections as they would be published with disclosure control off."""
-    settings = load_settings()
-    sdc = SDC(DisclosureSettings(enabled=False))
+def open_results(extract: Extract, names: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
+    """results.json sections as they would be published with disclosure control off (each registered
+    section run as the notebooks run it, on the whole extract)."""
+    inputs = sections.Inputs(extract, extract, load_settings())
+    off = Rules(DisclosureSettings(enabled=False))
     out: dict[str, Any] = {}
-    for name in sections:
-        module = SECTIONS[name]
-        if not all(t in extract.tables for t in getattr(module, "REQUIRED", ())):
-            continue
-        try:
-            out[name] = module.publish(module.compute(extract, settings), sdc.scoped(name))
-        except hospital.NotAvailable:
-            continue
+    for name in names:
+        result = sections.get(name).run(inputs, off)
+        if result.ok:
+            out[name] = result.data
     return out
 
 

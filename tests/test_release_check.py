@@ -245,8 +245,11 @@ def test_a_horizon_nobody_reached_is_flagged():
 
 def test_a_gp_horizon_on_too_few_people_is_flagged():
     gp = _gp(100, 60, -40.0)
-    gp["variance_detail"]["2021/22"]["12m"]["n_patients"] = None
+    gp["variance_detail"]["2021/22"]["12m"]["n_patients"] = 5  # 3 to 7 people
     assert only(curves.attack_horizons(report(gp_appointments=gp)), SMALL_BASE)
+    # a withheld base is no evidence: it may hide a large count to protect another (secondary suppression)
+    gp["variance_detail"]["2021/22"]["12m"]["n_patients"] = None
+    assert curves.attack_horizons(report(gp_appointments=gp)) == []
 
 
 # ---------------------------------------------------------------------------------- f: numbers not in results.json

@@ -33,6 +33,7 @@ from ..config import DisclosureSettings
 from .cells import Cell, Group, hidden_cells
 from .curves import SafeCurve
 from .figures import (
+    FACT,
     NOT_APPLICABLE,
     NOT_ESTIMABLE,
     SUPPRESSED,
@@ -70,6 +71,11 @@ class Published:
     def suppressed(self) -> list[str]:
         """Paths withheld by disclosure control (not those that could not be estimated)."""
         return sorted(e.path for e in self.ledger if e.rule in SUPPRESSED)
+
+    @property
+    def facts(self) -> list[str]:
+        """Paths published as they are because they do not describe people (:meth:`Release.fact`)."""
+        return sorted(e.path for e in self.ledger if e.rule == FACT)
 
     @property
     def not_estimable(self) -> dict[str, str]:

@@ -42,8 +42,9 @@ def _fill(text: str, rules: Rules) -> str:
                        small_max=rules.min_count - 1)
 
 
-def statement(rules: Rules, by_rule: Mapping[str, int]) -> dict[str, Any]:
-    """The machine-readable statement for ``results.json``."""
+def statement(rules: Rules, by_rule: Mapping[str, int], facts: list[str] | None = None) -> dict[str, Any]:
+    """The machine-readable statement for ``results.json``; ``facts``: the paths published as they
+    are because they do not describe people, for the person who signs the report off to check."""
     figures = {rule: int(by_rule.get(rule, 0)) for rule in LABELS}
     return {
         "enabled": rules.enabled,
@@ -52,6 +53,7 @@ def statement(rules: Rules, by_rule: Mapping[str, int]) -> dict[str, Any]:
         "figures_published": sum(v for k, v in figures.items() if k not in SUPPRESSED + (NOT_ESTIMABLE, NOT_APPLICABLE)),
         "figures_withheld": sum(figures[k] for k in SUPPRESSED),
         "labels": {k: _fill(v, rules) for k, v in LABELS.items()},
+        "facts": list(facts or []),
     }
 
 

@@ -88,6 +88,8 @@ def _shares(report: Published, rules: Rules) -> Iterator[_Share]:
             if not val or base is None or num is None or not isinstance(val[0][2], (int, float)) \
                     or isinstance(val[0][2], bool):
                 continue
+            if all(show(p) in rules.facts for _, p, _ in base):
+                continue  # a share of things that are not people (the report lists them as facts)
             bw, nw = _window(rules, base), (_window(rules, num) if num else ((0, None), None))
             if bw is None or nw is None:
                 continue

@@ -161,8 +161,11 @@ def attack_horizons(report: Published) -> list[Finding]:
                            "people were followed that long."))
 
     def too_few(v: Any) -> bool:
-        """A base count of fewer than min_base people (a suppressed one hides 1..min_count-1)."""
-        hi = rules.min_count - 1 if v is None else rules.count_range(v)[1]
+        """A base count known to be fewer than min_base people. A withheld one is no evidence: it may
+        hide a small count, or a large one hidden to protect another (secondary suppression)."""
+        if v is None:
+            return False
+        hi = rules.count_range(v)[1]
         return hi is not None and hi < rules.min_base
 
     rd = res.get("readmission")

@@ -33,6 +33,7 @@ class Rules:
     rounding: int = 5
     min_base: int = 8
     pct_decimals: int = 1
+    facts: frozenset[str] = frozenset()  # paths the report says describe no people (published as they are)
 
     @classmethod
     def of(cls, results: dict[str, Any]) -> Rules:
@@ -40,7 +41,8 @@ class Rules:
         if not isinstance(block, dict):
             block = _defaults()
         names = ("enabled", "min_count", "rounding", "min_base", "pct_decimals")
-        return cls(**{k: block[k] for k in names if k in block})
+        facts = (results.get("disclosure") or {}).get("facts") or []
+        return cls(**{k: block[k] for k in names if k in block}, facts=frozenset(facts))
 
     def text(self) -> str:
         if not self.enabled:
