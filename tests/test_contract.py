@@ -15,7 +15,9 @@ from typing import Callable
 import pandas as pd
 import pytest
 
-from pipeline import contract
+from pipeline import checks, contract
+from pipeline.checks.nhs import is_valid_nhs_number, nhs_number_mask
+from pipeline.checks.schemas import schema
 from pipeline.contract import (
     CATEGORIES,
     CLINICAL_MEASURE_RANGES,
@@ -23,7 +25,6 @@ from pipeline.contract import (
     OPTIONAL_TABLES,
     REQUIRED_TABLES,
     TABLES,
-    is_valid_nhs_number,
 )
 from pipeline.errors import ConfigError, DataError, Problem
 from pipeline.load import load_extract, read_extract_config
@@ -135,7 +136,7 @@ def test_contract_tables_and_constants():
     assert ref.column("age").type == "integer" and (ref.column("age").min, ref.column("age").max) == (0, 120)
     assert TABLES["deaths"].column("patient_id").unique
     for name in TABLES:
-        assert list(contract.schema(name).columns) == TABLES[name].column_names
+        assert list(schema(name).columns) == TABLES[name].column_names
         assert list(contract.empty_table(name).columns) == TABLES[name].column_names
 
 
@@ -175,7 +176,7 @@ def test_is_valid_nhs_number():
     assert is_valid_nhs_number(f"{stem}0")
     generated = [make_nhs_number(123456780 + 7 * i) for i in range(50)]
     assert all(is_valid_nhs_number(n) for n in generated)
-    mask = contract.nhs_number_mask(pd.Series(generated + ["P001", None, "9434765918"]))
+    mask = nhs_number_mask(pd.Series(generated + ["P001", None, "9434765918"]))
     assert mask.tolist() == [True] * 50 + [False, False, False]
 
 
@@ -747,11 +748,11 @@ def test_config_bad_slug(tmp_path):
 
 def test_validate_extract_in_memory(tiny):
     ex = load_extract(tiny)
-    contract.validate_extract(ex)  # a valid extract passes
+    checks.validate_extract(ex)  # a valid extract passes
     ex.tables["referrals"].loc[3, "gender"] = "Female"
     ex.tables["sp_contacts"]["status"] = ex["sp_contacts"]["status"].astype("category")
     with pytest.raises(DataError) as info:
-        contract.validate_extract(ex)
+        checks.validate_extract(ex)
     text = str(info.value)
     find_problem(info.value, "referrals.csv", "gender", 5, "Female")
     assert "sp_contacts.csv" in text and "wrong data type" in text
@@ -778,7 +779,7 @@ def test_missing_referral_id_is_not_matched_in_memory(tiny):
     ex.tables["referrals"].loc[1, "referral_id"] = None
     ex.tables["sp_contacts"].loc[0, "referral_id"] = None
     with pytest.raises(DataError) as info:
-        contract.validate_extract(ex)
+        checks.validate_extract(ex)
     find_problem(info.value, "sp_contacts.csv", "referral_id", 2, None)
     assert not [p for p in info.value.problems if "before the referral's referral_date" in p.message]
 

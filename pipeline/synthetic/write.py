@@ -13,6 +13,7 @@ import yaml
 
 from .. import paths
 from ..areas import AREAS, Area
+from ..extract_config import CONFIG_FILE
 from .build import build_tables
 from .draws import GENERATOR_VERSION, seed_for
 
@@ -54,11 +55,11 @@ def write_extract(tables: dict[str, pd.DataFrame], cfg: dict, folder: Path, fmt:
             df.to_parquet(folder / f"{name}.parquet", index=False)
         else:
             _csv_frame(df).to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
-    (folder / "extract.yml").write_text(header + yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None))
+    (folder / CONFIG_FILE).write_text(header + yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None))
 
 
 def _is_synthetic(folder: Path) -> bool:
-    f = folder / "extract.yml"
+    f = folder / CONFIG_FILE
     if not f.exists():
         return False
     try:
@@ -103,6 +104,6 @@ def generate(slug: str, out_dir: Path | str | None = None, force: bool = False, 
 def ensure(slug: str) -> Path:
     """``data_raw/<slug>/``, generated when it has no extract.yml yet."""
     out = paths.raw_dir(slug)
-    if (out / "extract.yml").exists():
+    if (out / CONFIG_FILE).exists():
         return out
     return generate(slug, out)
