@@ -91,8 +91,7 @@ def load_extract(raw_dir: Path) -> Extract:
 
     # required tables that are absent (not merely unreadable)
     present = {name: df for name, df in tables.items()}
-    checked = check_tables(present, config.extract_start, config.extract_end, files, raws, bad_cells,
-                                    text_codes)
+    checked = check_tables(present, config.extract_start, config.extract_end, files, raws, bad_cells, text_codes)
     checked = [
         p
         for p in checked
