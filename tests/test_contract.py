@@ -7,8 +7,11 @@ numbers are spreadsheet rows: the header is row 1, the first data row (R001) is 
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -138,6 +141,22 @@ def test_contract_tables_and_constants():
     for name in TABLES:
         assert list(schema(name).columns) == TABLES[name].column_names
         assert list(contract.empty_table(name).columns) == TABLES[name].column_names
+
+
+def test_the_contract_as_data_needs_no_pandera():
+    """The specs (and what reads processed data or makes synthetic data from them) import without
+    pandera; only the checks need it. In a fresh interpreter, so other tests' imports do not count."""
+    code = (
+        "import sys\n"
+        "import pipeline.contract, pipeline.processed_tables, pipeline.synthetic\n"
+        "assert 'pandera' not in sys.modules, 'pandera imported'\n"
+        "import pipeline.checks\n"
+        "assert 'pandera' in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 # ---------------------------------------------------------------------------- NHS numbers
