@@ -10,9 +10,9 @@ neither (``tests/test_synthetic.py`` pins the files' hashes).
 
 **Adding a table.** Write its generator in a module of its own, ``def <table>(w: World) ->
 pd.DataFrame | None`` (``None``: this area's kind has no such table), reading what it builds on
-from ``w`` (``w.pats``, ``w.ref``, ``w.death``, ``w.spells``, ``w.contacts``, ``w.practices``) and
-drawing only from its own stream, ``rng = w.stream("<table>")``, never from ``w.rng``; then add it
-to :data:`OWN_STREAM_TABLES`. Its values then depend on the slug and its own draws alone, and
+from ``w`` (``w.pats``, ``w.ref``, ``w.death``, ``w.spells``, ``w.contacts``, ``w.practices``)
+without changing it, and drawing only from its own stream, ``rng = w.stream("<table>")``, never
+from ``w.rng``; then add it to :data:`OWN_STREAM_TABLES`. Its values then depend on the slug and its own draws alone, and
 adding, changing or removing it leaves every other table's files as they were.
 """
 
