@@ -56,13 +56,14 @@ def _quiet_log(msg: str) -> None:
 
 def stage_process(slug: str) -> dict:
     t0 = time.perf_counter()
-    from pipeline import cli, contract, load
+    from pipeline import cli, load
 
     TIMES["imports"] = time.perf_counter() - t0
+    # the names load_extract calls (and cli.process imports from pipeline.load)
     wrap(load, "read_extract_config", "read extract.yml")
-    wrap(load, "_read_table", "read tables")
-    wrap(load, "_type_table", "type columns")
-    wrap(contract, "check_tables", "contract checks")
+    wrap(load, "read_table", "read tables")
+    wrap(load, "type_table", "type columns")
+    wrap(load, "check_tables", "contract checks")
     wrap(load, "inputs_sha256", "hash inputs")
     wrap(load, "write_processed", "write Parquet")
     t0 = time.perf_counter()

@@ -38,7 +38,7 @@ def run_all(processed: Path, only: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     from pipeline.config import load_settings
     from pipeline.disclosure import Rules
-    from pipeline.load import read_processed
+    from pipeline.processed_tables import read_processed
     from pipeline.sections import Inputs
 
     secs = analyses()

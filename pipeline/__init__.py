@@ -6,9 +6,13 @@ One module per concern:
 - :mod:`pipeline.paths`       project-root-anchored paths
 - :mod:`pipeline.extract`     the in-memory typed extract shared by every stage
 - :mod:`pipeline.errors`      the user's errors, printed as messages (a bug keeps its traceback)
-- :mod:`pipeline.contract`    data contract v1: schemas and cross-table rules
+- :mod:`pipeline.contract`    data contract v1 as data: tables, columns, categories, dtypes
+- :mod:`pipeline.checks`      checking typed tables against the contract: schemas, rules, NHS numbers
 - :mod:`pipeline.measures`    the contract's clinical measures, ranges and units, as plain data
-- :mod:`pipeline.load`        reading, validating and writing processed extracts
+- :mod:`pipeline.load`        loading an extract: read (:mod:`pipeline.rawtables`), type
+  (:mod:`pipeline.coerce`), check; extract.yml is :mod:`pipeline.extract_config`, the input
+  hashes :mod:`pipeline.hashing`
+- :mod:`pipeline.processed_tables` a processed extract's Parquet tables, written and read back
 - :mod:`pipeline.processed`   a processed extract's manifest and text, read without pandas
 - :mod:`pipeline.synthetic`   deterministic synthetic extracts for every area
 - :mod:`pipeline.config`      project defaults and per-borough overrides

@@ -24,3 +24,11 @@ def release() -> bool:
     megabytes). True when something was returned."""
     trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False
+
+
+def release_arrow() -> None:
+    """Hand Arrow's freed buffers back to the system (its allocator keeps them otherwise): a big
+    table's Arrow copy is garbage as soon as the pandas one exists."""
+    import pyarrow as pa  # imported by whoever has Arrow buffers to free
+
+    pa.default_memory_pool().release_unused()

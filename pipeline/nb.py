@@ -106,7 +106,7 @@ def _read_processed_cached(processed: Path) -> Extract:
 
     Keyed on the manifest's modification time, so reprocessed data is read afresh. Analyses
     treat the tables as read-only."""
-    from .load import read_processed
+    from .processed_tables import read_processed  # not .load: the kernel needs no pandera
 
     key = (str(processed.resolve()), (processed / "manifest.json").stat().st_mtime_ns)
     if key not in _CACHE:

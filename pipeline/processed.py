@@ -2,15 +2,17 @@
 its manifest and the text of its Parquet tables, with neither pandas nor the contract's pandera
 schemas imported (about half a second of every ``publish`` process).
 
-:func:`pipeline.load.write_processed` writes the folder and :func:`pipeline.load.read_processed`
-reads its tables into pandas; both go through this module for the manifest.
+:func:`pipeline.processed_tables.write_processed` writes the folder and
+:func:`pipeline.processed_tables.read_processed` reads its tables into pandas; both go through this
+module for the manifest (and the extract's configuration in it).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import asdict
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,25 @@ def config_from_dict(d: dict[str, Any]) -> ExtractConfig:
         synthetic=bool(d.get("synthetic", False)),
         extra=dict(d.get("extra") or {}),
     )
+
+
+def json_default(v: Any) -> Any:
+    """``json.dumps``'s ``default`` for the manifest: dates as ISO text, tuples as lists."""
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return list(v)
+    raise TypeError(f"not JSON serialisable: {v!r}")
+
+
+def config_to_dict(config: ExtractConfig) -> dict[str, Any]:
+    """The manifest's ``config``: what :func:`config_from_dict` reads back."""
+    d = asdict(config)
+    d["extract_start"] = config.extract_start.isoformat()
+    d["extract_end"] = config.extract_end.isoformat()
+    if config.referral_target_monthly is not None:
+        d["referral_target_monthly"] = list(config.referral_target_monthly)
+    return json.loads(json.dumps(d, default=json_default))
 
 
 def extract_of(m: dict[str, Any], tables: dict[str, Any] | None = None) -> Extract:

@@ -7,15 +7,16 @@ number, is it in the referrals table) is made once per distinct value and carrie
 their code, and the column goes back to Arrow by its codes; without them, every check was one more
 pass hashing or testing every row's Python string.
 
-The codes come for free with a Parquet column read dictionary-encoded, and from one
-``pd.factorize`` otherwise. They describe one array: :meth:`Codes.of` hands them out only for that
+The codes come for free with a Parquet column read dictionary-encoded (:func:`arrow_text`), and
+from one ``pd.factorize`` otherwise. They describe one array: :meth:`Codes.of` hands them out only for that
 very array (the same memory, the same length), so a column that has been replaced is never
-described by stale codes. The loader treats its arrays as read-only.
+described by stale codes. The loader treats its arrays as read-only. :func:`column_codes` finds a
+column's codes among an extract's; :func:`only_text` tells whether a column is all text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -95,3 +96,46 @@ class Codes:
     def take(self, rows: np.ndarray) -> Codes:
         """The codes of the rows selected by boolean mask ``rows`` (describing no array yet)."""
         return Codes(self.codes[rows], self.uniques)
+
+
+#: the codes of an extract's text columns, ``{table: {column: codes}}``
+ExtractCodes = Mapping[str, Mapping[str, Codes]]
+
+
+def column_codes(codes: ExtractCodes | None, table: str, s: pd.Series) -> Codes | None:
+    """The codes of column ``s`` of ``table``, if known and still describing it."""
+    return Codes.of(s, (codes or {}).get(table, {}).get(str(s.name))) if codes else None
+
+
+def only_text(s: pd.Series, codes: Codes | None = None) -> bool:
+    """Every value is a string or missing (what pandera's ``str`` check accepts), found in C (on
+    the distinct values, when ``codes`` describe ``s``)."""
+    if s.dtype != object:
+        return False
+    k = Codes.of(s, codes)
+    return pd.api.types.infer_dtype(s if k is None else k.uniques, skipna=True) in ("string", "empty")
+
+
+def arrow_text(arr: Any, with_codes: bool = True) -> tuple[np.ndarray, Codes | None]:
+    """An Arrow string column (``pa.ChunkedArray``) as an object array (``None`` for missing), and
+    its codes when it was read dictionary-encoded (``with_codes``). Read dictionary-encoded, each
+    distinct string becomes one Python object shared by its rows: a 20-million-row id column costs
+    its pointers, not 20 million strings."""
+    import pyarrow as pa  # the caller read the column with Arrow
+
+    from .memory import release_arrow
+
+    if not pa.types.is_dictionary(arr.type):
+        return arr.to_numpy(zero_copy_only=False).astype(object), None
+    d = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    del arr  # the caller's reference only: a column read for this call is let go here
+    release_arrow()
+    words = np.empty(len(d.dictionary) + 1, dtype=object)
+    words[:-1] = d.dictionary.to_numpy(zero_copy_only=False)
+    words[-1] = None
+    indices = (d.indices.fill_null(-1) if d.indices.null_count else d.indices).to_numpy(zero_copy_only=False)
+    small = np.min_scalar_type(-len(words))  # the smallest signed type for every code and -1
+    if small.itemsize < indices.itemsize:  # a category of a few words: int8, a quarter of int32
+        indices = indices.astype(small)
+    values = words[indices]  # -1 (missing) is the last word: None
+    return values, (Codes.from_dictionary(indices, words[:-1], values) if with_codes else None)

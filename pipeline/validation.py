@@ -16,19 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import load_settings
+from .config import SETTINGS_FILE, load_settings
 from .contract import TABLES, TableSpec
 from .errors import ConfigError, DataError, Problem
 from .extract import ExtractConfig
-from .load import (
-    CONFIG_FILE,
-    ISO_DATE,
-    SETTINGS_FILE,
-    _find_table_files,
-    _read_table,
-    load_extract,
-    read_extract_config,
-)
+from .extract_config import CONFIG_FILE, ISO_DATE, read_extract_config
+from .load import load_extract
+from .rawtables import find_table_files, read_table
 
 
 @dataclass
@@ -64,14 +58,14 @@ def _date_column(spec: TableSpec) -> str | None:
 
 
 def _inventory(raw_dir: Path, date_format: str) -> tuple[list[TableInfo], list[str]]:
-    found, _ = _find_table_files(raw_dir)
+    found, _ = find_table_files(raw_dir)
     infos = []
     for name, spec in TABLES.items():
         info = TableInfo(name, spec.required, date_column=_date_column(spec))
         path = found.get(name)
         if path is not None:
             info.file = path.name
-            raw, err = _read_table(path)
+            raw, err = read_table(path)
             if err is not None or raw is None:
                 info.unreadable = True
             else:

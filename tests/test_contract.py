@@ -7,15 +7,20 @@ numbers are spreadsheet rows: the header is row 1, the first data row (R001) is 
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 import pytest
 
-from pipeline import contract
+from pipeline import checks, contract
+from pipeline.checks.nhs import is_valid_nhs_number, nhs_number_mask
+from pipeline.checks.schemas import schema
 from pipeline.contract import (
     CATEGORIES,
     CLINICAL_MEASURE_RANGES,
@@ -23,7 +28,6 @@ from pipeline.contract import (
     OPTIONAL_TABLES,
     REQUIRED_TABLES,
     TABLES,
-    is_valid_nhs_number,
 )
 from pipeline.errors import ConfigError, DataError, Problem
 from pipeline.load import load_extract, read_extract_config
@@ -135,8 +139,24 @@ def test_contract_tables_and_constants():
     assert ref.column("age").type == "integer" and (ref.column("age").min, ref.column("age").max) == (0, 120)
     assert TABLES["deaths"].column("patient_id").unique
     for name in TABLES:
-        assert list(contract.schema(name).columns) == TABLES[name].column_names
+        assert list(schema(name).columns) == TABLES[name].column_names
         assert list(contract.empty_table(name).columns) == TABLES[name].column_names
+
+
+def test_the_contract_as_data_needs_no_pandera():
+    """The specs (and what reads processed data or makes synthetic data from them) import without
+    pandera; only the checks need it. In a fresh interpreter, so other tests' imports do not count."""
+    code = (
+        "import sys\n"
+        "import pipeline.contract, pipeline.processed_tables, pipeline.synthetic\n"
+        "assert 'pandera' not in sys.modules, 'pandera imported'\n"
+        "import pipeline.checks\n"
+        "assert 'pandera' in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 # ---------------------------------------------------------------------------- NHS numbers
@@ -175,7 +195,7 @@ def test_is_valid_nhs_number():
     assert is_valid_nhs_number(f"{stem}0")
     generated = [make_nhs_number(123456780 + 7 * i) for i in range(50)]
     assert all(is_valid_nhs_number(n) for n in generated)
-    mask = contract.nhs_number_mask(pd.Series(generated + ["P001", None, "9434765918"]))
+    mask = nhs_number_mask(pd.Series(generated + ["P001", None, "9434765918"]))
     assert mask.tolist() == [True] * 50 + [False, False, False]
 
 
@@ -747,11 +767,11 @@ def test_config_bad_slug(tmp_path):
 
 def test_validate_extract_in_memory(tiny):
     ex = load_extract(tiny)
-    contract.validate_extract(ex)  # a valid extract passes
+    checks.validate_extract(ex)  # a valid extract passes
     ex.tables["referrals"].loc[3, "gender"] = "Female"
     ex.tables["sp_contacts"]["status"] = ex["sp_contacts"]["status"].astype("category")
     with pytest.raises(DataError) as info:
-        contract.validate_extract(ex)
+        checks.validate_extract(ex)
     text = str(info.value)
     find_problem(info.value, "referrals.csv", "gender", 5, "Female")
     assert "sp_contacts.csv" in text and "wrong data type" in text
@@ -778,7 +798,7 @@ def test_missing_referral_id_is_not_matched_in_memory(tiny):
     ex.tables["referrals"].loc[1, "referral_id"] = None
     ex.tables["sp_contacts"].loc[0, "referral_id"] = None
     with pytest.raises(DataError) as info:
-        contract.validate_extract(ex)
+        checks.validate_extract(ex)
     find_problem(info.value, "sp_contacts.csv", "referral_id", 2, None)
     assert not [p for p in info.value.problems if "before the referral's referral_date" in p.message]
 

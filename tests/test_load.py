@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import load as load_mod
+from pipeline import processed_tables
 from pipeline.contract import TABLES
 from pipeline.errors import DataError
 from pipeline.load import (
@@ -191,7 +191,7 @@ def test_failed_write_leaves_previous_folder_intact(extract, tmp_path, monkeypat
     write_processed(extract, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    real = load_mod.pq.write_table
+    real = processed_tables.pq.write_table
     calls = {"n": 0}
 
     def failing(*args, **kwargs):
@@ -200,7 +200,7 @@ def test_failed_write_leaves_previous_folder_intact(extract, tmp_path, monkeypat
             raise OSError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(load_mod.pq, "write_table", failing)
+    monkeypatch.setattr(processed_tables.pq, "write_table", failing)
     with pytest.raises(OSError, match="disk full"):
         write_processed(extract, out)
     after = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -212,7 +212,7 @@ def test_failed_swap_restores_previous_folder(extract, tmp_path, monkeypatch):
     out = tmp_path / "processed" / "tiny"
     write_processed(extract, out)
     before = sorted(p.name for p in out.iterdir())
-    real = load_mod.os.replace
+    real = processed_tables.os.replace
     calls = {"n": 0}
 
     def failing(src, dst):
@@ -221,7 +221,7 @@ def test_failed_swap_restores_previous_folder(extract, tmp_path, monkeypatch):
             raise OSError("interrupted")
         return real(src, dst)
 
-    monkeypatch.setattr(load_mod.os, "replace", failing)
+    monkeypatch.setattr(processed_tables.os, "replace", failing)
     with pytest.raises(OSError, match="interrupted"):
         write_processed(extract, out)
     assert sorted(p.name for p in out.iterdir()) == before

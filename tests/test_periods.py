@@ -5,7 +5,7 @@ import pytest
 
 from pipeline import paths
 from pipeline.analyses import activity
-from pipeline.contract import validate_extract
+from pipeline.checks import validate_extract
 from pipeline.load import load_extract
 from pipeline.periods import PeriodError, check_within, parse_period, restrict, split_target
 

@@ -13,6 +13,16 @@ from pipeline import synthetic as S
 from pipeline.areas import AREAS, LONDON
 from pipeline.contract import TABLES
 from pipeline.load import load_extract
+from pipeline.synthetic import build
+from pipeline.synthetic.draws import inverse_cdf
+from pipeline.synthetic.planted import DEATH_CDF, READMIT_CDF
+
+#: sha256 of every file of three small extracts (``sha256sum`` format, folder/file): the random
+#: streams' outputs, which no change of the generator's code may move (tables added later draw
+#: from their own streams)
+PINNED = Path(__file__).parent / "fixtures" / "synthetic-sha256.txt"
+PINNED_BUILDS = {"city-of-london": ("city-of-london", None), "norfolk-and-waveney": ("norfolk-and-waveney", None),
+                 "merton-n30": ("merton", 30)}
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -45,6 +55,54 @@ def test_same_slug_gives_byte_identical_files(tmp_path):
     assert _digest(a) == _digest(b)
     c = S.generate("camden", tmp_path / "c" / "camden", n_referrals=300)
     assert _digest(c)["referrals.csv"] != _digest(a)["referrals.csv"]
+
+
+def test_files_are_the_pinned_bytes(tmp_path):
+    """The generator's output is pinned: a refactoring or a new table must leave every existing
+    file byte for byte as it was."""
+    expected = {}
+    for line in PINNED.read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        expected[name] = digest
+    got = {}
+    for name, (slug, n) in PINNED_BUILDS.items():
+        out = S.generate(slug, tmp_path / name, n_referrals=n)
+        got.update({f"{name}/{f}": d for f, d in _digest(out).items()})
+    assert got == expected
+
+
+def _with_tables(monkeypatch, tables: dict) -> dict[str, pd.DataFrame]:
+    monkeypatch.setattr(build, "OWN_STREAM_TABLES", tables)
+    return S.build_tables("city-of-london")[0]
+
+
+def test_a_new_table_on_its_own_stream_changes_no_other_table(monkeypatch):
+    """The pattern for a new table (pipeline/synthetic/build.py): drawing from ``w.stream(name)``,
+    its values depend on no other table, and adding it changes none."""
+
+    def scores(rng, w):
+        return pd.DataFrame({"referral_id": w.ref["referral_id"].to_numpy(), "score": rng.integers(0, 11, len(w.ref))})
+
+    def own(name):
+        return lambda w: scores(w.stream(name), w)
+
+    def shared(w):
+        return scores(w.rng, w)
+
+    before = _with_tables(monkeypatch, {})
+    after = _with_tables(monkeypatch, {"instruments": own("instruments"), "absent": lambda w: None,
+                                       "surveys": own("surveys")})
+    assert list(after) == [*before, "instruments", "surveys"]
+    for name, df in before.items():
+        pd.testing.assert_frame_equal(after[name], df)
+    alone = _with_tables(monkeypatch, {"surveys": own("surveys")})
+    pd.testing.assert_frame_equal(alone["surveys"], after["surveys"])  # whatever else is added
+    assert not alone["surveys"]["score"].equals(after["instruments"]["score"])  # a stream per table
+    # what its own stream spares it: a table drawing from the shared stream moves with every
+    # table drawn before it
+    a = _with_tables(monkeypatch, {"surveys": shared})
+    b = _with_tables(monkeypatch, {"instruments": shared, "surveys": shared})
+    assert not a["surveys"]["score"].equals(b["surveys"]["score"])
 
 
 @pytest.mark.parametrize("slug", ["city-of-london", "bexley", "harrow"])
@@ -138,8 +196,8 @@ def test_planted_readmission_is_the_exact_cif_of_the_generating_model():
     """Simulate the generator's day-level model with no censoring: empirical CIFs match PLANTED."""
     rng = np.random.default_rng(1)
     n = 400_000
-    r = S._inverse_cdf(rng, S._READMIT_CDF, n)
-    d = S._inverse_cdf(rng, S._DEATH_CDF, n)
+    r = inverse_cdf(rng, READMIT_CDF, n)
+    d = inverse_cdf(rng, DEATH_CDF, n)
     r_first = (r >= 0) & ((d < 0) | (r <= d))
     for days in (14, 30, 90):
         emp = np.mean(r_first & (r <= days - 1))

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.coerce import all_stripped
 from pipeline.errors import DataError
-from pipeline.load import _clean, load_extract, write_processed
+from pipeline.load import load_extract, write_processed
 from pipeline.synthetic import generate
 from pipeline.textcodes import Codes
 
@@ -57,7 +58,7 @@ def test_from_dictionary_drops_unused_entries():
 )
 def test_clean_agrees_with_str_strip(words, clean):
     arr = np.array(words, dtype=object)
-    assert _clean(arr) is clean
+    assert all_stripped(arr) is clean
     assert clean == all(w.strip() == w and w != "" for w in words)
 
 
