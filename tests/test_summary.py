@@ -6,7 +6,8 @@ RESULTS = {
     "synthetic": True,
     "suppressed": ["activity.x", "targets.y"],
     "disclosure_control": {"enabled": True, "rounding": 5, "min_base": 8},
-    "activity": {"referrals": 9000, "patients": 8000, "patients_seen": 7400, "contacts_booked": 30000,
+    "activity": {"referrals": 9000, "patients": 8000, "patients_seen": 7400, "patients_seen_pct": 92.5,
+                 "contacts_booked": 30000,
                  "dna_or_cancelled_pct": 17.1, "mean_attended_contacts_per_patient_seen": 3.21,
                  "median_days_referral_to_first_contact": 12.0},
     "wellbeing": {"ons4": {"life_satisfaction": {"n_pairs": 2000, "mean_change": 1.52, "ci95": [1.4, 1.64]},
@@ -18,10 +19,19 @@ RESULTS = {
 }
 
 
-def test_headlines_carry_direction_and_uncertainty():
+def test_activity_headlines_quote_published_figures():
     heads = {h.measure: h for h in headlines(RESULTS)}
     assert heads["Referrals received"].value == "9,000"
-    assert "92.5% of them were seen" in heads["Referrals received"].reading
+    assert "92.5% of them were seen" in heads["Referrals received"].reading  # the published share
+    assert heads["Appointments missed or cancelled"].value == "17.1%"
+    assert "3.2 attended per person seen" in heads["Appointments missed or cancelled"].reading
+    assert heads["Wait from referral to first contact"].value == "12 days"
+    withheld = dict(RESULTS, activity=dict(RESULTS["activity"], patients_seen_pct=None))
+    assert "[c]% of them were seen" in {h.measure: h for h in headlines(withheld)}["Referrals received"].reading
+
+
+def test_headlines_carry_direction_and_uncertainty():
+    heads = {h.measure: h for h in headlines(RESULTS)}
     ls = heads["Life satisfaction (ONS4, 0–10)"]
     assert ls.value == "+1.5 points" and ls.reading.startswith("improved (95% CI 1.4 to 1.6)")
     assert heads["Anxiety (ONS4, 0–10)"].reading.startswith("no clear change")

@@ -1,0 +1,137 @@
+"""What the activity section needs from the disclosure layer beyond its ``Release`` methods:
+
+- :func:`split`, :func:`part_of`, :func:`containing`, :func:`sum_of`, :func:`cross`: the sums a reader can form
+  between published counts (a breakdown of a total; a part of a cell published on its own, such as
+  people seen of people referred; a sum published on its own, such as missed = did not attend +
+  cancelled; two breakdowns that cross, such as practices within PCNs). They keep **one cell per
+  quantity**: a part that is all of its total *is* the total's cell, never a second cell tied to it
+  by a sum of one (the layer cannot always hide such a pair: see the report to the lead);
+- :func:`statistic`: a median or mean over nothing is *not estimable*, not withheld for a small base;
+- :class:`MonthsAgainstTarget`: months counted below / within / above a target band from the
+  *published* monthly counts, a withheld month included (``rel.derived`` withholds a figure when
+  any input is withheld).
+
+The cells a reader cannot see (a remainder, the crossings) stay unpublished: the layer hides what
+it must so that none of them can be worked out when it is small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any, TypeVar
+
+from ...disclosure import Release
+from ...disclosure.cells import Cell
+from ...disclosure.figures import DERIVED, SMALL_COUNT, Figure, Outcome, Resolver
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _tie(rel: Release, total: Cell, parts: list[Cell], label: str) -> None:
+    """``total`` is the sum of ``parts`` and an unpublished rest (when the parts fall short)."""
+    members = [p for p in parts if p.value]
+    if any(p is total for p in members):
+        return  # the total's own cell (the other parts are 0): nothing to tie
+    rest = total.value - sum(p.value for p in members)
+    if rest < 0:
+        raise ValueError(f"the parts of {label or total!r} add up to more than it ({-rest} more)")
+    if not members:
+        return  # every part is 0: published as 0, they say nothing about the total
+    rel.group(total, members + ([rel.cell(rest, f"{label}[rest]")] if rest else []))
+
+
+def split(rel: Release, total: Cell, parts: Mapping[K, int | Cell], label: str = "") -> dict[K, Cell]:
+    """Cells for a breakdown of ``total`` (``rel.split``, one cell per quantity): a part that is all
+    of the total is its cell; a part given as a cell is that cell."""
+    cells: dict[K, Cell] = {}
+    for k, v in parts.items():
+        if isinstance(v, Cell):
+            cells[k] = v
+        elif v and v == total.value:
+            cells[k] = total
+        else:
+            cells[k] = rel.cell(int(v), f"{label}[{k}]")
+    _tie(rel, total, list(cells.values()), label)
+    return cells
+
+
+def part_of(rel: Release, total: Cell, n: int, label: str = "") -> Cell:
+    """The cell of ``n`` of ``total`` (people seen of people referred); the total's when it is all."""
+    return split(rel, total, {0: n}, label)[0]
+
+
+def containing(rel: Release, part: Cell, n: int, label: str = "") -> Cell:
+    """The cell of a total of ``n`` that ``part`` is some of (the patients of a period, of whom its new
+    referrals are some); ``part``'s own cell when it is all of it."""
+    if n == part.value:
+        return part
+    total = rel.cell(n, label)
+    _tie(rel, total, [part], label)
+    return total
+
+
+def sum_of(rel: Release, parts: list[Cell], label: str = "") -> Cell:
+    """The cell of ``sum(parts)``, tied to them; the part's own when only one is not 0."""
+    nonzero = [p for p in parts if p.value]
+    if len(nonzero) == 1:
+        return nonzero[0]
+    total = rel.cell(sum(p.value for p in nonzero), label)
+    _tie(rel, total, nonzero, label)
+    return total
+
+
+def cross(rel: Release, rows: Mapping[Hashable, Cell], cols: Mapping[Hashable, Cell],
+          counts: Mapping[tuple[Hashable, Hashable], int], label: str = "") -> dict[tuple[Hashable, Hashable], Cell]:
+    """Two breakdowns of one total that cross: ``counts[(row, col)]`` is how many of ``rows[row]``
+    are also in ``cols[col]`` (a practice's referrals in a PCN; a two-way table's cells, its margins
+    being ``rows`` and ``cols``). Each row and each column is the sum of its crossings, so a reader
+    who knows which practice is in which PCN cannot take a PCN's published practices from the PCN
+    to find a hidden one. Returns the crossings' cells (0 for a pair with none)."""
+    inner: dict[tuple[Hashable, Hashable], Cell] = {}
+    for (r, c), n in counts.items():
+        n = int(n)
+        inner[(r, c)] = (rows[r] if n and n == rows[r].value else cols[c] if n and n == cols[c].value
+                         else rel.cell(n, f"{label}[{r},{c}]"))
+    for r, cell in rows.items():
+        _tie(rel, cell, [x for (a, _), x in inner.items() if a == r], f"{label}[{r},total]")
+    for c, cell in cols.items():
+        _tie(rel, cell, [x for (_, b), x in inner.items() if b == c], f"{label}[total,{c}]")
+    return inner
+
+
+def statistic(rel: Release, value: Any, base: Cell | int, nothing: str, decimals: int = 1,
+              mean: bool = False) -> Figure:
+    """A median (or, with ``mean``, a mean of whole numbers) resting on ``base``; with a base of 0
+    there is nothing to summarise: not estimable, for the reason ``nothing``."""
+    n = base.value if isinstance(base, Cell) else int(base)
+    if n == 0:
+        return rel.not_estimable(nothing)
+    if mean:
+        return rel.mean(value, base, decimals=decimals)
+    return rel.estimate(value, base, decimals=decimals)
+
+
+class MonthsAgainstTarget(Figure):
+    """How many months fall ``which`` ("below", "within", "above", "unknown") the band, judged on
+    the *published* monthly counts: a month withheld as a small count (1 to min_count - 1) is below
+    a band whose lower edge is above that; any other withheld month is unknown."""
+
+    def __init__(self, months: list[Cell], band: tuple[int, int], which: str):
+        self.months, self.band, self.which = months, band, which
+
+    def cells(self):
+        return tuple(self.months)
+
+    def decide(self, r: Resolver) -> Outcome:
+        lo, hi = self.band
+        n = 0
+        for c in self.months:
+            o = r.count(c)
+            if o.value is not None:
+                judged = "below" if o.value < lo else "above" if o.value > hi else "within"
+            elif o.rule == SMALL_COUNT and r.rules.min_count - 1 < lo:
+                judged = "below"
+            else:
+                judged = "unknown"
+            n += judged == self.which
+        return Outcome(n, DERIVED)
