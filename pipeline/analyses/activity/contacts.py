@@ -22,6 +22,7 @@ from .referrals import Core, by_month
 
 STATUSES = ("attended", "dna", "cancelled")
 NO_MINUTES = "no attended appointment of this type has a recorded length"
+NOTHING_BOOKED = "no appointment was booked"
 
 
 @dataclass
@@ -80,15 +81,17 @@ def _by_type(raw: ContactsRaw, rel: Release, booked: Cell, status: dict[str, Cel
                   "contacts_by_type")
     rows = {}
     for t in raw.type_status:
-        missed = sum_of(rel, [cells[(t, "dna")], cells[(t, "cancelled")]], f"contacts_by_type[{t},missed]")
+        booked_t, attended_t = rel.count(types[t]), rel.count(cells[(t, "attended")])
         mins = raw.type_minutes.get(t, pd.Series(dtype="float64"))
         recorded = part_of(rel, cells[(t, "attended")], len(mins), f"contacts_by_type[{t},minutes_recorded]")
         rows[t] = {
-            "booked": rel.count(types[t]),
-            "attended": rel.count(cells[(t, "attended")]),
+            "booked": booked_t,
+            "attended": attended_t,
             "dna": rel.count(cells[(t, "dna")]),
             "cancelled": rel.count(cells[(t, "cancelled")]),
-            "dna_or_cancelled_pct": rel.pct(missed, types[t]),
+            # the booked that were not attended, from the published (rounded) counts
+            "dna_or_cancelled_pct": rel.derived(lambda b, a: (b - a) / b * 100 if b else None, booked_t, attended_t,
+                                                decimals=rel.rules.pct_decimals, reason=NOTHING_BOOKED),
             "minutes_recorded": rel.count(recorded),
             "median_minutes": statistic(rel, float(mins.median()) if len(mins) else None, recorded, NO_MINUTES),
             "mean_minutes": statistic(rel, float(mins.mean()) if len(mins) else None, recorded, NO_MINUTES,
@@ -104,10 +107,12 @@ def publish_contacts(raw: ContactsRaw, rel: Release, core: Core) -> tuple[dict, 
     missed = sum_of(rel, [status["dna"], status["cancelled"]], "contacts_missed")
     by_type = _by_type(raw, rel, booked, status)
     seen = part_of(rel, core.patients, raw.patients_seen, "patients_seen")
-    booked_m = split(rel, booked, {m: v["booked"] for m, v in raw.by_month.items()}, "monthly.contacts_booked")
-    missed_m = split(rel, missed, {m: v["missed"] for m, v in raw.by_month.items()}, "monthly.missed")
+    # contacts may fall after the last month (a contact date has no upper bound): not closed
+    booked_m = split(rel, booked, {m: v["booked"] for m, v in raw.by_month.items()}, "monthly.contacts_booked",
+                     closed=False)
+    missed_m = split(rel, missed, {m: v["missed"] for m, v in raw.by_month.items()}, "monthly.missed", closed=False)
     for m in raw.by_month:
-        split(rel, booked_m[m], {"missed": missed_m[m]}, f"monthly[{m}]")
+        part_of(rel, booked_m[m], missed_m[m], f"monthly[{m}].missed")
     tree = {
         "patients_seen": rel.count(seen),
         "contacts_booked": rel.count(booked),

@@ -27,75 +27,92 @@ from ...disclosure.figures import DERIVED, SMALL_COUNT, Figure, Outcome, Resolve
 K = TypeVar("K", bound=Hashable)
 
 
-def _tie(rel: Release, total: Cell, parts: list[Cell], label: str) -> None:
-    """``total`` is the sum of ``parts`` and an unpublished rest (when the parts fall short)."""
-    members = [p for p in parts if p.value]
-    if any(p is total for p in members):
-        return  # the total's own cell (the other parts are 0): nothing to tie
-    rest = total.value - sum(p.value for p in members)
+def _tie(rel: Release, total: Cell, parts: list[Cell], label: str, closed: bool) -> None:
+    """``total`` is the sum of ``parts`` and of what they leave: ``closed``, the reader knows the parts
+    cover the total (a breakdown into every category), so the rest is a cell only when the parts fall
+    short; otherwise (people seen of people referred) the rest is always a cell a reader cannot see,
+    even when it is 0 (a reader does not know it is 0)."""
+    if any(p is total for p in parts):
+        return  # the total's own cell (the other parts are published zeros): nothing to tie
+    rest = total.value - sum(p.value for p in parts)
     if rest < 0:
         raise ValueError(f"the parts of {label or total!r} add up to more than it ({-rest} more)")
-    if not members:
-        return  # every part is 0: published as 0, they say nothing about the total
-    rel.group(total, members + ([rel.cell(rest, f"{label}[rest]")] if rest else []))
+    if not parts or (closed and not rest and not any(p.value for p in parts)):
+        return  # nothing, or published zeros that cover nothing
+    rel.group(total, list(parts) + ([rel.cell(rest, f"{label}[rest]")] if rest or not closed else []))
 
 
-def split(rel: Release, total: Cell, parts: Mapping[K, int | Cell], label: str = "") -> dict[K, Cell]:
-    """Cells for a breakdown of ``total`` (``rel.split``, one cell per quantity): a part that is all
-    of the total is its cell; a part given as a cell is that cell."""
+def split(rel: Release, total: Cell, parts: Mapping[K, int | Cell], label: str = "",
+          closed: bool = True) -> dict[K, Cell]:
+    """Cells for a breakdown of ``total`` (``rel.split``): a part given as a cell is that cell.
+    ``closed``: the parts are every category of the total, published, so a part that is all of the
+    total *is* the total's cell (one cell per quantity; the others are published zeros)."""
     cells: dict[K, Cell] = {}
     for k, v in parts.items():
         if isinstance(v, Cell):
             cells[k] = v
-        elif v and v == total.value:
+        elif closed and v and v == total.value:
             cells[k] = total
         else:
             cells[k] = rel.cell(int(v), f"{label}[{k}]")
-    _tie(rel, total, list(cells.values()), label)
+    _tie(rel, total, list(cells.values()), label, closed)
     return cells
 
 
-def part_of(rel: Release, total: Cell, n: int, label: str = "") -> Cell:
-    """The cell of ``n`` of ``total`` (people seen of people referred); the total's when it is all."""
-    return split(rel, total, {0: n}, label)[0]
+def part_of(rel: Release, total: Cell | int, n: int | Cell, label: str = "") -> Cell:
+    """The cell of ``n`` of ``total`` (people seen of people referred), the rest unpublished."""
+    return split(rel, rel.cell(total), {0: n}, label, closed=False)[0]
 
 
-def containing(rel: Release, part: Cell, n: int, label: str = "") -> Cell:
+def containing(rel: Release, part: Cell, n: int, label: str = "", known: bool = False) -> Cell:
     """The cell of a total of ``n`` that ``part`` is some of (the patients of a period, of whom its new
-    referrals are some); ``part``'s own cell when it is all of it."""
-    if n == part.value:
+    referrals are some). ``known``: a reader knows from the definitions that they are equal when
+    they are (then it is ``part``'s own cell)."""
+    if known and n == part.value:
         return part
     total = rel.cell(n, label)
-    _tie(rel, total, [part], label)
+    _tie(rel, total, [part], label, closed=False)
     return total
 
 
 def sum_of(rel: Release, parts: list[Cell], label: str = "") -> Cell:
-    """The cell of ``sum(parts)``, tied to them; the part's own when only one is not 0."""
+    """The cell of ``sum(parts)`` of published cells, tied to them; the part's own when only one is
+    not 0 (the others being published zeros)."""
     nonzero = [p for p in parts if p.value]
     if len(nonzero) == 1:
         return nonzero[0]
     total = rel.cell(sum(p.value for p in nonzero), label)
-    _tie(rel, total, nonzero, label)
+    _tie(rel, total, nonzero, label, closed=True)
     return total
 
 
 def cross(rel: Release, rows: Mapping[Hashable, Cell], cols: Mapping[Hashable, Cell],
-          counts: Mapping[tuple[Hashable, Hashable], int], label: str = "") -> dict[tuple[Hashable, Hashable], Cell]:
+          counts: Mapping[tuple[Hashable, Hashable], int], label: str = "",
+          open_cols: tuple[Hashable, ...] = ()) -> dict[tuple[Hashable, Hashable], Cell]:
     """Two breakdowns of one total that cross: ``counts[(row, col)]`` is how many of ``rows[row]``
     are also in ``cols[col]`` (a practice's referrals in a PCN; a two-way table's cells, its margins
     being ``rows`` and ``cols``). Each row and each column is the sum of its crossings, so a reader
     who knows which practice is in which PCN cannot take a PCN's published practices from the PCN
-    to find a hidden one. Returns the crossings' cells (0 for a pair with none)."""
+    to find a hidden one. A pair not in ``counts`` is known to be empty (a practice outside a PCN),
+    except in ``open_cols``, whose crossings a reader does not know ("all other" services across
+    categories). Returns the crossings' cells."""
+    pairs = dict(counts)
+    for c in open_cols:
+        for r in rows:
+            pairs.setdefault((r, c), 0)
     inner: dict[tuple[Hashable, Hashable], Cell] = {}
-    for (r, c), n in counts.items():
+    for (r, c), n in pairs.items():
         n = int(n)
-        inner[(r, c)] = (rows[r] if n and n == rows[r].value else cols[c] if n and n == cols[c].value
-                         else rel.cell(n, f"{label}[{r},{c}]"))
+        if n and c not in open_cols and not open_cols and n == rows[r].value:
+            inner[(r, c)] = rows[r]
+        elif n and c not in open_cols and n == cols[c].value:
+            inner[(r, c)] = cols[c]
+        else:
+            inner[(r, c)] = rel.cell(n, f"{label}[{r},{c}]")
     for r, cell in rows.items():
-        _tie(rel, cell, [x for (a, _), x in inner.items() if a == r], f"{label}[{r},total]")
+        _tie(rel, cell, [x for (a, _), x in inner.items() if a == r], f"{label}[{r},total]", closed=True)
     for c, cell in cols.items():
-        _tie(rel, cell, [x for (_, b), x in inner.items() if b == c], f"{label}[total,{c}]")
+        _tie(rel, cell, [x for (_, b), x in inner.items() if b == c], f"{label}[total,{c}]", closed=True)
     return inner
 
 

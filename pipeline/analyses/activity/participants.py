@@ -19,7 +19,7 @@ from ...disclosure.cells import Cell
 from ...extract import Extract
 from ..labels import col, label_counts
 from ..order import REFERRAL_ORDER, first_positions
-from .figures import split, sum_of
+from .figures import part_of, split, sum_of
 from .referrals import Core
 
 # Age bands as the Merton dashboard shows them (seed 000, "Age (on referral date)").
@@ -83,16 +83,19 @@ def publish_participants(p: ParticipantsRaw, rel: Release, core: Core) -> dict:
         shared = core.source if c == "referral_source" else core.reason if c == "referral_reason" else None
         cells[c] = ({k: shared[k] for k in p.by[c]} if shared is not None
                     else split(rel, n, p.by[c], f"participants.{c}"))
-    imd = cells["imd_decile"]
-    recorded = sum_of(rel, [c for k, c in imd.items() if k.isdigit()], "participants_summary.imd_recorded")
-    core20 = sum_of(rel, [imd[k] for k in CORE20_DECILES if k in imd], "participants_summary.core20_referrals")
+    imd = rel.counts(cells["imd_decile"])
+    core20 = sum_of(rel, [cells["imd_decile"][k] for k in CORE20_DECILES if k in imd], "participants_summary.core20")
+    # referrals with a decile: the sum of the published deciles (a cell of its own, published beside
+    # the referrals, would give away a small "not recorded" count)
+    recorded = rel.derived(lambda *v: sum(v), *[f for k, f in imd.items() if k.isdigit()])
     return {
-        "participants": {c: rel.counts(cells[c]) for c in PARTICIPANT_COLUMNS},
+        "participants": {c: imd if c == "imd_decile" else rel.counts(cells[c]) for c in PARTICIPANT_COLUMNS},
         "participants_pct": {c: rel.pcts(cells[c], n) for c in PARTICIPANT_COLUMNS},
         "participants_summary": {
-            "imd_recorded": rel.count(recorded),
+            "imd_recorded": recorded,
             "core20_referrals": rel.count(core20),
-            "core20_pct": rel.pct(core20, recorded),
+            "core20_pct": rel.derived(lambda c, r: c / r * 100 if r else None, rel.count(core20), recorded,
+                                      decimals=rel.rules.pct_decimals, reason="no referral has an IMD decile"),
             "core20_definition": CORE20_DEFINITION,
             "unit": "referrals",
         },
@@ -116,13 +119,10 @@ def _vs_registered(p: ParticipantsRaw, rel: Release, core: Core, referral_cells:
         return out
     for c in POOL_COLUMNS:
         keys = list(dict.fromkeys(list(p.people_by[c]) + list(p.pool_by[c])))
-        # a group whose referrals are all its people's first is the referral cell itself
-        same = {k: referral_cells[c][k] for k in keys
-                if k in referral_cells[c] and referral_cells[c][k].value == p.people_by[c].get(k, 0)}
-        ref_cells = split(rel, people, {k: same.get(k, p.people_by[c].get(k, 0)) for k in keys}, f"people.{c}")
+        ref_cells = split(rel, people, {k: p.people_by[c].get(k, 0) for k in keys}, f"people.{c}")
         pool_cells = split(rel, pool, {k: p.pool_by[c].get(k, 0) for k in keys}, f"pool.{c}")
         for k, cell in ref_cells.items():  # a group's referrals: its people and their later referrals
-            if k not in same and cell.value:
-                split(rel, referral_cells[c][k], {"people": cell}, f"later_referrals.{c}[{k}]")
+            if k in referral_cells[c]:
+                part_of(rel, referral_cells[c][k], cell, f"later_referrals.{c}[{k}]")
         out["columns"][c] = {"referred_pct": rel.pcts(ref_cells, people), "pool_pct": rel.pcts(pool_cells, pool)}
     return out

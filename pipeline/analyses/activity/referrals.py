@@ -34,6 +34,7 @@ class ReferralsRaw:
     by_source: dict[str, int]
     by_reason: dict[str, int]
     new: int  # referrals that are the patient's first in the whole extract
+    whole: bool  # the whole extract (not a period of it): its patients are its new referrals
     start: pd.Timestamp
     end: pd.Timestamp
     target: tuple[int, int] | None = None
@@ -105,6 +106,7 @@ def compute_referrals(extract: Extract, history: Extract | None = None) -> Refer
         by_source=label_counts(col(ref, "referral_source"), CATEGORIES["referral_source"]),
         by_reason=label_counts(col(ref, "referral_reason"), CATEGORIES["referral_reason"]),
         new=len(ref) - re_n,
+        whole=history is None or history is extract,
         start=cfg.start,
         end=cfg.end,
         target=tuple(cfg.referral_target_monthly) if cfg.referral_target_monthly else None,
@@ -165,8 +167,8 @@ def publish_referrals(raw: ReferralsRaw, rel: Release) -> tuple[dict, Core]:
     reason = split(rel, n, raw.by_reason, "referrals_by_reason")
     new_re = split(rel, n, {"new": raw.new, "re_referral": raw.re_referrals}, "new_vs_rereferrals")
     # each new referral is one patient's first: the patients of the period are its new referrals and
-    # the patients first referred before it
-    patients = containing(rel, new_re["new"], raw.patients, "patients")
+    # the patients first referred before it (none in the whole extract, as a reader knows)
+    patients = containing(rel, new_re["new"], raw.patients, "patients", known=raw.whole)
     tree = {
         "referrals": rel.count(n),
         "patients": rel.count(patients),

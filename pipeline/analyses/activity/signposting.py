@@ -97,7 +97,7 @@ def publish_signposting(s: SignpostingRaw | None, rel: Release, core: Core) -> d
     for (cat, name), n in s.category_service.items():
         key = (cat, name if name in top and name != OTHER else OTHER)
         pairs[key] = pairs.get(key, 0) + n
-    cross(rel, cats, services, pairs, "signposting.category_service")
+    cross(rel, cats, services, pairs, "signposting.category_service", open_cols=(OTHER,))
     signposted = part_of(rel, core.referrals, s.referrals_signposted, "signposting.referrals_signposted")
     return {
         "signposts": rel.count(total),
@@ -130,7 +130,7 @@ def publish_unmet(u: UnmetRaw | None, rel: Release, core: Core) -> dict:
     with_need = part_of(rel, n, u.referrals_with_need, "unmet_needs.referrals_with_need")
     with_need_in = split(rel, with_need, u.with_need_by_pcn, "unmet_needs.referrals_with_need_by_pcn")
     for p, cell in with_need_in.items():
-        split(rel, pcn[p], {"with_need": cell}, f"unmet_needs.referrals_with_need[{p}]")
+        part_of(rel, pcn[p], cell, f"unmet_needs.referrals_with_need[{p}]")
     return {
         "needs_recorded": rel.count(tags),
         "referrals_with_need": rel.count(with_need),
