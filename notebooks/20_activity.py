@@ -131,8 +131,10 @@ if sec.ok:
     ax.set_title("Referrals by month" + ("  (c = withheld)" if None in by_month.values() else ""))
     shown = [v for v in by_month.values() if v is not None]
     alt = f"Referrals by month from {months[0]} to {months[-1]}"
-    if shown:
+    if any(shown):
         alt += f", between {nb.fmt(min(shown))} and {nb.fmt(max(shown))} a month (rounded to 5)"
+    else:
+        alt += ": every month's count is 0 or withheld as a small number"
     if tgt:
         alt += (f"; against the monthly target of {tgt['lower']} to {tgt['upper']}, {tgt['months_below']} months were "
                 f"below it, {tgt['months_within']} within and {tgt['months_above']} above")
