@@ -1,11 +1,13 @@
 """What the activity section needs from the disclosure layer beyond its ``Release`` methods:
 
-- :func:`split`, :func:`part_of`, :func:`containing`, :func:`sum_of`, :func:`cross`: the sums a reader can form
-  between published counts (a breakdown of a total; a part of a cell published on its own, such as
-  people seen of people referred; a sum published on its own, such as missed = did not attend +
-  cancelled; two breakdowns that cross, such as practices within PCNs). They keep **one cell per
-  quantity**: a part that is all of its total *is* the total's cell, never a second cell tied to it
-  by a sum of one (the layer cannot always hide such a pair: see the report to the lead);
+- :func:`split`, :func:`part_of`, :func:`containing`, :func:`sum_of`, :func:`cross`: the sums a
+  reader can form between published counts: a breakdown of a total; a part of a cell published on
+  its own (people seen of people referred); a sum published on its own (missed = did not attend +
+  cancelled); two breakdowns that cross (practices within PCNs). They declare what a reader
+  *knows*: a rest the reader cannot see (people referred but not seen) is always a cell of its
+  own, even when it is 0, since a reader does not know it is 0; and where a reader does know that
+  a part is all of its total (every other category is a published 0), the part *is* the total's
+  cell, not a second cell tied to it by a sum of one;
 - :func:`statistic`: a median or mean over nothing is *not estimable*, not withheld for a small base;
 - :class:`MonthsAgainstTarget`: months counted below / within / above a target band from the
   *published* monthly counts, a withheld month included (``rel.derived`` withholds a figure when
