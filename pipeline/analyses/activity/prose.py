@@ -84,13 +84,15 @@ def participants_reading(act: dict) -> str:
 
 
 def headlines(act: dict) -> list[Headline]:
+    """The executive summary's activity rows (a key missing from ``act`` shows as withheld)."""
+    get = act.get
     return [
-        Headline("Referrals received", fmt(act["referrals"]),
-                 f"for {fmt(act['patients'])} people; {fmt(act['patients_seen_pct'], 1)}% of them were seen at least "
+        Headline("Referrals received", fmt(get("referrals")),
+                 f"for {fmt(get('patients'))} people; {fmt(get('patients_seen_pct'), 1)}% of them were seen at least "
                  "once"),
-        Headline("Appointments missed or cancelled", fmt(act["dna_or_cancelled_pct"], 1, "%"),
-                 f"of {fmt(act['contacts_booked'])} booked; "
-                 f"{fmt(act['mean_attended_contacts_per_patient_seen'], 1)} attended per person seen"),
-        Headline("Wait from referral to first contact", fmt(act["median_days_referral_to_first_contact"], 0, " days"),
+        Headline("Appointments missed or cancelled", fmt(get("dna_or_cancelled_pct"), 1, "%"),
+                 f"of {fmt(get('contacts_booked'))} booked; "
+                 f"{fmt(get('mean_attended_contacts_per_patient_seen'), 1)} attended per person seen"),
+        Headline("Wait from referral to first contact", fmt(get("median_days_referral_to_first_contact"), 0, " days"),
                  "median"),
     ]
