@@ -34,22 +34,14 @@ import pandas as pd
 
 from pipeline import nb
 from pipeline.analyses import activity
-from pipeline.disclosure import fmt
 
-ctx = nb.setup(borough, processed_dir, fragments_dir, period)
-missing = ctx.missing(*activity.REQUIRED)
-ran = not missing
-if missing:
-    reason = ctx.not_run(activity.SECTION, needs=missing)
-    display(nb.md(f"**Not available:** {reason}. This section needs the `referrals` and `sp_contacts` tables."))
-else:
-    raw = activity.compute(ctx.activity_extract, ctx.settings, history=ctx.extract)
-    act = activity.publish(raw, ctx.sdc.scoped(activity.SECTION))
-    ctx.save_section(activity.SECTION, act)
-    display(nb.md(f"This section covers **{ctx.period_text}**: referrals received in that time and their "
+sec = nb.section("activity", borough, processed_dir, fragments_dir, period)
+act = sec.data
+if sec.ok:
+    display(nb.md(f"This section covers **{sec.ctx.period_text}**: referrals received in that time and their "
                   "appointments, signposts and needs recorded in it."))
 
-BLUE, GREY, AMBER = "#2b6a99", "#9aa5b1", "#f2b134"
+BLUE, AMBER = "#2b6a99", "#f2b134"
 
 
 def nice(key):
@@ -61,8 +53,14 @@ def showable(cells):
     return any(v for v in cells.values())
 
 
+def largest(cells):
+    """The group with the largest published count."""
+    shown = {k: v for k, v in cells.items() if v is not None}
+    return max(shown, key=shown.get)
+
+
 def hbar(ax, cells, title, xlabel="Referrals (rounded to 5)", order=None, top=None):
-    """Horizontal bars of published counts; a suppressed cell is drawn as an empty bar marked [c]."""
+    """Horizontal bars of published counts; a withheld cell is drawn as an empty bar marked [c]."""
     keys = order or sorted(cells, key=lambda k: -(cells[k] or 0))
     keys = keys[:top] if top else keys
     y = list(range(len(keys)))[::-1]
@@ -76,7 +74,7 @@ def hbar(ax, cells, title, xlabel="Referrals (rounded to 5)", order=None, top=No
     ax.set_title(title)
 
 
-def count_table(cells, label, total=None, pct=None):
+def count_table(cells, label, pct=None):
     keys = list(cells)
     df = pd.DataFrame({label: [nice(k) for k in keys],
                        "Referrals": pd.Series([cells[k] for k in keys], dtype=object)})
@@ -90,11 +88,12 @@ def count_table(cells, label, total=None, pct=None):
 # Descriptive (published method: the NEL and Merton dashboards report the same figures).
 
 # %%
-if ran:
+if sec.ok:
     rows = [
         ("Referrals", act["referrals"]),
         ("Patients referred", act["patients"]),
         ("Patients seen (at least one attended appointment)", act["patients_seen"]),
+        ("Patients seen (% of patients referred)", act["patients_seen_pct"]),
         ("New referrals (the patient's first)", act["new_vs_rereferrals"]["new"]),
         ("Re-referrals (the patient's second or later)", act["new_vs_rereferrals"]["re_referral"]),
         ("Appointments booked", act["contacts_booked"]),
@@ -109,30 +108,39 @@ if ran:
 # ## Referrals by month, against the target
 # Descriptive. Monthly referrals against the service's monthly target band where `extract.yml`
 # sets one (Barnet reports referrals against the DES target's lower and upper bounds each month).
-# Months whose count is suppressed are marked "c" on the chart.
+# Months whose count is withheld are marked "c" on the chart.
 
 # %%
-if ran:
+if sec.ok:
     by_month = act["referrals_by_month"]
     months = list(by_month)
+    tgt = act["referral_target"]
     fig, ax = plt.subplots(figsize=(10, 3.6))
     x = range(len(months))
-    ax.bar(x, [by_month[m] or 0 for m in months], color=BLUE)
+    ax.bar(x, [by_month[m] or 0 for m in months], color=BLUE, label="referrals")
     for xi, m in zip(x, months, strict=True):
         if by_month[m] is None:
             ax.text(xi, 0, "c", ha="center", va="bottom", fontsize=7, color="#555")
-    tgt = act["referral_target"]
     if tgt:
-        ax.axhspan(tgt["lower"], tgt["upper"], color=AMBER, alpha=0.25,
+        ax.axhspan(tgt["lower"], tgt["upper"], color=AMBER, alpha=0.25, hatch="//", edgecolor=AMBER,
                    label=f"monthly target {tgt['lower']}–{tgt['upper']}")
         ax.legend(loc="upper left")
     step = max(1, len(months) // 12)
     ax.set_xticks(list(x)[::step], months[::step], rotation=45, ha="right")
     ax.set_ylabel("Referrals (rounded to 5)")
-    ax.set_title("Referrals by month" + ("  (c = suppressed)" if None in by_month.values() else ""))
-    nb.show(fig)
+    ax.set_title("Referrals by month" + ("  (c = withheld)" if None in by_month.values() else ""))
+    shown = [v for v in by_month.values() if v is not None]
+    alt = f"Referrals by month from {months[0]} to {months[-1]}"
+    if any(shown):
+        alt += f", between {nb.fmt(min(shown))} and {nb.fmt(max(shown))} a month (rounded to 5)"
+    else:
+        alt += ": every month's count is 0 or withheld as a small number"
     if tgt:
-        unknown = (f", and {tgt['months_unknown']} could not be judged because their count is suppressed"
+        alt += (f"; against the monthly target of {tgt['lower']} to {tgt['upper']}, {tgt['months_below']} months were "
+                f"below it, {tgt['months_within']} within and {tgt['months_above']} above")
+    nb.show(fig, alt=alt + ".")
+    if tgt:
+        unknown = (f", and {tgt['months_unknown']} could not be judged because their count is withheld"
                    if tgt["months_unknown"] else "")
         display(nb.md(f"Of {len(months)} months, **{tgt['months_below']} were below** the target band "
                       f"({tgt['lower']}–{tgt['upper']} a month), **{tgt['months_within']} within** it and "
@@ -149,12 +157,12 @@ if ran:
 # each PCN's population from `pcn_quarterly` where it is given.
 
 # %%
-if ran:
+if sec.ok:
     rates = act["referral_rates"]
     display(nb.md(
-        f"Across the borough, about **{fmt(rates['per_1000_registered'], 1)} referrals per 1,000 registered "
-        f"patients** over the period ({fmt(rates['per_1000_registered_per_year'], 1)} per 1,000 a year; "
-        f"registered population {fmt(rates['registered_population'])})."))
+        f"Across the borough, about **{nb.fmt(rates['per_1000_registered'], 1)} referrals per 1,000 registered "
+        f"patients** over the period ({nb.fmt(rates['per_1000_registered_per_year'], 1)} per 1,000 a year; "
+        f"registered population {nb.fmt(rates['registered_population'])})."))
     if rates["by_pcn"]:
         rows = [(p, r["referrals"], r["registered_population"], r["per_1000"], r["per_1000_per_year"])
                 for p, r in rates["by_pcn"].items()]
@@ -175,12 +183,15 @@ if ran:
 # Descriptive. Referral source and the main reason for referral (NEL and Barnet report both).
 
 # %%
-if ran and showable(act["referrals_by_source"]):
+if sec.ok and showable(act["referrals_by_source"]) and showable(act["referrals_by_reason"]):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     hbar(a1, act["referrals_by_source"], "Referral source")
     hbar(a2, act["referrals_by_reason"], "Reason for referral")
-    nb.show(fig)
-elif ran:
+    src, why = largest(act["referrals_by_source"]), largest(act["referrals_by_reason"])
+    nb.show(fig, alt=f"Referrals by source and by reason (rounded to 5): most came from {nice(src)} "
+                     f"({nb.fmt(act['referrals_by_source'][src])}), and the most common reason was {nice(why)} "
+                     f"({nb.fmt(act['referrals_by_reason'][why])}).")
+elif sec.ok:
     display(nb.md("Too few referrals in each group to show after disclosure control."))
 
 # %% [markdown]
@@ -190,7 +201,7 @@ elif ran:
 # durations monthly). Appointments with no type are shown as "not recorded".
 
 # %%
-if ran:
+if sec.ok:
     cbt = act["contacts_by_type"]
     rows = [(nice(t), r["booked"], r["attended"], r["dna"], r["cancelled"], r["dna_or_cancelled_pct"],
              r["median_minutes"], r["mean_minutes"]) for t, r in cbt.items() if r["booked"] != 0]
@@ -205,15 +216,15 @@ if ran:
 # under-represented.
 
 # %%
-if ran:
+if sec.ok:
     w = act["wait"]
     display(nb.md(
-        f"Median **{fmt(w['median_days'], 0)} days** (quartiles {fmt(w['q1_days'], 0)} to {fmt(w['q3_days'], 0)} "
-        f"days); **{fmt(w['within_14_days_pct'], 1)}%** of those contacted were contacted within 14 days. "
-        f"About {fmt(w['referrals_with_first_contact'])} referrals had a first contact and "
-        f"{fmt(w['referrals_not_seen'])} had none."))
+        f"Median **{nb.fmt(w['median_days'], 0)} days** (quartiles {nb.fmt(w['q1_days'], 0)} to "
+        f"{nb.fmt(w['q3_days'], 0)} days); **{nb.fmt(w['within_14_days_pct'], 1)}%** of those contacted were "
+        f"contacted within 14 days. About {nb.fmt(w['referrals_with_first_contact'])} referrals had a first contact "
+        f"and {nb.fmt(w['referrals_not_seen'])} had none."))
     dist = w["distribution"]
-    if any(v for v in dist.values()):
+    if showable(dist):
         fig, ax = plt.subplots(figsize=(7, 3))
         x = range(len(w["bins"]))
         ax.bar(x, [dist[b] or 0 for b in w["bins"]], color=BLUE)
@@ -223,19 +234,21 @@ if ran:
         ax.set_xticks(list(x), [f"{b} days" for b in w["bins"]])
         ax.set_ylabel("Referrals (rounded to 5)")
         ax.set_title("Days from referral to first contact")
-        nb.show(fig)
+        nb.show(fig, alt="Referrals by days from referral to first contact (rounded to 5): "
+                         + "; ".join(f"{b} days {nb.fmt(dist[b])}" for b in w["bins"])
+                         + f". The median wait was {nb.fmt(w['median_days'], 0)} days.")
 
 # %% [markdown]
 # ## Closures
 # Descriptive. Referrals closed by the end of the period and why; the rest were still open.
 
 # %%
-if ran:
+if sec.ok:
     c = act["closures"]
     display(nb.md(
-        f"About {fmt(c['closed'])} referrals were closed and {fmt(c['open_at_end'])} were still open at the end of "
-        f"the period ({fmt(c['open_longer_than_365_days'])} of them open for more than a year). The median time from "
-        f"referral to closure was {fmt(c['median_days_referral_to_closure'], 0)} days."))
+        f"About {nb.fmt(c['closed'])} referrals were closed and {nb.fmt(c['open_at_end'])} were still open at the end "
+        f"of the period ({nb.fmt(c['open_longer_than_365_days'])} of them open for more than a year). The median time "
+        f"from referral to closure was {nb.fmt(c['median_days_referral_to_closure'], 0)} days."))
     reasons = {k: v for k, v in c["reasons"].items() if v != 0}
     if reasons:
         display(count_table(reasons, "Closure reason", pct=c["reasons_pct"]))
@@ -248,13 +261,14 @@ if ran:
 # together. Only services with enough signposts to publish are named; the rest are "all other".
 
 # %%
-sp = act["signposting"] if ran else None
-if ran and sp.get("status") == "not_available":
-    display(nb.md(f"**Not available:** {sp['reason']}."))
-elif ran:
+sp = act["signposting"] if sec.ok else None
+if sec.ok and sp.get("status") == "not_available":
+    display(nb.md(f"No signposting figures: {sp['reason']}."))
+elif sec.ok:
     display(nb.md(
-        f"About {fmt(sp['signposts'])} signposts for {fmt(sp['referrals_signposted'])} referrals "
-        f"({fmt(sp['referrals_signposted_pct'], 1)}% of referrals), to {fmt(sp['services'])} different services."))
+        f"About {nb.fmt(sp['signposts'])} signposts for {nb.fmt(sp['referrals_signposted'])} referrals "
+        f"({nb.fmt(sp['referrals_signposted_pct'], 1)}% of referrals), to {nb.fmt(sp['services'])} different "
+        "services."))
     top = sp["top_services"]
     if top:
         display(nb.table(pd.DataFrame([(t["service"], t["signposts"], t["pct"]) for t in top],
@@ -263,7 +277,9 @@ elif ran:
     if showable(cats):
         fig, ax = plt.subplots(figsize=(7, 3.5))
         hbar(ax, cats, "Signposts by service category", xlabel="Signposts (rounded to 5)")
-        nb.show(fig)
+        cat = largest(cats)
+        nb.show(fig, alt=f"Signposts by service category (rounded to 5); the most used category was {nice(cat)} "
+                         f"({nb.fmt(cats[cat])} signposts, {nb.fmt(sp['by_category_pct'][cat], 1)}%).")
 
 # %% [markdown]
 # ## Unmet needs: the gap report
@@ -272,15 +288,15 @@ elif ran:
 # counts once for each need. Needs per 1,000 referrals put PCNs of different sizes side by side.
 
 # %%
-un = act["unmet_needs"] if ran else None
-if ran and un.get("status") == "not_available":
-    display(nb.md(f"**Not available:** {un['reason']}. Recording gaps as tags on referrals would let this report "
-                  "weigh each gap by the number of people who needed it."))
-elif ran:
+un = act["unmet_needs"] if sec.ok else None
+if sec.ok and un.get("status") == "not_available":
+    display(nb.md(f"No gap report: {un['reason']}. Recording gaps as tags on referrals would let this report weigh "
+                  "each gap by the number of people who needed it."))
+elif sec.ok:
     display(nb.md(
-        f"About {fmt(un['needs_recorded'])} unmet needs were recorded for {fmt(un['referrals_with_need'])} referrals "
-        f"({fmt(un['referrals_with_need_pct'], 1)}% of referrals), across {fmt(un['distinct_needs'])} different "
-        "needs."))
+        f"About {nb.fmt(un['needs_recorded'])} unmet needs were recorded for {nb.fmt(un['referrals_with_need'])} "
+        f"referrals ({nb.fmt(un['referrals_with_need_pct'], 1)}% of referrals), across "
+        f"{nb.fmt(un['distinct_needs'])} different needs."))
     rows = [(nice(k), v, un["top_needs_per_1000_referrals"][k]) for k, v in un["top_needs"].items()]
     if rows:
         display(nb.md("**Largest gaps**"))
@@ -302,31 +318,5 @@ elif ran:
 # ## Reading
 
 # %%
-if ran:
-    seen_pct = (round(act["patients_seen"] / act["patients"] * 100)
-                if act["patients"] and act["patients_seen"] is not None else None)
-    tgt = act["referral_target"]
-    parts = [
-        f"In {ctx.period_text} the service received about {fmt(act['referrals'])} referrals for "
-        f"{fmt(act['patients'])} people ({fmt(act['referral_rates']['per_1000_registered_per_year'], 1)} per 1,000 "
-        f"registered patients a year) and saw {fmt(act['patients_seen'])} of them at least once "
-        f"({fmt(seen_pct)}%).",
-        f"Of the appointments booked, {fmt(act['dna_or_cancelled_pct'], 1)}% were missed or cancelled; people who "
-        f"were seen attended {fmt(act['mean_attended_contacts_per_patient_seen'], 1)} appointments on average, and "
-        f"the median wait from referral to first contact was {fmt(act['median_days_referral_to_first_contact'], 0)} "
-        f"days ({fmt(act['wait']['within_14_days_pct'], 0)}% within two weeks).",
-    ]
-    if tgt:
-        parts.append(f"Referrals were below the monthly target in {tgt['months_below']} of "
-                     f"{len(act['referrals_by_month'])} months, within it in {tgt['months_within']} and above it "
-                     f"in {tgt['months_above']}.")
-    if act["signposting"].get("status") != "not_available" and act["signposting"]["top_services"]:
-        first = act["signposting"]["top_services"][0]
-        if first["service"] != activity.OTHER:
-            parts.append(f"The most used onward service was {first['service']}.")
-    if act["unmet_needs"].get("status") != "not_available" and act["unmet_needs"]["top_needs"]:
-        named = [k for k in act["unmet_needs"]["top_needs"] if k != activity.OTHER][:3]
-        if named:
-            parts.append("The largest recorded gaps were " + ", ".join(named) + ".")
-    parts.append("These are counts of activity, not evidence of impact: the outcome sections ask what changed.")
-    display(nb.md(" ".join(parts)))
+if sec.ok:
+    display(nb.md(activity.reading(act)))

@@ -35,22 +35,14 @@ import pandas as pd
 
 from pipeline import nb
 from pipeline.analyses import activity
-from pipeline.disclosure import fmt
 
-ctx = nb.setup(borough, processed_dir, fragments_dir, period)
-missing = ctx.missing("referrals")
-ran = not missing
-if missing:
-    display(nb.md("**Not available:** this extract has no `referrals` table."))
-else:
-    # the same analysis and disclosure control as the activity section, which publishes these figures
-    part = activity.publish_participants(activity.compute_participants(ctx.activity_extract),
-                                         ctx.sdc.scoped(activity.SECTION))
-    display(nb.md(f"This section covers **{ctx.period_text}**."))
+# the activity section publishes these figures: read what 20_activity saved for these inputs
+sec = nb.section("activity", borough, processed_dir, fragments_dir, period, reuse=True)
+act = sec.data
+if sec.ok:
+    display(nb.md(f"This section covers **{sec.ctx.period_text}**."))
 
-LABELS = {"age_band": "Age band", "gender": "Gender", "ethnicity": "Ethnicity", "imd_decile": "IMD decile",
-          "referral_source": "Referral source", "referral_reason": "Referral reason", "risk_band": "Risk band",
-          "carer": "Carer", "diabetes": "Diabetes register", "severe_mental_illness": "Severe mental illness register"}
+LABELS = activity.LABELS
 RISK_ORDER = ["very_high", "high", "medium", "low", "not_recorded"]
 
 
@@ -72,15 +64,15 @@ def ordered(col, keys):
 # Descriptive. Counts are referrals (a person referred twice counts twice); % is of all referrals.
 
 # %%
-if ran:
-    s = part["participants_summary"]
+if sec.ok:
+    s = act["participants_summary"]
     display(nb.md(
-        f"**Core20:** {fmt(s['core20_pct'], 1)}% of referrals with a recorded IMD decile came from the most deprived "
-        f"fifth of neighbourhoods (deciles 1–2); by construction 20% of England's population lives there."))
+        f"**Core20:** {nb.fmt(s['core20_pct'], 1)}% of referrals with a recorded IMD decile came from the most "
+        f"deprived fifth of neighbourhoods (deciles 1–2); by construction 20% of England's population lives there."))
     cols = [c for c in activity.PARTICIPANT_COLUMNS if c not in ("referral_source", "referral_reason")]
     rows = []
     for col in cols:
-        cells, pct = part["participants"][col], part["participants_pct"][col]
+        cells, pct = act["participants"][col], act["participants_pct"][col]
         for i, k in enumerate(ordered(col, list(cells))):
             rows.append((LABELS[col] if i == 0 else "", k.replace("_", " "), cells[k], pct[k]))
     display(nb.table(pd.DataFrame(rows, columns=["Characteristic", "Group", "Referrals", "% of referrals"],
@@ -92,16 +84,16 @@ if ran:
 # registered list, so the `comparison_patients` pool — registered patients who were never referred
 # — stands in for it. The pool is whatever the service extracted for matched comparisons, so it may
 # not mirror the list exactly. Each referred person counts once, at their earliest referral.
-# A bar to the right of the pool's marker means the group is over-represented among referrals.
+# A bar reaching past the pool's marker means the group is over-represented among referrals.
 
 # %%
-vs = part["participants_vs_registered"] if ran else None
-if ran and vs["pool"] is None:
-    display(nb.md("**Not available:** this extract has no `comparison_patients` table, so there is no profile of "
-                  "registered patients to compare referrals with."))
-elif ran:
-    display(nb.md(f"About {fmt(vs['referred_people'])} referred people and {fmt(vs['pool_people'])} people in the "
-                  "comparison pool."))
+vs = act["participants_vs_registered"] if sec.ok else None
+if sec.ok and vs["pool"] is None:
+    display(nb.md("This extract has no `comparison_patients` table, so there is no profile of registered patients "
+                  "to compare referrals with."))
+elif sec.ok:
+    display(nb.md(f"About {nb.fmt(vs['referred_people'])} referred people and {nb.fmt(vs['pool_people'])} people in "
+                  "the comparison pool."))
     shown = [c for c in activity.POOL_COLUMNS
              if any(v is not None for v in vs["columns"][c]["referred_pct"].values())
              and any(v is not None for v in vs["columns"][c]["pool_pct"].values())]
@@ -113,22 +105,32 @@ elif ran:
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.6 * nrow), squeeze=False)
         for ax in axes.flat[len(shown):]:
             ax.set_visible(False)
+        gaps = []  # (referred - pool, column, group): the group most over-represented, for the alt text
         for ax, col in zip(axes.flat, shown, strict=False):
             r, p = vs["columns"][col]["referred_pct"], vs["columns"][col]["pool_pct"]
             keys = ordered(col, list(r))[::-1]
             y = np.arange(len(keys))
-            ax.barh(y, [r[k] or 0 for k in keys], color="#2b6a99", label="referred")
+            ax.barh(y, [r[k] or 0 for k in keys], color="#2b6a99", label="referred (bars)")
             ax.scatter([p[k] for k in keys if p[k] is not None], [yi for yi, k in zip(y, keys, strict=True) if p[k] is not None],
-                       color="#f2b134", edgecolor="#444", zorder=3, label="comparison pool")
+                       color="#f2b134", edgecolor="#444", marker="D", zorder=3, label="comparison pool (diamonds)")
             for yi, k in zip(y, keys, strict=True):
                 if r[k] is None:
                     ax.text(0, yi, " [c]", va="center", fontsize=7, color="#555")
+            gaps += [(r[k] - p[k], col, k) for k in keys if r[k] is not None and p[k] is not None
+                     and k not in ("not_recorded", "not_stated")]
             ax.set_yticks(y, [k.replace("_", " ") for k in keys], fontsize=9)
             ax.set_title(LABELS[col], fontsize=11)
             ax.set_xlabel("% of people")
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=9, frameon=False)
-        nb.show(fig, rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+        alt = ("For each characteristic, bars give the % of referred people in each group and diamonds the % of the "
+               "comparison pool.")
+        if gaps:
+            _, col, k = max(gaps)
+            alt += (f" The most over-represented group among referrals is {LABELS[col].lower()} {k.replace('_', ' ')}: "
+                    f"{nb.fmt(vs['columns'][col]['referred_pct'][k], 1)}% of referred people against "
+                    f"{nb.fmt(vs['columns'][col]['pool_pct'][k], 1)}% of the pool.")
+        nb.show(fig, alt=alt, rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
         rows = []
         for col in shown:
             r, p = vs["columns"][col]["referred_pct"], vs["columns"][col]["pool_pct"]
@@ -141,31 +143,5 @@ elif ran:
 # ## Reading
 
 # %%
-if ran:
-    s = part["participants_summary"]
-    p = part["participants_pct"]
-
-    def top(col):
-        cells = {k: v for k, v in p[col].items() if v is not None and k not in ("not_recorded", "not_stated")}
-        return max(cells, key=cells.get).replace("_", " ") if cells else None
-
-    tops = {"gender": top("gender"), "ethnicity": top("ethnicity"), "age band": top("age_band")}
-    if all(v is None for v in tops.values()):
-        text = [f"In {ctx.period_text} there were too few referrals in each group to describe who was reached "
-                "after disclosure control."]
-    else:
-        text = [f"In {ctx.period_text}, the largest groups referred were: "
-                + ", ".join(f"{k} {fmt(v)}" for k, v in tops.items()) + "."]
-    if s["core20_pct"] is not None:
-        more = "more" if s["core20_pct"] > 20 else "less"
-        text.append(f"{fmt(s['core20_pct'], 1)}% of referrals with an IMD decile came from the most deprived fifth of "
-                    f"neighbourhoods, {more} than the 20% an even spread across England would give "
-                    "(the borough's own share of Core20 neighbourhoods may differ).")
-    carers = p["carer"].get("yes")
-    if carers is not None:
-        text.append(f"{fmt(carers, 1)}% of referrals were recorded as carers (a minimum: the field is often empty).")
-    if vs["pool"] is not None:
-        text.append("The comparison with the pool of never-referred registered patients is a proxy for the registered "
-                    "list: differences describe who was referred, not why.")
-    text.append("These figures describe who was reached; they say nothing about whether the service helped them.")
-    display(nb.md(" ".join(text)))
+if sec.ok:
+    display(nb.md(activity.participants_reading(act)))

@@ -5,10 +5,16 @@ import pytest
 from pipeline import paths
 from pipeline.analyses import activity
 from pipeline.config import DisclosureSettings
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.load import load_extract
 
 TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
+OFF = DisclosureSettings(enabled=False)
+ON = DisclosureSettings()
+
+
+def published(raw, rules=ON):
+    return release(activity.publish, raw, rules)
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +39,24 @@ def test_participants_breakdowns(raw):
 
 
 def test_published_exact_when_control_is_off(raw):
-    out = activity.publish(raw, SDC(DisclosureSettings(enabled=False)))
+    out = published(raw, OFF).data
     assert out["dna_or_cancelled_pct"] == 28.1
     assert out["mean_attended_contacts_per_patient_seen"] == 2.3
     assert out["median_days_referral_to_first_contact"] == 7.0
 
 
 def test_published_with_default_control_hides_small_numbers(raw):
-    sdc = SDC(DisclosureSettings())
-    out = activity.publish(raw, sdc.scoped("activity"))
-    assert out["referrals"] == 10 and out["patients"] == 10 and out["patients_seen"] == 10
+    pub = published(raw)
+    out = pub.data
+    assert out["referrals"] == 10 and out["patients_seen"] == 10
+    # 11 patients of 12 referrals: the one re-referral is a small count, and in the whole extract the
+    # patients are the new referrals, so the patient count goes with the hidden new-referral count
+    assert out["patients"] is None and out["new_vs_rereferrals"] == {"new": None, "re_referral": None}
     assert out["contacts_booked"] == 30 and out["contacts_attended"] == 25
-    # 9 missed of 32 booked -> rounded 10 of 30
-    assert out["dna_or_cancelled_pct"] == 33.3
+    # 9 missed of 32 booked -> rounded 10 of 30; 25 attended over 10 seen (rounded), not 23 / 10
+    assert out["dna_or_cancelled_pct"] == 33.3 and out["mean_attended_contacts_per_patient_seen"] == 2.5
     assert all(v in (0, None) for v in out["referrals_by_month"].values())
-    assert "activity.referrals_by_month.2022-04" in sdc.suppressed
+    assert "referrals_by_month.2022-04" in pub.suppressed
     assert out["participants"]["gender"]["female"] is None
 
 
@@ -107,16 +116,15 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def exact(raw):
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = activity.publish(raw, sdc.scoped("activity"))
-    assert sdc.suppressed == []  # nothing is recorded as suppressed when control is off
-    return out
+    pub = published(raw, OFF)
+    assert pub.suppressed == []  # nothing is recorded as suppressed when control is off
+    return pub.data
 
 
 @pytest.fixture(scope="module")
 def controlled(raw):
-    sdc = SDC(DisclosureSettings())
-    return activity.publish(raw, sdc.scoped("activity")), sdc
+    pub = published(raw)
+    return pub.data, pub
 
 
 def test_contract_keys_are_unchanged(exact):
@@ -125,6 +133,20 @@ def test_contract_keys_are_unchanged(exact):
                 "median_days_referral_to_first_contact", "referrals_by_month"]
     assert list(exact)[:9] == contract
     assert exact["period_covered"] == {"start": "2022-04-01", "end": "2024-03-31"}
+    assert exact["patients_seen_pct"] == 90.9  # 10 of 11: the executive summary quotes it
+
+
+def test_monthly_series(exact):
+    """README: R001 referred 2022-04-11, first contact 04-19 (8 days); April's contacts are R001's dna
+    on 04-15 and attendance on 04-19."""
+    m = exact["monthly"]
+    assert list(m) == list(exact["referrals_by_month"])
+    assert m["2022-04"] == {"referrals": 1, "contacts_booked": 2, "dna_or_cancelled_pct": 50.0,
+                            "median_days_to_first_contact": 8.0}
+    assert all(m[k]["referrals"] == exact["referrals_by_month"][k] for k in m)
+    assert sum(v["contacts_booked"] for v in m.values()) == exact["contacts_booked"]
+    assert m["2022-08"]["referrals"] == 0 and m["2022-08"]["median_days_to_first_contact"] is None
+    assert m["2022-12"]["contacts_booked"] == 0 and m["2022-12"]["dna_or_cancelled_pct"] is None
 
 
 def test_referrals_by_practice_pcn_target_and_rates(exact):
@@ -209,7 +231,7 @@ def _is_published_count(v):
 
 
 def test_every_count_table_is_rounded_or_suppressed(controlled):
-    out, sdc = controlled
+    out, pub = controlled
     for key in ("referrals_by_practice", "referrals_by_pcn", "referrals_by_source", "referrals_by_reason",
                 "new_vs_rereferrals", "attended_contacts_by_type"):
         assert all(_is_published_count(v) for v in out[key].values()), key
@@ -219,7 +241,8 @@ def test_every_count_table_is_rounded_or_suppressed(controlled):
         assert all(_is_published_count(v) for v in col_cells.values())
     assert all(_is_published_count(v) for v in out["wait"]["distribution"].values())
     assert all(_is_published_count(v) for v in out["closures"]["reasons"].values())
-    assert "activity.referrals_by_practice.F84004" in sdc.suppressed
+    assert all(_is_published_count(v["contacts_booked"]) for v in out["monthly"].values())
+    assert "referrals_by_practice.F84004" in pub.suppressed
 
 
 def test_secondary_suppression_in_the_contacts_table(controlled):
@@ -231,18 +254,17 @@ def test_secondary_suppression_in_the_contacts_table(controlled):
         # the attended column is published the same way in both keys
         if t in out["attended_contacts_by_type"]:
             assert out["attended_contacts_by_type"][t] == row["attended"]
-        if row["attended"] is None:
-            assert row["minutes_recorded"] is None  # would reveal the attended count
     f2f = out["contacts_by_type"]["face_to_face"]
-    assert f2f["booked"] == 15 and f2f["attended"] is None and f2f["dna"] is None
+    assert f2f["attended"] is None and f2f["dna"] is None  # 2 did not attend: hidden, and a neighbour
     assert f2f["median_minutes"] == 55.0  # resting on 11 attended contacts: publishable
+    assert f2f["mean_minutes"] == 53.0  # 53.2 from 11 contacts: whole minutes below about 100
 
 
 def test_rates_and_percentages_rest_on_rounded_counts(controlled):
-    out, sdc = controlled
+    out, pub = controlled
     assert out["referral_rates"]["per_1000_registered"] == 1.0  # 12 -> 10 referrals
     assert out["referral_rates"]["by_pcn"]["PCN North"]["per_1000"] is None  # 7 referrals: suppressed
-    assert "activity.referral_rates.by_pcn.PCN North.per_1000" in sdc.suppressed
+    assert "referral_rates.by_pcn.PCN North.per_1000" in pub.suppressed
     assert out["wait"]["within_14_days_pct"] is None  # the 0-7 and 8-14 bins are hidden
     assert out["signposting"]["top_services"] == [{"service": activity.OTHER, "signposts": None, "pct": None}]
     assert out["unmet_needs"]["by_pcn"]["PCN North"]["needs_per_1000_referrals"] is None
@@ -250,59 +272,17 @@ def test_rates_and_percentages_rest_on_rounded_counts(controlled):
     assert out["referral_target"]["months_unknown"] == 12 and out["referral_target"]["months_below"] == 12
 
 
-def test_counts_table_secondary_suppression():
-    sdc = SDC(DisclosureSettings())
-    table = {"a": {"x": 20, "y": 3}, "b": {"x": 30, "y": 40}, "c": {"x": 12, "y": 9}}
-    out = activity.counts_table(sdc.scoped("t"), table, "grid", row_totals=True, col_totals=True)
-    assert out["a"]["y"] is None  # primary
-    for r in ("a", "b", "c", "total"):
-        inner = [out[r][c] for c in ("x", "y")]
-        if out[r]["total"] is not None:
-            assert sum(v is None for v in inner) != 1, r
-    for c in ("x", "y", "total"):
-        col_cells = [out[r][c] for r in ("a", "b", "c")]
-        if out["total"][c] is not None:
-            assert sum(v is None for v in col_cells) != 1, c
-    assert out["total"]["total"] == 115
-    assert "t.grid.a.y" in sdc.suppressed
-
-
-@pytest.mark.parametrize("seed", range(30))
-def test_counts_table_never_leaves_a_single_hidden_cell(seed):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    table = {f"r{i}": {f"c{j}": int(rng.choice([0, 1, 3, 6, 9, 15, 40])) for j in range(4)} for i in range(5)}
-    sdc = SDC(DisclosureSettings())
-    out = activity.counts_table(sdc, table, "g", row_totals=True, col_totals=True)
-    rows, cols = list(table), [f"c{j}" for j in range(4)]
-    groups = [[(r, c) for c in cols] for r in rows + ["total"]] + [[(r, c) for r in rows] for c in cols + ["total"]]
-    full = {(r, c): table[r][c] for r in rows for c in cols}
-    for r in rows:
-        full[(r, "total")] = sum(table[r].values())
-    for c in cols + ["total"]:
-        full[("total", c)] = sum(full[(r, c)] for r in rows)
-    for g in groups:
-        hidden = [k for k in g if out[k[0]][k[1]] is None]
-        nonzero_shown = [k for k in g if out[k[0]][k[1]] not in (None, 0)]
-        if len(hidden) == 1:
-            assert not nonzero_shown  # nothing left to hide: the margin itself is small
-        if hidden and nonzero_shown:
-            assert sum(full[k] for k in hidden) >= 8
-
-
 # ---------------------------------------------------------------------------- periods and thin extracts
 
 def test_a_period_report_counts_rereferrals_against_the_whole_history(tiny):
     fy = restrict(tiny, parse_period("2022-23"))
     raw = activity.compute(fy, history=tiny)
-    out = activity.publish(raw, SDC(DisclosureSettings(enabled=False)))
+    out = published(raw, OFF).data
     assert out["referrals"] == 7 and len(out["referrals_by_month"]) == 12
     assert out["new_vs_rereferrals"] == {"new": 6, "re_referral": 1}
     assert out["closures"]["closed"] == 2 and out["closures"]["open_at_end"] == 5
     assert out["period_covered"] == {"start": "2022-04-01", "end": "2023-03-31"}
-    later = activity.publish(activity.compute(restrict(tiny, parse_period("2023-24")), history=tiny),
-                             SDC(DisclosureSettings(enabled=False)))
+    later = published(activity.compute(restrict(tiny, parse_period("2023-24")), history=tiny), OFF).data
     assert later["new_vs_rereferrals"] == {"new": 5, "re_referral": 0}
 
 
@@ -320,8 +300,8 @@ def _thin(tiny, drop_columns=False):
 @pytest.mark.parametrize("drop_columns", [False, True])
 def test_only_referrals_and_contacts(tiny, drop_columns):
     ex = _thin(tiny, drop_columns)
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = activity.publish(activity.compute(ex), sdc)
+    pub = published(activity.compute(ex), OFF)
+    out = pub.data
     assert out["referrals"] == 12 and out["contacts_booked"] == 32
     assert out["signposting"]["status"] == "not_available" and out["unmet_needs"]["status"] == "not_available"
     assert out["referral_target"] is None and out["referral_rates"]["by_pcn"] is None
@@ -329,9 +309,12 @@ def test_only_referrals_and_contacts(tiny, drop_columns):
     json.dumps(out, allow_nan=False)
     if drop_columns:
         assert out["median_days_referral_to_first_contact"] is None
+        assert pub.not_estimable["median_days_referral_to_first_contact"] == "no referral had a first contact"
         assert out["participants"]["risk_band"] == {"not_recorded": 12}
         assert list(out["contacts_by_type"]) == ["not_recorded"]
-    assert sdc.suppressed == []
+    assert pub.suppressed == []
+    # with control on, a median over no one is not estimable, not withheld
+    assert "median_days_referral_to_first_contact" not in published(activity.compute(ex)).suppressed
 
 
 # ---------------------------------------------------------------------------- the notebooks, end to end
@@ -365,8 +348,7 @@ def test_activity_notebook_with_only_referrals_and_contacts(tiny, tmp_path, monk
     frags, text = run_notebook("20_activity", _thin(tiny), tmp_path, monkeypatch, enabled=False)
     frag = json.loads((frags / "activity.json").read_text())
     assert frag["status"] == "ok" and frag["data"]["referrals"] == 12
-    assert "Not available:</strong> this extract has no <code>signposting</code>" in text or \
-        "no `signposting` table" in text
+    assert "no `signposting` table" in text and "Not available" not in text
     assert "Traceback" not in text
 
 
@@ -374,12 +356,16 @@ def test_participants_notebook_runs_for_a_period(tiny, tmp_path, monkeypatch):
     frags, text = run_notebook("30_participants", tiny, tmp_path, monkeypatch, enabled=True, period="2023-24")
     assert "financial year 2023/24" in text
     assert not (frags / "participants.json").exists()  # published in the activity section
+    frag = json.loads((frags / "activity.json").read_text())
+    assert frag["data"]["period_covered"] == {"start": "2023-04-01", "end": "2024-03-31"}
 
 
-def test_top_items_fold_a_small_remainder_into_all_other():
-    sdc = SDC(DisclosureSettings())
-    assert activity.top_items({"a": 100, "b": 50, "c": 9, "d": 3}, sdc) == {"a": 100, "b": 50, activity.OTHER: 12}
-    assert activity.top_items({"a": 100, "b": 9}, sdc) == {"a": 100, "b": 9}
-    assert activity.top_items({"a": 3, "b": 2}, sdc) == {activity.OTHER: 5}
-    off = SDC(DisclosureSettings(enabled=False))
-    assert activity.top_items({f"s{i:02d}": 20 - i for i in range(12)}, off, n=10)[activity.OTHER] == 10 + 9
+def test_participants_notebook_reads_the_fragment_the_activity_notebook_saved(tiny, tmp_path, monkeypatch):
+    frags, _ = run_notebook("20_activity", tiny, tmp_path, monkeypatch)
+    saved = frags / "activity.json"
+    frag = json.loads(saved.read_text())
+    frag["data"]["participants_summary"]["core20_pct"] = 99.9  # a marker: only the saved fragment has it
+    saved.write_text(json.dumps(frag))
+    _, text = run_notebook("30_participants", tiny, tmp_path, monkeypatch)
+    assert json.loads(saved.read_text()) == frag  # not published a second time
+    assert "99.9% of referrals with a recorded IMD decile" in text

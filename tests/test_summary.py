@@ -19,6 +19,25 @@ def test_a_section_writes_its_headlines_from_its_published_figures():
     assert readmission.headlines(dict(READMISSION, cif_30d_pct=None)) == []
 
 
+ACTIVITY = {"referrals": 9000, "patients": 8000, "patients_seen": 7400, "patients_seen_pct": 92.5,
+            "contacts_booked": 30000, "dna_or_cancelled_pct": 17.1, "mean_attended_contacts_per_patient_seen": 3.21,
+            "median_days_referral_to_first_contact": 12.0}
+
+
+def test_activity_headlines_quote_published_figures():
+    from pipeline.analyses import activity
+
+    heads = {h.measure: h for h in activity.SECTION.headlines(ACTIVITY)}
+    assert heads["Referrals received"].value == "9,000"
+    assert "92.5% of them were seen" in heads["Referrals received"].reading  # the published share
+    assert heads["Appointments missed or cancelled"].value == "17.1%"
+    assert "3.2 attended per person seen" in heads["Appointments missed or cancelled"].reading
+    assert heads["Wait from referral to first contact"].value == "12 days"
+    withheld = dict(ACTIVITY, patients_seen_pct=None)
+    assert "[c]% of them were seen" in {h.measure: h for h in activity.SECTION.headlines(withheld)}[
+        "Referrals received"].reading
+
+
 def test_caveats():
     text = " ".join(caveats(RESULTS))
     assert "Synthetic data" in text and "Uncontrolled design" in text
