@@ -3,7 +3,7 @@
 import pytest
 
 from pipeline import paths
-from pipeline.analyses import activity
+from pipeline.analyses import activity, labels
 from pipeline.config import DisclosureSettings
 from pipeline.disclosure import release
 from pipeline.load import load_extract
@@ -219,9 +219,9 @@ def test_participants_extra(exact):
 
 def test_names_are_grouped_ignoring_case_and_spacing():
     s = pd.Series(["AGE UK MERTON", "Age UK Merton", "Age  UK Merton ", "Wimbledon Guild"])
-    key = activity.normalise_name(s)
+    key = labels.normalise_name(s)
     assert key.nunique() == 2
-    assert activity.display_names(s, key)["age uk merton"] in ("AGE UK MERTON", "Age UK Merton")
+    assert labels.display_names(s, key)["age uk merton"] in ("AGE UK MERTON", "Age UK Merton")
 
 
 # ---------------------------------------------------------------------------- disclosure

@@ -42,9 +42,9 @@ from ..contract import ONS4_INSTRUMENT, TABLES
 from ..disclosure import Release
 from ..extract import Extract
 from ..sections import Section
-from .activity import col, dates
 from .data_quality_text import COMPLETE_ENOUGH_PCT, reading
 from .inputs import financial_year
+from .labels import col, dates
 from .referral_index import ReferralIndex
 
 LATE_CONTACT_DAYS = 28  # an appointment this many days after closure is "long after"

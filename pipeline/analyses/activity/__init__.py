@@ -42,9 +42,7 @@ from ...disclosure import Release
 from ...disclosure.release import OTHER  # noqa: F401  (re-exported for notebooks)
 from ...extract import Extract
 from ...sections import Section
-from ..labels import col, dates, display_names, normalise_name  # noqa: F401  (re-exported: other sections import them)
 from .contacts import ContactsRaw, compute_contacts, publish_contacts
-from .legacy import not_about_people, rate, share, stat  # noqa: F401  (still imported by inputs, data_quality)
 from .participants import (  # noqa: F401  (re-exported for notebooks)
     AGE_BANDS,
     BOOLEAN_COLUMNS,
