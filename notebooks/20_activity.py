@@ -84,6 +84,42 @@ def count_table(cells, label, pct=None):
 
 
 # %% [markdown]
+# ## Monthly activity at a glance
+# Descriptive, over time. Each monthly series read as an NHS England *Making Data Count* statistical
+# process control (XmR) chart: the mean, process limits (mean ± 2.66 × the mean moving range) and the
+# months a rule flags as special cause (a point beyond the limits; 7 in a row above or below the mean;
+# 7 rising or falling; 2 of 3 beyond two sigma). The variation icon describes the latest month, the
+# assurance icon whether the referral target (where `extract.yml` sets one) is met reliably. Fewer than
+# 15 months give *trial* limits. Computed from the published monthly figures: a withheld month is a gap.
+# The method is in `docs/spc.md`.
+
+# %%
+if sec.ok:
+    from pipeline import spc
+
+    band = act["referral_target"]
+    charts = activity.spc.analyse(act["monthly"], (band["lower"], band["upper"]) if band else None)
+    rows, icons = [], {"Variation": [], "Assurance": []}
+    for name, s in act["spc"].items():
+        limits = nb.fmt(None) if s["mean"] is None else f"{s['lower_limit']:,.1f} to {s['upper_limit']:,.1f}"
+        rows.append((s["label"], s["latest_month"] or "-", s["latest_value"], s["mean"], limits,
+                     spc.icon_label(s["variation"], trial=s["trial_limits"]) if s["variation"] else "not assessed",
+                     spc.icon_label(s["assurance"], trial=s["trial_limits"]) if s["assurance"] else "no target"))
+        icons["Variation"].append(spc.icon_svg(s["variation"], trial=s["trial_limits"]) if s["variation"]
+                                  else "not assessed")
+        icons["Assurance"].append(spc.icon_svg(s["assurance"], trial=s["trial_limits"]) if s["assurance"]
+                                  else "no target")
+    display(nb.table(pd.DataFrame(rows, columns=["Measure", "Latest month", "Latest", "Mean", "Process limits",
+                                                 "Variation", "Assurance"], dtype=object), html=icons))
+    for name, result in charts.items():
+        s = act["spc"][name]
+        fig, ax = plt.subplots(figsize=(10, 3.6))
+        spc.draw(ax, result, title=s["label"], unit=s["unit"])
+        points = pd.DataFrame([(p.label, p.value, ", ".join(p.rules) or "") for p in result.points],
+                              columns=["Month", s["label"], "Special cause rules"], dtype=object)
+        nb.show(fig, alt=spc.alt_text(result, s["label"]), data=points)
+
+# %% [markdown]
 # ## Headline activity
 # Descriptive (published method: the NEL and Merton dashboards report the same figures).
 

@@ -269,9 +269,11 @@ class _Table:
         return {"text/html": self.html, CSV_MIME: self.csv}
 
 
-def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = False) -> Any:
+def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = False,
+          html: dict[str, list[str]] | None = None) -> Any:
     """Display a published table: ``None`` cells show as ``[c]``, numbers with separators. The
-    report offers the same values as a CSV file beside it (``tables/`` of the published report)."""
+    report offers the same values as a CSV file beside it (``tables/`` of the published report).
+    ``html``: columns shown as the given HTML (icons) instead of their text, which the CSV keeps."""
     out = df.astype(object).copy()
     # leading columns of text are row labels: rendered as row headers (<th>), so a label such as
     # an IMD decile "3" is never read as a count (by people or by the published-file scanner)
@@ -284,10 +286,17 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = Fa
     for col in out.columns:
         d = decimals.get(col, 1) if isinstance(decimals, dict) else decimals
         out[col] = [fmt(_none_if_nan(v), d) if (v is None or isinstance(v, (int, float))) else v for v in out[col]]
-    html = out.to_html(index=index, escape=True, border=0, classes="sp-table", na_rep="[c]")
+    marks = {}
+    for col, cells in (html or {}).items():
+        for i, cell in enumerate(cells):
+            marks[f"@@html-{col}-{i}@@"] = cell
+            out.at[out.index[i], col] = f"@@html-{col}-{i}@@"
+    text = out.to_html(index=index, escape=True, border=0, classes="sp-table", na_rep="[c]")
+    for mark, cell in marks.items():
+        text = text.replace(mark, cell)
     if not index and labels and len(labels) < len(out.columns):
-        html = _row_headers(html, len(labels))
-    return _Table(html, csv_text(df, index))
+        text = _row_headers(text, len(labels))
+    return _Table(text, csv_text(df, index))
 
 
 def _row_headers(html: str, k: int) -> str:

@@ -260,3 +260,12 @@ def test_given_withholds_a_groups_statistic_with_its_count(rel):
                        "fte": rel.fact(1.23456, decimals=2)})
     assert out.data["mean_y"] is None and out.data["mean_x"] is None  # x is hidden with y (secondary)
     assert out.data["fte"] == 1.23
+
+
+def test_a_partial_derived_figure_sees_withheld_inputs_as_a_reader_does(rel):
+    total = rel.cell(60)
+    parts = rel.split(total, {"a": 55, "b": 5})
+    out = rel.publish({"n": rel.counts(parts), "total": rel.count(total),
+                       "seen": rel.derived(lambda a, b: [a, b], *rel.counts(parts).values(), partial=True),
+                       "all": rel.derived(lambda a, b: [a, b], *rel.counts(parts).values())})
+    assert out.data["seen"] == [None, None] and out.data["all"] is None  # a goes with b (secondary)

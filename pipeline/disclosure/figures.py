@@ -203,13 +203,15 @@ class Interval(Estimate):
 
 class Derived(Figure):
     """A value computed from other published figures only (post-processing a safe output is
-    safe). Withheld, with the same rule, when any input is, or when its ``base`` (the people it
-    rests on, when its inputs count something else) is too small; ``fn`` returning ``None`` is "not
+    safe). Withheld, with the same rule, when any input is (unless ``partial``: then a withheld input
+    reaches ``fn`` as ``None``, as a reader sees it), or when its ``base`` (the people it rests on,
+    when its inputs count something else) is too small; ``fn`` returning ``None`` is "not
     estimable". Numbers returned are rounded to ``decimals`` when given."""
 
     def __init__(self, fn: Callable[..., Any], inputs: tuple[Figure, ...], decimals: int | None,
-                 reason: str | None = None, base: Cell | int | None = None):
+                 reason: str | None = None, base: Cell | int | None = None, partial: bool = False):
         self.fn, self.inputs, self.decimals, self.reason, self.base = fn, inputs, decimals, reason, base
+        self.partial = partial
 
     def cells(self) -> Iterable[Cell]:
         for f in self.inputs:
@@ -226,7 +228,7 @@ class Derived(Figure):
         values = []
         for f in self.inputs:
             o = r(f)
-            if not o.published:
+            if not o.published and not self.partial:
                 return withheld(o.rule, o.reason)
             values.append(o.value)
         v = self.fn(*values)

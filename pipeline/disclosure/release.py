@@ -223,10 +223,12 @@ class Release:
         return Interval(_plain(lo), _plain(hi), base, events, decimals, whole_numbers, reason)
 
     def derived(self, fn: Callable[..., Any], *inputs: Figure, decimals: int | None = None,
-                reason: str | None = None, base: Cell | int | None = None) -> Derived:
+                reason: str | None = None, base: Cell | int | None = None, partial: bool = False) -> Derived:
         """A value computed from other figures of this release only (withheld with them); ``base``:
-        the people it rests on, when its inputs count something else (appointments, contacts)."""
-        return Derived(fn, tuple(inputs), decimals, reason, base)
+        the people it rests on, when its inputs count something else (appointments, contacts);
+        ``partial``: computed from what is published, a withheld input passed as ``None`` (a chart's
+        limits over months some of which are withheld)."""
+        return Derived(fn, tuple(inputs), decimals, reason, base, partial)
 
     def fact(self, value: Any, decimals: int | None = None) -> Fact:
         """A figure that does not describe people (a setting, a registered population, an FTE), to

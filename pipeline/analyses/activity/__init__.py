@@ -25,7 +25,9 @@ within / above the band of ``extract.yml``, judged on the published monthly coun
 ``referral_rates`` (per 1,000 registered over the period and a year; by PCN from
 ``pcn_quarterly``), ``new_vs_rereferrals`` (a re-referral is a patient's second or later referral
 in the whole extract), ``patients_seen_pct``, ``contacts_by_type``, ``attended_contacts_by_type``,
-``monthly`` (per month: referrals, appointments booked, % missed or cancelled, median days to
+``spc`` (each monthly series as a Making Data Count XmR chart: limits, variation and assurance icons,
+the months special causes flag, derived from the published months; :mod:`.spc`), ``monthly`` (per
+month: referrals, appointments booked, % missed or cancelled, median days to
 first contact), ``wait``, ``closures``, ``signposting``, ``unmet_needs``, ``participants``,
 ``participants_pct``, ``participants_summary`` (Core20) and ``participants_vs_registered``.
 """
@@ -64,6 +66,7 @@ from .signposting import (
     publish_signposting,
     publish_unmet,
 )
+from .spc import publish as publish_spc
 
 CONTRACT_KEYS = ("referrals", "patients", "patients_seen", "contacts_booked", "contacts_attended",
                  "dna_or_cancelled_pct", "mean_attended_contacts_per_patient_seen",
@@ -146,6 +149,7 @@ def publish(raw: ActivityRaw, rel: Release) -> dict:
     out.update(extra)
     out["monthly"] = {m: {"referrals": rel.count(core.months[m]), **contacts_monthly[m],
                           "median_days_to_first_contact": wait_monthly[m]} for m in core.months}
+    out["spc"] = publish_spc(out["monthly"], raw.refs.target, rel)
     out["wait"] = wait
     out["closures"] = publish_closures(raw.pathway, rel, core)
     out["signposting"] = publish_signposting(raw.signposting, rel, core)
