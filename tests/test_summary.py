@@ -11,8 +11,9 @@ RESULTS = {
                  "median_days_referral_to_first_contact": 12.0},
     "wellbeing": {"ons4": {"life_satisfaction": {"n_pairs": 2000, "mean_change": 1.52, "ci95": [1.4, 1.64]},
                            "anxiety": {"n_pairs": 2000, "mean_change": -0.1, "ci95": [-0.3, 0.1]}}},
-    "targets": {"diabetes": {"high": {"n": 100, "prior_pct": {"0": 80.0}, "after_pct": {"0": 50.0}},
-                             "low": {"n": None, "prior_pct": {"0": None}, "after_pct": {"0": None}}}},
+    "targets": {"diabetes": {"high": {"n": 100, "prior_pct": {"0": 80.0}, "after_pct": {"0": 50.0}}},
+                "detail": {"diabetes": {"at_least_one_target_pct": {"prior": 20.0, "after": 50.0},
+                                        "flow": {"with_risk_band": 100}}}},
     "gp_appointments": {"status": "not_run", "reason": "no gp_appointments table"},
     "readmission": {"n_index": 400, "cif_30d_pct": 9.5, "cif_30d_ci95": [6.9, 12.6], "benchmark_30d_pct": 12.6},
 }
