@@ -107,6 +107,11 @@ if shown:
 # follow-up (life satisfaction, worthwhile, happiness: low 0–4, medium 5–6, high 7–8, very high
 # 9–10; anxiety: very low 0–1, low 2–3, medium 4–5, high 6–10), and how many of those who
 # started in the worst band (low, or high anxiety) had left it at follow-up.
+#
+# *Regression to the mean.* "% who left it" is the figure most exposed to it: those people were
+# picked out by one low score, and a score that low is partly a bad day or a bad week, so many
+# would score higher at a second measurement with no help at all. It describes movement, and
+# overstates improvement; it is not the share the service lifted out of the worst band.
 
 # %%
 HATCHES = ("", "//", "..", "xx")  # each band has its own pattern as well as its colour
@@ -150,19 +155,24 @@ if sec.ok:
 # %% [markdown]
 # ## Tests of change
 # Comparative/inferential. Paired t-test (the published `p_value`) and Wilcoxon signed-rank test
-# (zero changes dropped) of the change; Cohen's *dz* is the mean change divided by the SD of the
-# change.
+# (zero changes dropped) of the change. The effect size is *d_av*: the mean change divided by the
+# average of the baseline and follow-up SDs, so it is on the scale of the scores' own spread, as a
+# difference between groups would be. Cohen's *dz* (mean change / SD of the change, in
+# `results.json`) reads larger whenever the two scores are correlated and is not comparable with
+# the familiar 0.2 / 0.5 / 0.8 benchmarks, which were set for differences between groups; we give
+# no size labels, and these are uncontrolled changes in any case.
 
 # %%
 if sec.ok:
     rows = []
     for item in ITEMS:
         o, d = wb["ons4"][item], wb["ons4_detail"][item]
-        rows.append((LABELS[item], o["mean_change"], d["sd_change"], d["cohens_dz"], nb.p_text(o["p_value"]),
+        rows.append((LABELS[item], o["mean_change"], d["sd_change"], d["effect_size_d_av"], nb.p_text(o["p_value"]),
                      nb.p_text(d["wilcoxon_p_value"]), d["median_days_between"]))
-    display(nb.table(pd.DataFrame(rows, columns=["Question", "Mean change", "SD of change", "Cohen's dz",
+    display(nb.table(pd.DataFrame(rows, columns=["Question", "Mean change", "SD of change", "Effect size (d_av)",
                                                  "Paired t p", "Wilcoxon p", "Median days apart"], dtype=object),
-                     decimals={"Mean change": 2, "SD of change": 2, "Cohen's dz": 2, "Median days apart": 0}))
+                     decimals={"Mean change": 2, "SD of change": 2, "Effect size (d_av)": 2,
+                               "Median days apart": 0}))
 
 # %% [markdown]
 # ## Who was followed up?

@@ -68,6 +68,11 @@ if sec.ok:
 # Descriptive. Per risk band, the % of eligible patients meeting 0, 1, 2, … of their targets in
 # the 12 months before and the 12 months after first contact. Rows may not add to 100 after
 # rounding and suppression.
+#
+# *Regression to the mean.* People are often referred when their numbers are bad, and a reading
+# taken at a bad moment tends to be followed by a better one with no help at all: part of any
+# rise in targets met after first contact would have happened anyway. With no comparison group
+# these tables cannot say how much.
 
 # %%
 if sec.ok:
@@ -217,6 +222,47 @@ if sec.ok:
         display(nb.md(f"Does the change differ between risk bands? Wald χ² = {nb.fmt(w['chi2'], 2)} on "
                       f"{nb.fmt(w['df'])} df, p = {nb.p_text(w['p_value'])}. Reference band for the band odds "
                       f"ratios: {(m['reference_band'] or '').replace('_', ' ')}."))
+
+# %% [markdown]
+# ## Is one odds ratio enough? Checking the proportional-odds assumption
+# Comparative/inferential. The model above gives one odds ratio for "after vs before" that is
+# assumed to hold at every cut-point of the outcome: meeting at least 1 target rather than none,
+# at least 2 rather than fewer, and so on. The check (a Brant-type test) fits one logistic model
+# per cut-point, each with its own constant, on the same period and band terms, and tests whether
+# their odds ratios are equal, with standard errors clustered by patient. A small p-value for the
+# period says the change after first contact differs between the lower and the higher
+# cut-points, so the common odds ratio is an average rather than a description of each.
+
+# %%
+if sec.ok:
+    for c in COHORTS:
+        m = tg["detail"][c]["models"]
+        po = m["proportional_odds"]
+        display(nb.md(f"### {LABELS[c]}"))
+        if po["period_odds_ratio_by_cut"]:
+            rows = [(f"At least {k} target{'s' if k != '1' else ''} met", v["odds_ratio"], nb.ci_text(v["ci95"]),
+                     nb.p_text(v["p_value"])) for k, v in po["period_odds_ratio_by_cut"].items()]
+            rows.append(("Proportional-odds model (common)", m["period"]["odds_ratio"], nb.ci_text(m["period"]["ci95"]),
+                         nb.p_text(m["period"]["p_value"])))
+            display(nb.table(pd.DataFrame(rows, columns=["After vs before, cut-point", "Odds ratio", "95% CI", "p"],
+                                          dtype=object), decimals={"Odds ratio": 2}))
+        display(nb.md(targets.prose.proportional_odds_text(m)))
+
+# %% [markdown]
+# ## Patients who died after first contact
+# A patient who dies within the 12 months after first contact has less time, or none, to be
+# measured, and the published method counts every target not measured as not met. We keep that
+# rule for every figure above: the contract's tables must be comparable with the Merton
+# evaluation's, and leaving these patients out of them would change what the tables count. The
+# patients who died are counted instead (from the optional `deaths` table), and the common odds
+# ratio is estimated again without them, so a reader can see how much their missing measurements
+# move the result. With fewer than 8 deaths that second estimate is not shown: the difference
+# between the two would be about those few people.
+
+# %%
+if sec.ok:
+    for c in COHORTS:
+        display(nb.md(f"**{LABELS[c]}.** " + targets.prose.deaths_text(tg["detail"][c])))
 
 # %% [markdown]
 # ## Reading

@@ -43,15 +43,18 @@ def typed(name: str, df: pd.DataFrame, defaults: dict | None = None) -> pd.DataF
     return pd.DataFrame(out)
 
 
-def make_extract(referrals: list[dict], measurements: list[tuple], end: date = END) -> Extract:
+def make_extract(referrals: list[dict], measurements: list[tuple], end: date = END,
+                 deaths: list[tuple] | None = None) -> Extract:
     refs = pd.DataFrame([{**REF_DEFAULTS, **r} for r in referrals])  # explicit None stays missing
     if "referral_id" not in refs:
         refs["referral_id"] = [f"R{i:03d}" for i in range(len(refs))]
     cm = pd.DataFrame(measurements, columns=["patient_id", "measurement_date", "measure", "value"])
     cfg = ExtractConfig(slug="test", borough="Test", ons_code="E09000099", extract_start=date(2022, 4, 1),
                         extract_end=end, registered_population=10000)
-    return Extract(cfg, {"referrals": typed("referrals", refs, REF_DEFAULTS),
-                         "clinical_measurements": typed("clinical_measurements", cm)}, sha256="0" * 64)
+    tables = {"referrals": typed("referrals", refs, REF_DEFAULTS), "clinical_measurements": typed("clinical_measurements", cm)}
+    if deaths is not None:
+        tables["deaths"] = typed("deaths", pd.DataFrame(deaths, columns=["patient_id", "date_of_death"]))
+    return Extract(cfg, tables, sha256="0" * 64)
 
 
 def day(base: str, offset: int) -> pd.Timestamp:
@@ -516,6 +519,124 @@ def test_share_meeting_a_target_is_a_published_figure_withheld_with_its_bands():
     assert d["at_least_one_target_pct"] == {"prior": 0.0, "after": 66.7} and d["flow"]["with_risk_band"] == 60
     h = [x for x in headlines({"targets": out}) if "diabetes" in x.measure]
     assert h[0].value == "0% → 67%" and "60 people with a risk band" in h[0].reading
+
+
+# ------------------------------------------------------------------------------ statistical review
+def test_reading_warns_of_regression_to_the_mean():
+    out = release(T.publish, T.compute(band_extract(), load_settings()), OFF).data
+    text = T.reading(out)
+    assert "regression to the mean" in text and "referred when their numbers are bad" in text
+
+
+def _non_proportional(pts, seed):
+    """Move the 'after' distribution to the extremes: more meet none and more meet all, so the period's
+    odds ratio is below 1 at the first cut-point and well above it at the last."""
+    rng = np.random.default_rng(seed)
+    pts = pts.copy()
+    pts.loc[(pts["met_after"] == 2) & (rng.random(len(pts)) < 0.6), "met_after"] = 3
+    pts.loc[(pts["met_after"] == 1) & (rng.random(len(pts)) < 0.5), "met_after"] = 0
+    return pts
+
+
+def test_proportional_odds_check_tells_proportional_from_not():
+    from pipeline.analyses.targets.proportional_odds import brant_check
+
+    def check(pts):
+        long = M.long_format(pts)
+        return brant_check(long["met"].to_numpy(), M.band_design(long, list(T.BANDS), "low", False),
+                           long["patient_id"].to_numpy())
+
+    ok = check(simulated_patients(n=600, seed=0))  # latent logistic with a common shift: proportional odds
+    assert ok.status == "ok" and ok.cuts == [1, 2, 3]
+    assert ok.period_test[1] == 2 and ok.period_test[2] > 0.05 and ok.overall[1] == 8 and ok.overall[2] > 0.05
+    bad = check(_non_proportional(simulated_patients(n=600, seed=0), 0))
+    assert bad.period_test[2] < 0.001
+    assert bad.period[1][0] < bad.period[2][0] < bad.period[3][0]
+    # one outcome level fewer than three: nothing to compare
+    pts = simulated_patients(n=200, seed=1)
+    pts[["met_prior", "met_after"]] = pts[["met_prior", "met_after"]].clip(upper=1)
+    assert check(pts).status == "not_estimable"
+
+
+def test_proportional_odds_first_cut_point_is_the_at_least_one_target_logit():
+    """At the first cut-point the check's logit is the model of 'at least one target met': the same
+    odds ratio as statsmodels' cluster-robust GLM, and an interval equal to its but for statsmodels'
+    extra small-sample factor."""
+    from pipeline.analyses.targets.proportional_odds import brant_check
+
+    long = M.long_format(simulated_patients(n=600, seed=3))
+    X = M.band_design(long, list(T.BANDS), "low", False)
+    check = brant_check(long["met"].to_numpy(), X, long["patient_id"].to_numpy())
+    ref = S.logit_cluster((long["met"].to_numpy() > 0).astype(float), X, long["patient_id"].to_numpy())
+    est, lo, hi, p = ref.ratio("after")
+    assert check.period[1][0] == pytest.approx(est, rel=1e-6)
+    assert check.period[1][1] == pytest.approx(lo, rel=2e-3) and check.period[1][2] == pytest.approx(hi, rel=2e-3)
+
+
+def test_proportional_odds_check_is_published_and_read():
+    pts = _non_proportional(simulated_patients(n=600, seed=0), 0)
+    refs = [dict(patient_id=r.patient_id, first_contact_date=FC, risk_band=r.risk_band) for r in pts.itertuples()]
+    names = ("hba1c", "total_cholesterol", "blood_pressure")
+    m = []
+    for r in pts.itertuples():
+        for sign, k in ((-1, r.met_prior), (1, r.met_after)):
+            for name in names[:k]:
+                d = day(FC, sign * 30)
+                m += ([(r.patient_id, d, "systolic_bp", 120), (r.patient_id, d, "diastolic_bp", 70)]
+                      if name == "blood_pressure" else [(r.patient_id, d, name, 4 if name != "hba1c" else 50)])
+    out = release(T.publish, T.compute(make_extract(refs, m), load_settings())).data
+    po = out["detail"]["diabetes"]["models"]["proportional_odds"]
+    assert po["status"] == "ok" and set(po["period_odds_ratio_by_cut"]) == {"1", "2", "3"}
+    assert po["period"]["df"] == 2 and po["period"]["p_value"] < 0.001 and po["overall"]["df"] == 8
+    text = T.reading(out)
+    assert "Proportional-odds check" in text and "They differ" in text
+
+
+def _deaths_extract(n_died=10, extra_deaths=()):
+    """40 high-band diabetes patients; P0..P19 meet the HbA1c target before first contact, the others
+    are measured and do not; P0..P29 are measured after and meet it; P30.. are not measured after,
+    and the first n_died of them died on day 100 after first contact."""
+    refs = [dict(patient_id=f"P{i}", first_contact_date=FC) for i in range(40)]
+    m = [(f"P{i}", day(FC, -30), "hba1c", 50 if i < 20 else 70) for i in range(40)]
+    m += [(f"P{i}", day(FC, 30), "hba1c", 50) for i in range(30)]
+    deaths = [(f"P{30 + i}", day(FC, 100)) for i in range(n_died)] + list(extra_deaths)
+    return make_extract(refs, m, deaths=deaths)
+
+
+def test_deaths_in_the_after_window_are_counted_and_left_out_in_a_sensitivity_analysis():
+    # P0 died before first contact (inconsistent: not counted), P1 after the window; P2 on the contact day counts
+    ex = _deaths_extract(6, [("P0", day(FC, -5)), ("P1", day(FC, 366)), ("P2", day(FC, 0))])
+    raw = T.compute(ex, load_settings())
+    c = raw.cohorts["diabetes"]
+    assert c.died_after == 7 and c.patients.set_index("patient_id").loc["P2", "died_after"]
+    out = release(T.publish, raw, OFF).data
+    d = out["detail"]["diabetes"]
+    assert d["flow"]["died_in_after_window"] == 7
+    # the contract's figures keep the published method: death changes nothing in them
+    without = release(T.publish, T.compute(_deaths_extract(0), load_settings()), OFF).data
+    assert out["diabetes"] == without["diabetes"]
+    # the sensitivity analysis is the main model without the 7
+    ref = M.fit_main(c.patients[~c.patients["died_after"]]).ratio("after")
+    assert d["excluding_deaths"]["period"]["odds_ratio"] == round(ref[0], 3)
+    assert d["excluding_deaths"]["period"]["odds_ratio"] != d["models"]["period"]["odds_ratio"]
+    text = T.prose.deaths_text(d)
+    assert "7 eligible patients died" in text and "Without them the common odds ratio" in text
+
+
+def test_few_deaths_withhold_the_count_and_the_sensitivity_analysis():
+    pub = release(T.publish, T.compute(_deaths_extract(3), load_settings()))
+    d = pub.data["detail"]["diabetes"]
+    assert d["flow"]["died_in_after_window"] is None
+    assert d["excluding_deaths"]["period"]["odds_ratio"] is None
+    assert "detail.diabetes.excluding_deaths.period.odds_ratio" in pub.suppressed
+    assert "not shown" in T.prose.deaths_text(d)
+
+
+def test_without_a_deaths_table_deaths_are_not_counted_and_it_says_so():
+    out = release(T.publish, T.compute(band_extract(), load_settings()), OFF).data
+    d = out["detail"]["diabetes"]
+    assert d["flow"]["died_in_after_window"] is None and d["excluding_deaths"] is None
+    assert "no deaths table" in T.prose.deaths_text(d)
 
 
 # ------------------------------------------------------------------------------ synthetic areas

@@ -298,6 +298,32 @@ def test_small_random_extracts_publish_without_error_or_small_counts():
         assert small_counts_in_json({"wellbeing": out}) == []
 
 
+def test_effect_size_is_d_av_by_hand():
+    """baseline 4 5 6 3 (SD sqrt(5/3)), follow-up 6 5 9 4 (SD sqrt(14/3)), mean change 1.5:
+    d_av = 1.5 / ((sqrt(5/3) + sqrt(14/3)) / 2) = 0.869; dz = 1.5 / sqrt(5/3) = 1.162 reads larger
+    because it divides by the SD of the change, which is small when the scores are correlated."""
+    s = W.paired_stats([4, 5, 6, 3], [6, 5, 9, 4])
+    d_av = 1.5 / ((math.sqrt(5 / 3) + math.sqrt(14 / 3)) / 2)
+    assert s["sd_baseline"] == pytest.approx(math.sqrt(5 / 3)) and s["sd_followup"] == pytest.approx(math.sqrt(14 / 3))
+    assert s["d_av"] == pytest.approx(d_av) and round(d_av, 3) == 0.869
+    assert s["dz"] > s["d_av"]
+    rows = []
+    for i, (b, f) in enumerate(zip([4, 5, 6, 3] * 3, [6, 5, 9, 4] * 3, strict=True)):
+        rows += [m(f"R{i:02d}", 0, "happiness", b), m(f"R{i:02d}", 60, "happiness", f)]
+    out = release(W.publish, W.compute(make_extract(rows), load_settings()), OFF).data
+    assert out["ons4_detail"]["happiness"]["effect_size_d_av"] == round(W.paired_stats(
+        [4, 5, 6, 3] * 3, [6, 5, 9, 4] * 3)["d_av"], 2)
+    assert "between-group" in out["method"]["effect_size_d_av"]
+
+
+def test_reading_gives_the_worst_band_its_own_regression_to_the_mean_caveat():
+    raw = W.compute(simulated_extract(200, {"life_satisfaction": 1, "worthwhile": 0, "happiness": 0,
+                                           "anxiety": -1}, seed=4), load_settings())
+    text = W.reading(release(W.publish, raw).data)
+    sentence = next(x for x in text.split(". ") if "left the worst band" in x)
+    assert "regression to the mean" in sentence
+
+
 # ------------------------------------------------------------------------------ recovery
 def simulated_extract(n, planted: dict, seed: int, follow_share=0.7):
     """n referrals; baseline scores uniform on 2..8; follow-up = baseline + planted change + noise

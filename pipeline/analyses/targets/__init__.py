@@ -42,16 +42,23 @@ Beyond the published method:
   sandwich (OrderedModel's observation scores summed by patient); no constant (OrderedModel's
   thresholds replace it). A cluster-robust logit of "at least one target met" is a robustness
   check.
+- **Proportional-odds check** (:mod:`.proportional_odds`): a Brant-type test, one logit per
+  cut-point with its own constant, slopes compared by clustered Wald tests (all terms, and the
+  period alone), with the period's odds ratio at each cut-point.
+- **Deaths in the after window** (optional ``deaths`` table): counted; the published method's
+  "no measurement = not met" is kept for the contract figures, and the main model is refitted
+  without those who died as a sensitivity analysis.
 - **Checks** raised before the tables are read (:func:`.prose.flags`, judged on published
   figures): no patient in any band met all targets (as the Merton evaluation found and queried),
   small or empty bands, eligible patients with no risk band, and a rise in measurement after
   first contact of 10 percentage points or more for a target.
 
 All of this is descriptive and uncontrolled: there is no comparison group, so a change cannot be
-attributed to social prescribing.
+attributed to social prescribing, and people referred when their numbers are bad would show some
+improvement anyway (regression to the mean).
 
 The modules: :mod:`.method` (the published method's rules), :mod:`.models` (the models across
-bands), :mod:`.cohorts` (``compute``: the raw, patient-level result), :mod:`.publication`
+bands) and :mod:`.proportional_odds` (their check), :mod:`.cohorts` (``compute``: the raw, patient-level result), :mod:`.publication`
 (``publish``: the section through the disclosure layer) and :mod:`.prose` (tables, checks,
 reading and headlines from the published section).
 """

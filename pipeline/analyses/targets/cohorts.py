@@ -1,6 +1,14 @@
 """The section's raw result: per cohort, the eligible patients with their targets met before and
-after first contact, how they were selected (the flow), the paired test per risk band and the
-models across bands. Patient-level, never published (see :mod:`.publication`)."""
+after first contact, how they were selected (the flow), the paired test per risk band, the models
+across bands and their proportional-odds check, and (with a ``deaths`` table) who died in the
+after window. Patient-level, never published (see :mod:`.publication`).
+
+**Deaths in the after window.** A patient who dies within the 12 months after first contact has
+fewer (or no) chances to be measured, and the published method counts every target not measured
+as not met. The contract's figures keep that rule (they must compare with the Merton evaluation);
+the patients who died are counted (``died_after``: died on or after first contact and within the
+window) and the main model is refitted without them as a sensitivity analysis
+(``ordinal_survivors``). Without a ``deaths`` table neither can be done (``None``)."""
 
 from __future__ import annotations
 
@@ -13,7 +21,8 @@ from ...config import Settings, Target, load_settings
 from ...extract import Extract
 from ..stats import FitResult, TestResult, stuart_maxwell
 from .method import BANDS, index_referrals, target_status, windowed_measurements
-from .models import fit_models
+from .models import fit_main, fit_models, proportional_odds_check
+from .proportional_odds import POCheck
 
 
 @dataclass
@@ -21,7 +30,8 @@ class CohortRaw:
     name: str
     targets: list[Target]
     # one row per eligible patient: patient_id, risk_band, first_contact_date,
-    # <target>_prior / <target>_after ("met" / "not_met" / "not_measured"), met_prior, met_after
+    # <target>_prior / <target>_after ("met" / "not_met" / "not_measured"), met_prior, met_after,
+    # and with a deaths table died_after (died on or after first contact, within the window)
     patients: pd.DataFrame
     flow: dict[str, int]
     tests: dict[str, TestResult]
@@ -29,6 +39,9 @@ class CohortRaw:
     ordinal_interaction: FitResult | None
     any_target: FitResult | None
     reference_band: str | None = None
+    po_check: POCheck | None = None
+    died_after: int | None = None  # eligible patients who died in the after window (None: no deaths table)
+    ordinal_survivors: FitResult | None = None  # the main model without them
 
     @property
     def n_targets(self) -> int:
@@ -62,11 +75,20 @@ def _band_tests(pts: pd.DataFrame, n_targets: int) -> dict[str, TestResult]:
     return tests
 
 
+def died_in_window(patients: pd.DataFrame, deaths: pd.DataFrame, window_days: int) -> pd.Series:
+    """Whether each patient died on or after first contact and within ``window_days`` of it."""
+    first = deaths.dropna(subset=["date_of_death"]).groupby("patient_id")["date_of_death"].min()
+    dod = patients["patient_id"].map(first)
+    days = (dod - patients["first_contact_date"]).dt.days
+    return ((days >= 0) & (days <= window_days)).fillna(False).astype(bool)
+
+
 def compute(extract: Extract, settings: Settings | None = None) -> TargetsRaw:
     cfg = (settings or load_settings()).targets
     W = int(cfg.window_days)
     end = extract.config.end
     idx = index_referrals(extract["referrals"])
+    deaths = extract.tables.get("deaths")
     meas_all = windowed_measurements(extract["clinical_measurements"], idx, W)
     cohorts: dict[str, CohortRaw] = {}
     for name, targets in cfg.cohorts.items():
@@ -85,6 +107,11 @@ def compute(extract: Extract, settings: Settings | None = None) -> TargetsRaw:
             "missing_risk_band": int((~pts["risk_band"].isin(BANDS)).sum()),
         }
         main, inter, anyt, ref = fit_models(pts)
+        died, survivors = None, None
+        if deaths is not None:
+            gone = pts["died_after"] = died_in_window(pts, deaths, W)
+            died = int(gone.sum())
+            survivors = fit_main(pts[~gone]) if died else main
         cohorts[name] = CohortRaw(name, list(targets), pts, flow, _band_tests(pts, len(targets)), main, inter, anyt,
-                                  ref)
+                                  ref, proportional_odds_check(pts), died, survivors)
     return TargetsRaw(cohorts, W, end, cfg.small_band_warning)

@@ -1,6 +1,7 @@
 """The models across risk bands: a proportional-odds (cumulative logit) model of the number of
-targets met on period and risk band, with and without the period x band interaction, and a
-logit of "at least one target met"; two rows per patient, patient-clustered standard errors."""
+targets met on period and risk band, with and without the period x band interaction, a logit of
+"at least one target met", and the check of the proportional-odds assumption
+(:mod:`.proportional_odds`); two rows per patient, patient-clustered standard errors."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pandas as pd
 
 from ..stats import FitResult, logit_cluster, ordinal_logit_cluster
 from .method import BANDS
+from .proportional_odds import POCheck, brant_check
 
 REFERENCE_BAND = "low"
 MODEL_METHOD = (
@@ -40,17 +42,41 @@ def long_format(patients: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([a, b], ignore_index=True)
 
 
+def _bands(long: pd.DataFrame) -> tuple[list[str], str]:
+    """The bands with patients, and the reference band (``low``, or else the largest)."""
+    present = [b for b in BANDS if (long["risk_band"] == b).any()]
+    return present, REFERENCE_BAND if REFERENCE_BAND in present else long["risk_band"].value_counts().index[0]
+
+
 def fit_models(patients: pd.DataFrame) -> tuple[FitResult | None, FitResult | None, FitResult | None, str | None]:
     """Ordinal main-effects and interaction models, the '>= 1 target met' logit, and the
     reference band."""
     long = long_format(patients)
     if long.empty:
         return None, None, None, None
-    present = [b for b in BANDS if (long["risk_band"] == b).any()]
-    ref = REFERENCE_BAND if REFERENCE_BAND in present else long["risk_band"].value_counts().index[0]
+    present, ref = _bands(long)
     groups = long["patient_id"].to_numpy()
     y = long["met"].to_numpy()
     main = ordinal_logit_cluster(y, band_design(long, present, ref, False), groups)
     inter = ordinal_logit_cluster(y, band_design(long, present, ref, True), groups) if len(present) > 1 else None
     anyt = logit_cluster((y > 0).astype(float), band_design(long, present, ref, False), groups)
     return main, inter, anyt, ref
+
+
+def fit_main(patients: pd.DataFrame) -> FitResult | None:
+    """The ordinal main-effects model alone (a sensitivity analysis on a subset of patients)."""
+    long = long_format(patients)
+    if long.empty:
+        return None
+    present, ref = _bands(long)
+    return ordinal_logit_cluster(long["met"].to_numpy(), band_design(long, present, ref, False),
+                                 long["patient_id"].to_numpy())
+
+
+def proportional_odds_check(patients: pd.DataFrame) -> POCheck | None:
+    """The Brant-type check of the main model's proportional-odds assumption (same terms)."""
+    long = long_format(patients)
+    if long.empty:
+        return None
+    present, ref = _bands(long)
+    return brant_check(long["met"].to_numpy(), band_design(long, present, ref, False), long["patient_id"].to_numpy())

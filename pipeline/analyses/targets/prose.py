@@ -68,20 +68,64 @@ def flags(section: dict, cohort: str) -> list[dict]:
     return out
 
 
+REGRESSION_TO_THE_MEAN = (
+    "People are often referred when their numbers are bad, and a reading taken at a bad moment tends to be followed "
+    "by a better one with no help at all (regression to the mean): part of any rise in targets met after first "
+    "contact would have happened anyway.")
+
+
+def proportional_odds_text(models: dict) -> str:
+    """What the proportional-odds check shows, in words (published figures only)."""
+    po = models.get("proportional_odds") or {}
+    p, p_all = (po.get("period") or {}).get("p_value"), (po.get("overall") or {}).get("p_value")
+    cuts = {k: v["odds_ratio"] for k, v in (po.get("period_odds_ratio_by_cut") or {}).items()}
+    if p is None:
+        return "The proportional-odds assumption could not be checked here."
+    ors = ", ".join(f"{fmt(v, 2)} for at least {k}" for k, v in cuts.items())
+    text = (f"Proportional-odds check: fitted one cut-point at a time, the period's odds ratio is {ors} target(s) "
+            f"met (test that they are equal: p = {p:.3f}; all terms together: p = {fmt(p_all, 3)}). ")
+    if p < 0.05:
+        return text + ("They differ, so the common odds ratio is an average over the cut-points and does not "
+                       "describe each of them: read the cut-point odds ratios.")
+    return text + ("There is no clear evidence that they differ, so one common odds ratio is a fair summary "
+                   "(a check with little power in a small cohort cannot show that they are equal).")
+
+
+def deaths_text(det: dict) -> str:
+    """How patients who died in the after window are counted, and what excluding them changes."""
+    died = det["flow"].get("died_in_after_window")
+    sens = det.get("excluding_deaths")
+    if sens is None:
+        return ("This extract has no deaths table, so patients who died in the 12 months after first contact cannot "
+                "be counted; the published method counts their missing measurements as targets not met.")
+    per, main = sens["period"], det["models"]["period"]
+    who = f"{fmt(died)} eligible patients" if died is not None else f"Some eligible patients (a number withheld, {fmt(died)})"
+    text = (f"{who} died within the 12 months after first contact; the published method (kept "
+            "for every figure above, to compare with the Merton evaluation) counts their missing measurements as "
+            "targets not met.")
+    if per["odds_ratio"] is None or main["odds_ratio"] is None:
+        why = "it rests on too few deaths to publish" if died is None else "it could not be estimated"
+        return text + f" A sensitivity analysis without them is not shown ({why})."
+    return text + (f" Without them the common odds ratio is {fmt(per['odds_ratio'], 2)} (95% CI "
+                   f"{fmt(per['ci95'][0], 2)} to {fmt(per['ci95'][1], 2)}), against {fmt(main['odds_ratio'], 2)} "
+                   "with them.")
+
+
 def _cohort_reading(section: dict, cohort: str) -> str:
     det = section["detail"][cohort]
     label = COHORT_LABELS[cohort].lower()
     n = det["flow"]["eligible"]
     al = det["at_least_one_target_pct"]
-    if al["prior"] is None or al["after"] is None:
-        if n:
-            return (f"For the {fmt(n)} people with {label} who had 12 months of follow-up, the share meeting at least "
-                    "one target cannot be shown after disclosure control (see the tables above for what can be shown).")
+    if not n:
         return f"Too few people with {label} had 12 months of follow-up to report."
-    s = (f"About {fmt(n)} people with {label} had 12 months of follow-up after first contact. Of the "
-         f"{fmt(det['flow']['with_risk_band'])} with a risk band, the share meeting at least one of their "
-         f"{len(det['targets'])} targets went from {fmt(al['prior'], 1)}% in the 12 months before first contact to "
-         f"{fmt(al['after'], 1)}% in the 12 months after.")
+    s = f"About {fmt(n)} people with {label} had 12 months of follow-up after first contact."
+    if al["prior"] is None or al["after"] is None:
+        s += (" The share meeting at least one target before and after cannot both be shown after disclosure control "
+              "(see the tables above for what can be shown).")
+    else:
+        s += (f" Of the {fmt(det['flow']['with_risk_band'])} with a risk band, the share meeting at least one of their "
+              f"{len(det['targets'])} targets went from {fmt(al['prior'], 1)}% in the 12 months before first contact "
+              f"to {fmt(al['after'], 1)}% in the 12 months after.")
     mean = det["mean_over_targets"]
     m0, m1 = mean["measured_pct"]["prior"], mean["measured_pct"]["after"]
     k0, k1 = mean["met_if_measured_pct"]["prior"], mean["met_if_measured_pct"]["after"]
@@ -98,7 +142,8 @@ def _cohort_reading(section: dict, cohort: str) -> str:
         if het is not None:
             s += (" The change differed between risk bands." if het < 0.05 else
                   " There is no clear evidence that the change differed between risk bands.")
-    return s
+        s += " " + proportional_odds_text(det["models"])
+    return s + " " + deaths_text(det)
 
 
 def reading(section: dict) -> str:
@@ -114,8 +159,9 @@ def reading(section: dict) -> str:
         return "No clinical-targets results could be reported for this extract."
     text = " ".join(parts)
     text += (" These are before-and-after figures with no comparison group: they show how recorded targets "
-             "changed while people were supported, not how much of that change social prescribing caused; and "
-             "counting 'not measured' as 'not met' (the published method) mixes better control with more testing.")
+             "changed while people were supported, not how much of that change social prescribing caused; "
+             "counting 'not measured' as 'not met' (the published method) mixes better control with more testing; "
+             "and " + REGRESSION_TO_THE_MEAN[0].lower() + REGRESSION_TO_THE_MEAN[1:])
     if checks:
         text += " Check before quoting: " + " ".join(dict.fromkeys(checks))
     return text

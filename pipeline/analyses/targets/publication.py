@@ -30,6 +30,8 @@ from ..subsets import breakdown, subset
 from .cohorts import CohortRaw, TargetsRaw
 from .method import BANDS, COHORT_LABELS, COHORTS, DEFAULT_N_TARGETS, WINDOWS, describe
 from .models import MODEL_METHOD
+from .proportional_odds import METHOD as PO_METHOD
+from .proportional_odds import POCheck
 
 NO_BAND = "no_risk_band"
 NOT_CONFIGURED = "no targets are configured for this cohort"
@@ -37,6 +39,7 @@ EMPTY_BAND = "no eligible patient in this risk band"
 NOT_FITTED = "the model was not fitted"
 NO_BANDED = "no eligible patient with a risk band"
 NO_INTERACTION = "an interaction model needs at least two risk bands with patients"
+NO_DEATHS = "this extract has no deaths table"
 TEST_REASON = (
     "Stuart–Maxwell test of marginal homogeneity on the prior x after table of targets met (the "
     "published tables are exactly these two marginal distributions of the same patients; the "
@@ -98,7 +101,7 @@ def _band(c: CohortRaw, b: str, n: Cell, keys: list[str], rel: Release) -> tuple
 
 
 def _ratio(rel: Release, fit: FitResult | None, name: str, base: Cell | int, combo: dict | None = None,
-           why: str = NOT_FITTED) -> dict:
+           why: str = NOT_FITTED, events: Cell | int | None = None) -> dict:
     """An odds ratio with its interval and p-value; ``fit`` None: no model could be set up for it
     (``why``), which is not estimable rather than withheld."""
     if fit is None:
@@ -107,10 +110,39 @@ def _ratio(rel: Release, fit: FitResult | None, name: str, base: Cell | int, com
     est = lo = hi = p = float("nan")
     if fit.ok:
         est, lo, hi, p = fit.combo_ratio(combo) if combo else fit.ratio(name)
-    reason = fit.reason or "no finite estimate"
-    return {"odds_ratio": rel.estimate(est, base, decimals=3, reason=reason),
-            "ci95": rel.interval(lo, hi, base, decimals=3, reason=reason),
-            "p_value": rel.estimate(p, base, decimals=4, reason=reason)}
+    return _odds(rel, (est, lo, hi, p), base, events, fit.reason or "no finite estimate")
+
+
+def _odds(rel: Release, ratio: tuple[float, float, float, float], base: Cell | int, events: Cell | int | None,
+          reason: str) -> dict:
+    est, lo, hi, p = ratio
+    return {"odds_ratio": rel.estimate(est, base, events, decimals=3, reason=reason),
+            "ci95": rel.interval(lo, hi, base, events, decimals=3, reason=reason),
+            "p_value": rel.estimate(p, base, events, decimals=4, reason=reason)}
+
+
+def _proportional_odds(check: POCheck | None, smallest: Cell | int, banded: int, rel: Release) -> dict:
+    """The Brant-type check: the overall test rests on every band (the smallest), the period's
+    test and its odds ratio at each cut-point on the patients with a band (and, per cut-point, on
+    the observations either side of it)."""
+    if check is None or check.status != "ok":
+        none = rel.not_estimable(check.reason if check is not None and check.reason else NO_BANDED)
+        test = {"chi2": none, "df": None, "p_value": none}
+        return {"method": PO_METHOD, "status": "not_run" if check is None else check.status,
+                "overall": test, "period": dict(test), "period_odds_ratio_by_cut": {}}
+
+    def test(result: tuple[float, int, float], base: Cell | int) -> dict:
+        chi2, df, p = result
+        stat = rel.estimate(chi2, base)
+        return {"chi2": stat, "df": _with(rel, stat, df), "p_value": rel.estimate(p, base, decimals=4)}
+
+    out = {"method": PO_METHOD, "status": check.status,
+           "overall": test(check.overall, smallest), "period": test(check.period_test, banded),
+           "period_odds_ratio_by_cut": {str(k): _odds(rel, check.period[k], banded, check.events[k],
+                                                      "no finite estimate") for k in check.cuts}}
+    if check.dropped:
+        out["cuts_left_out"] = {str(k): why for k, why in check.dropped.items()}
+    return out
 
 
 def _smallest(cells: list[Cell]) -> Cell | int:
@@ -160,7 +192,20 @@ def _models(c: CohortRaw, band_n: dict[str, Cell], rel: Release) -> dict:
     out["any_target_logit"] = {"method": anyt.method if anyt else None,
                                "status": "not_run" if anyt is None else anyt.status,
                                **_ratio(rel, anyt, "after", banded, why=NO_BANDED)}
+    out["proportional_odds"] = _proportional_odds(c.po_check, base, banded, rel)
     return out
+
+
+def _excluding_deaths(c: CohortRaw, died: Cell, rel: Release) -> dict:
+    """The main model's period odds ratio without the patients who died in the after window: a
+    sensitivity analysis resting on the patients with a band who did not die, withheld when fewer
+    than 8 died (it would difference out their outcomes)."""
+    survived = c.patients[~c.patients["died_after"]]
+    base = int(survived["risk_band"].isin(BANDS).sum())
+    return {"method": "the proportional-odds model's common period odds ratio, refitted without the eligible "
+                      "patients who died within the after window (the published method counts their missing "
+                      "measurements as targets not met)",
+            "period": _ratio(rel, c.ordinal_survivors, "after", base, why=NO_BANDED, events=died)}
 
 
 def _mean(*values: float) -> float:
@@ -220,6 +265,7 @@ def _cohort(c: CohortRaw, rel: Release) -> tuple[dict, dict]:
             rest = subset(rel, band_n[NO_BAND], int((unbanded[f"met_{w}"] == 1).sum()), f"{name}.{w}.unbanded_met")
             rel.group(met[(c.targets[0].name, w)], [tables[b][w]["1"] for b in BANDS] + [rest])
 
+    died = subset(rel, eligible, c.died_after, f"{name}.died_after") if c.died_after is not None else None
     detail = {
         "label": COHORT_LABELS[name],
         "targets": {t.name: describe(t) for t in c.targets},
@@ -227,12 +273,14 @@ def _cohort(c: CohortRaw, rel: Release) -> tuple[dict, dict]:
                  "excluded_short_follow_up": rel.count(selected["excluded"]),
                  "eligible": rel.count(eligible),
                  "missing_risk_band": rel.count(band_n[NO_BAND]),
-                 "with_risk_band": with_band},
+                 "with_risk_band": with_band,
+                 "died_in_after_window": rel.count(died) if died is not None else None},
         "at_least_one_target_pct": at_least_one,
         "by_target": by_target,
         "mean_over_targets": {key: {w: rel.derived(_mean, *[by_target[t.name][w][key] for t in c.targets], decimals=1)
                                     for w in WINDOWS} for key in ("measured_pct", "met_if_measured_pct")},
         "models": _models(c, band_n, rel),
+        "excluding_deaths": _excluding_deaths(c, died, rel) if died is not None else None,
     }
     return bands_out, detail
 
