@@ -20,12 +20,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # this checkout's package first (a copy sharing the .venv through a symlink imports its own code)
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-PKG_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*')) config/defaults.yml
-# modules a borough report never runs (the London comparison, the tools around the build): editing
-# them must not make every borough report stale
-PKG_SRC := $(filter-out pipeline/london.py pipeline/browser.py pipeline/scaffold.py pipeline/validation.py pipeline/progress.py,$(PKG_SRC))
-LOAD_SRC := pipeline/__init__.py pipeline/contract.py pipeline/measures.py pipeline/load.py pipeline/processed.py pipeline/extract.py pipeline/errors.py pipeline/config.py
+PIPELINE_SRC := $(sort $(shell find pipeline -name '*.py' -not -path '*/__pycache__/*'))
 NOTEBOOKS := $(sort $(basename $(notdir $(wildcard notebooks/[0-9]*.py))))
+NOTEBOOK_SRC := $(foreach nb,$(NOTEBOOKS),notebooks/$(nb).py)
 BOROUGHS := $(sort $(patsubst data_raw/%/extract.yml,%,$(wildcard data_raw/*/extract.yml)))
 # `make -j reports` starts the biggest extracts first, so a parallel build does not end on one large borough
 BUILD_ORDER := $(if $(BOROUGHS),$(shell du -s $(addprefix data_raw/,$(BOROUGHS)) | sort -rn | sed 's|.*data_raw/||'))
@@ -61,23 +58,30 @@ env: $(STAMP)
 
 # ---------------------------------------------------------------------------- the DAG
 
+# Each stage's prerequisites are the sources it imports: PROCESS_DEPS, NOTEBOOKS_DEPS, PUBLISH_DEPS
+# and LONDON_DEPS, which pipeline/deps.py derives from the imports of pipeline/ and notebooks/ into
+# build/deps.mk (remade, and re-read by make, whenever a source changes; standard library only)
+DEPS_MK := build/deps.mk
+-include $(DEPS_MK)
+$(DEPS_MK): $(PIPELINE_SRC) $(NOTEBOOK_SRC)
+	@mkdir -p $(@D) && $(PYTHON) -m pipeline.deps > $@.tmp && mv $@.tmp $@
+
 data_raw/%/extract.yml: | $(STAMP)
 	@$(PY) -m pipeline data $*
 
-data_processed/%/manifest.json: data_raw/%/extract.yml $$(wildcard data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(LOAD_SRC) | $(STAMP)
+# the extract's folder is a prerequisite too: removing a table changes the folder, not any file left in it
+data_processed/%/manifest.json: data_raw/%/extract.yml $$(wildcard data_raw/$$* data_raw/$$*/*.csv data_raw/$$*/*.parquet data_raw/$$*/settings.yml) $(PROCESS_DEPS) | $(STAMP)
 	@$(PY) -m pipeline process $*
 
 # a target is a borough (merton) or a borough and reporting period (merton/2023-24)
 processed_of = data_processed/$(firstword $(subst /, ,$(1)))/manifest.json
 
-NOTEBOOK_SRC := $(foreach nb,$(NOTEBOOKS),notebooks/$(nb).py)
-
 # all of a borough's notebooks run in one Jupyter kernel; only the stale ones are re-run
-# (those whose source is in $$?, or all when the processed data or the package changed)
-build/%/notebooks/.executed: $(NOTEBOOK_SRC) $$(call processed_of,$$*) $(PKG_SRC) | $(STAMP)
+# (those whose source is in $$?, or all when the processed data or a module they import changed)
+build/%/notebooks/.executed: $(NOTEBOOK_SRC) $$(call processed_of,$$*) $(NOTEBOOKS_DEPS) | $(STAMP)
 	@$(PY) -m pipeline notebooks $* $?
 
-reports/%/results.json: build/%/notebooks/.executed $(PKG_SRC) | $(STAMP)
+reports/%/results.json: build/%/notebooks/.executed $(PUBLISH_DEPS) | $(STAMP)
 	@$(PY) -m pipeline publish $*
 
 # the London comparison reads only the boroughs' published results.json, never patient-level data;
@@ -86,7 +90,7 @@ LONDON_ORPHANS := $(filter-out $(foreach b,$(BOROUGHS),reports/$(b)/results.json
 ifneq ($(filter london reports/london/%,$(MAKECMDGOALS)),)
 $(if $(LONDON_ORPHANS),$(eval $(LONDON_ORPHANS): ;))
 endif
-reports/london/index.html: $(LONDON_INPUTS) pipeline/london.py pipeline/render.py pipeline/publish.py | $(STAMP)
+reports/london/index.html: $(LONDON_INPUTS) $(LONDON_DEPS) | $(STAMP)
 	@$(PY) -m pipeline london
 
 reports/london/screenshot.png: reports/london/index.html | $(STAMP)
@@ -139,7 +143,7 @@ bench: | $(STAMP)
 	@$(PY) bench/run.py $(BENCH_ARGS)
 
 # the figures are stale when the code they measure changed: `make bench/RESULTS.md` reruns only then
-bench/RESULTS.md: $(filter-out bench/coverage.py,$(wildcard bench/*.py)) $(PKG_SRC) $(NOTEBOOK_SRC) Makefile | $(STAMP)
+bench/RESULTS.md: $(filter-out bench/coverage.py,$(wildcard bench/*.py)) $(PIPELINE_SRC) $(NOTEBOOK_SRC) config/defaults.yml Makefile | $(STAMP)
 	@$(PY) bench/run.py
 
 # JupyterLab opens the jupytext notebooks (notebooks/*.py) as notebooks on a double click

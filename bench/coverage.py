@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.survival import aalen_johansen  # noqa: E402
 from pipeline.analyses.wellbeing import paired_stats  # noqa: E402
+from pipeline.survival import aalen_johansen  # noqa: E402
 
 # ONS4: a latent change distribution on -3..+4 with mean +0.46 before clipping
 CHANGE_VALUES = np.arange(-3, 5)

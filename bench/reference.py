@@ -10,17 +10,14 @@ Prints one JSON object: seconds for imports, reading the processed data and each
 in one freshly started Jupyter kernel, so the denominator of the overhead ratio pays one process
 start and one kernel start, as the issue asks.
 
-The list of analyses mirrors the notebooks: an analysis module that the notebooks call is listed
-here; a module added later is picked up by :func:`analyses` when it follows the usual shape
-(``SECTION``, ``REQUIRED``, ``compute(extract, settings)``, ``publish(raw, sdc)``).
+The analyses are the registered sections (:func:`pipeline.sections.registry`), each run as the
+notebooks run it: compute on the section's inputs, then its release through the disclosure layer.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import pkgutil
 import sys
 import time
 from pathlib import Path
@@ -30,71 +27,37 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def analyses() -> list[tuple[str, object]]:
-    """(name, module) of every analysis module with the usual shape, in report order."""
-    import pipeline.analyses as pkg
+    """(name, section) of every registered section, in report order."""
+    from pipeline.sections import registry
 
-    order = ["inputs", "activity", "wellbeing", "targets", "gp_appointments", "readmission", "hospital",
-             "workforce", "data_quality"]
-    found = {}
-    for info in pkgutil.iter_modules(pkg.__path__):
-        mod = importlib.import_module(f"pipeline.analyses.{info.name}")
-        if all(hasattr(mod, a) for a in ("SECTION", "compute", "publish")):
-            found[info.name] = mod
-    names = [n for n in order if n in found] + sorted(n for n in found if n not in order)
-    return [(n, found[n]) for n in names]
+    return [(s.name, s) for s in registry()]
 
 
 def run_all(processed: Path, only: list[str] | None = None) -> dict:
-    """Read the processed data and run every analysis (or those in ``only``; ``[]`` reads only)."""
+    """Read the processed data and run every section (or those in ``only``; ``[]`` reads only)."""
     t0 = time.perf_counter()
     from pipeline.config import load_settings
-    from pipeline.disclosure import SDC
+    from pipeline.disclosure import Rules
     from pipeline.load import read_processed
+    from pipeline.sections import Inputs
 
-    mods = analyses()
+    secs = analyses()
     timings: dict[str, float] = {"imports": time.perf_counter() - t0}
     t0 = time.perf_counter()
     extract = read_processed(processed)
     settings = load_settings(processed)
     timings["read_processed"] = time.perf_counter() - t0
-    sdc = SDC(settings.disclosure)
+    inputs = Inputs(extract, extract, settings)
+    rules = Rules(settings.disclosure)
     ran, skipped = [], []
-    for name, mod in mods:
+    for name, sec in secs:
         if only is not None and name not in only:
             continue
         t0 = time.perf_counter()
-        out = _run_one(name, mod, extract, settings, sdc)
+        result = sec.run(inputs, rules)
         timings[name] = time.perf_counter() - t0
-        (ran if out else skipped).append(name)
-        if name == "activity":  # the participants section (30_participants) uses the same module
-            t0 = time.perf_counter()
-            mod.publish_participants(mod.compute_participants(extract), sdc.scoped(mod.SECTION))
-            timings["participants"] = time.perf_counter() - t0
+        (ran if result.ok else skipped).append(name)
     return {"timings": timings, "ran": ran, "skipped": skipped}
-
-
-def _run_one(name, mod, extract, settings, sdc) -> bool:
-    avail = getattr(mod, "availability", None)
-    if avail is not None:
-        try:
-            reason = avail(extract, settings)
-        except TypeError:
-            reason = avail(extract)
-        if reason:
-            return False
-    elif not extract.has(*getattr(mod, "REQUIRED", ())):
-        return False
-    try:
-        if name == "activity":
-            raw = mod.compute(extract, settings, history=extract)
-        else:
-            raw = mod.compute(extract, settings)
-    except Exception as e:  # noqa: BLE001 - e.g. workforce.NotAvailable: the notebook shows a reason
-        if type(e).__name__ == "NotAvailable":
-            return False
-        raise
-    mod.publish(raw, sdc.scoped(mod.SECTION))
-    return True
 
 
 def _start_kernel():

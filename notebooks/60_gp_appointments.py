@@ -49,26 +49,13 @@ import pandas as pd
 
 from pipeline import nb
 from pipeline.analyses import gp_appointments as gp
-from pipeline.disclosure import fmt
 
-ctx = nb.setup(borough, processed_dir, fragments_dir, period)
-missing = ctx.missing(*gp.REQUIRED)
-if missing:
-    reason = ctx.not_run(gp.SECTION, needs=missing)
-    display(nb.md(f"**Not available:** {reason}. This section needs the `referrals` and `gp_appointments` tables "
-                  "(and, for the matched comparison, `comparison_patients`)."))
-else:
-    raw = gp.compute(ctx.extract, ctx.settings)
-    ga = gp.publish(raw, ctx.sdc.scoped(gp.SECTION))
-    ctx.save_section(gp.SECTION, ga)
+sec = nb.section("gp_appointments", borough, processed_dir, fragments_dir, period)
+ga = sec.data
 
 
-def p_text(p):
-    return "[c]" if p is None else ("<0.0001" if p < 0.0001 else f"{p:.4f}")
-
-
-def ci_text(ci, d=2):
-    return "[c]" if ci is None else f"{ci[0]:.{d}f} to {ci[1]:.{d}f}"
+def months(k):
+    return f"{k[:-1]} months"
 
 
 # %% [markdown]
@@ -76,31 +63,39 @@ def ci_text(ci, d=2):
 # Descriptive. A negative figure means fewer GP appointments after referral than before. Patients
 # referred early in the extract have no full "before" window, and those referred late no full
 # "after" window, so each column counts a different set of patients (shown below the table).
+# Each % is computed from the rounded totals shown last.
 
 # %%
-if not missing:
+if sec.ok:
     var, det = ga["variance_pct"], ga["variance_detail"]
     cohorts = sorted(var)
     ks = list(next(iter(var.values()), {}))
+    cols = ["Cohort"] + [months(k) for k in ks]
     rows = [[c] + [var[c][k] for k in ks] for c in cohorts]
-    display(nb.table(pd.DataFrame(rows, columns=["Cohort"] + [f"{k[:-1]} months" for k in ks], dtype=object),
-                     decimals=1))
+    display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object), decimals=1))
     rows = [[c] + [det[c][k]["n_patients"] for k in ks] for c in cohorts]
     display(nb.md("Patients counted in each column:"))
-    display(nb.table(pd.DataFrame(rows, columns=["Cohort"] + [f"{k[:-1]} months" for k in ks], dtype=object)))
-    rows = [[c] + ["[c]" if det[c][k]["variance_pct_ci95"] is None else
-                   "{:+.1f}% to {:+.1f}%".format(*det[c][k]["variance_pct_ci95"]) for k in ks] for c in cohorts]
+    display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object)))
+    rows = [[c] + [nb.ci_text(det[c][k]["variance_pct_ci95"], 1, "%", signed=True) for k in ks] for c in cohorts]
     display(nb.md("95% confidence intervals (beyond the published method; they allow for differences between "
                   "patients, not for regression to the mean):"))
-    display(nb.table(pd.DataFrame(rows, columns=["Cohort"] + [f"{k[:-1]} months" for k in ks], dtype=object)))
-    rows = [[c] + [f"{fmt(det[c][k]['appointments_before'])} → {fmt(det[c][k]['appointments_after'])}" for k in ks]
-            for c in cohorts]
+    display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object)))
+    rows = [[c] + [f"{nb.fmt(det[c][k]['appointments_before'])} → {nb.fmt(det[c][k]['appointments_after'])}"
+                   for k in ks] for c in cohorts]
     display(nb.md("Total appointments before → after:"))
-    display(nb.table(pd.DataFrame(rows, columns=["Cohort"] + [f"{k[:-1]} months" for k in ks], dtype=object)))
+    display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object)))
+    if ga["deaths_recorded"]:
+        rows = [[c] + [det[c][k]["died_in_after_window"] for k in ks] for c in cohorts]
+        display(nb.md("Patients who died in the after window (the published method counts them with the appointments "
+                      "they had before they died, which lowers the after totals a little):"))
+        display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object)))
+    else:
+        display(nb.md("This extract has no `deaths` table, so patients who died after referral cannot be told apart: "
+                      "they count with no appointments after their death, which lowers the after totals."))
 
 # %%
-shown = not missing and any(v is not None for c in ga["variance_pct"].values() for v in c.values())
-if not missing and not shown:
+shown = sec.ok and any(v is not None for c in ga["variance_pct"].values() for v in c.values())
+if sec.ok and not shown:
     display(nb.md("Too few patients to chart the % variance after disclosure control."))
 if shown:
     var = ga["variance_pct"]
@@ -109,21 +104,25 @@ if shown:
     fig, ax = plt.subplots(figsize=(8.5, 4))
     width = 0.8 / max(len(cohorts), 1)
     colours = plt.cm.viridis(np.linspace(0.15, 0.85, len(cohorts)))
+    hatches = ["", "//", "..", "xx", "\\\\", "++"]
     for i, (c, colour) in enumerate(zip(cohorts, colours, strict=True)):
         vals = [var[c][k] for k in ks]
         x = np.arange(len(ks)) + (i - (len(cohorts) - 1) / 2) * width
-        bars = ax.bar(x, [0 if v is None else v for v in vals], width=width, color=colour, label=c)
+        bars = ax.bar(x, [0 if v is None else v for v in vals], width=width, color=colour, label=c,
+                      hatch=hatches[i % len(hatches)], edgecolor="white")
         for b, v in zip(bars, vals, strict=True):
             down = v is None or v < 0
             ax.annotate("[c]" if v is None else f"{v:.0f}%", (b.get_x() + b.get_width() / 2, b.get_height()),
                         ha="center", va="top" if down else "bottom", fontsize=7,
                         xytext=(0, -2 if down else 2), textcoords="offset points")
     ax.axhline(0, color="#444", linewidth=0.8)
-    ax.set_xticks(np.arange(len(ks)), [f"{k[:-1]} months (Q{i + 1})" for i, k in enumerate(ks)])
+    ax.set_xticks(np.arange(len(ks)), [f"{months(k)} (Q{i + 1})" for i, k in enumerate(ks)])
     ax.set_ylabel("% activity variance (after vs before)")
     ax.set_title("GP appointments % activity variance by quarter, by referral cohort")
-    ax.legend(title="Financial year", fontsize=8)
-    nb.show(fig)
+    ax.legend(title="Financial year (bar pattern)", fontsize=8)
+    said = [f"{c}: " + ", ".join(f"{nb.fmt(var[c][k], 1, '%')} at {months(k)}" for k in ks) for c in cohorts]
+    nb.show(fig, alt="Bar chart of the % change in GP appointments after referral against before, by financial "
+                     "year of referral and window (published method, [c] where withheld): " + "; ".join(said) + ".")
 
 # %% [markdown]
 # ## GP use quarter by quarter around referral (event study)
@@ -133,32 +132,35 @@ if shown:
 # extract as exposure, and standard errors that allow for repeated quarters of the same patient
 # and for overdispersion. The matched comparison patients (when there are any) are shown with
 # the index date of the referred patient they were matched to: their line should be flat.
+# Appointments per patient carry no more decimals than the number of patients behind them allows.
 
 # %%
-if not missing:
+if sec.ok:
     es = ga["event_study"]
-    comp = (ga["matched_did"].get("event_study_comparison") or None) if isinstance(ga["matched_did"], dict) else None
+    comp = ga["matched_did"].get("event_study_comparison")
     qs = list(es["quarters"])
+    def interval(e):
+        return "(reference)" if e.get("reference") else nb.ci_text(e.get("ci95"))
+
     rows = []
     for q in qs:
         e = es["quarters"][q]
-        row = [int(q), e["n_patients"], e["appointments_per_patient"], e["rate_ratio"], ci_text(e["ci95"])]
+        row = [q, e["n_patients"], nb.fmt(e["appointments_per_patient"]), e["rate_ratio"], interval(e)]
         if comp:
             c = comp["quarters"].get(q, {})
-            row += [c.get("appointments_per_patient"), c.get("rate_ratio"), ci_text(c.get("ci95"))]
+            row += [nb.fmt(c.get("appointments_per_patient")), c.get("rate_ratio"), interval(c)]
         rows.append(row)
     cols = ["Quarter", "Referred patients", "Appointments per patient", "Rate ratio", "95% CI"]
     if comp:
         cols += ["Comparison: appointments per patient", "Comparison: rate ratio", "Comparison: 95% CI"]
     display(nb.md(f"Reference quarter: {es['reference_quarter']}. {es['quarter_definition']}."))
     display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object),
-                     decimals={"Appointments per patient": 2, "Rate ratio": 2,
-                               "Comparison: appointments per patient": 2, "Comparison: rate ratio": 2}))
+                     decimals={"Rate ratio": 2, "Comparison: rate ratio": 2}))
     pts = [(int(q), e["rate_ratio"], e["ci95"]) for q, e in es["quarters"].items() if e["rate_ratio"] is not None]
     if pts:
         fig, ax = plt.subplots(figsize=(8.5, 4))
-        for series, colour, label, off in ((es, "#2b6a99", "Referred patients", -0.08),
-                                           (comp, "#9aa5b1", "Matched comparison patients", 0.08)):
+        for series, colour, label, off, style in ((es, "#2b6a99", "Referred patients", -0.08, "o-"),
+                                                  (comp, "#7f7f7f", "Matched comparison patients", 0.08, "s--")):
             if not series:
                 continue
             xs, ys, lo, hi = [], [], [], []
@@ -170,15 +172,25 @@ if not missing:
                 ci = e.get("ci95") or [e["rate_ratio"], e["rate_ratio"]]
                 lo.append(e["rate_ratio"] - ci[0])
                 hi.append(ci[1] - e["rate_ratio"])
-            ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o-", color=colour, capsize=3, label=label)
+            ax.errorbar(xs, ys, yerr=[lo, hi], fmt=style, color=colour, capsize=3, label=label)
         ax.axhline(1, color="#444", linewidth=0.8)
-        ax.axvline(0, color="#c0392b", linewidth=1, linestyle="--")
+        ax.axvline(0, color="#c0392b", linewidth=1, linestyle=":")
         ax.text(0.1, ax.get_ylim()[1], " referral", color="#c0392b", va="top", fontsize=8)
         ax.set_xlabel("Quarter relative to referral (−1 = the 3 months before)")
         ax.set_ylabel(f"Rate ratio vs quarter {es['reference_quarter']}")
         ax.set_title("GP appointments around referral")
         ax.legend(fontsize=8)
-        nb.show(fig)
+
+        def rr(series, q):
+            return nb.fmt((series or {}).get("quarters", {}).get(q, {}).get("rate_ratio"))
+
+        alt = (f"Rate ratios of GP appointments in each quarter around referral against quarter "
+               f"{es['reference_quarter']}: for referred patients {rr(es, '-2')} two quarters before referral, "
+               f"{rr(es, '-1')} in the quarter before and {rr(es, '1')} in the quarter after")
+        if comp:
+            alt += (f"; for matched comparison patients {rr(comp, '-1')} in the quarter before and {rr(comp, '1')} "
+                    "in the quarter after")
+        nb.show(fig, alt=alt + ".")
 
 # %% [markdown]
 # ## Matched comparison: difference in differences
@@ -189,21 +201,21 @@ if not missing:
 # its own regression to the mean). Comparison patients take the referral date of the patient
 # they are matched to. **Before** is days 365 to 183 before referral — clear of the rise in the
 # six months before referral; **after** is the year after referral (shorter at the end of the
-# extract, allowed for by exposure). The rate ratio compares the change in referred patients
-# with the change in their matches: below 1 means fewer appointments than the comparison
+# extract or at death, allowed for by exposure). The rate ratio compares the change in referred
+# patients with the change in their matches: below 1 means fewer appointments than the comparison
 # suggests there would have been. Model: Poisson with one effect per patient and standard errors
 # clustered by matched set; a negative-binomial model is a check.
 
 # %%
-did = ga["matched_did"] if not missing else None
-if did is not None and did.get("status") == "not_run":
-    display(nb.md(f"**Not available:** {did['reason']}."))
+did = ga["matched_did"] if sec.ok else None
+if did is not None and did["status"] == "not_run":
+    display(nb.md(f"The matched comparison was not run: {did['reason']}."))
 elif did is not None:
     m = did["matching"]
     display(nb.md(
-        f"{fmt(m['n_referred_eligible'])} referred patients had the history and follow-up needed; "
-        f"{fmt(m['n_referred_matched'])} ({fmt(m['matched_pct'], 1)}%) were matched to "
-        f"{fmt(m['n_comparison_matched'])} of {fmt(m['n_comparison_pool'])} comparison patients."))
+        f"{nb.fmt(m['n_referred_eligible'])} referred patients had the history and follow-up needed; "
+        f"{nb.fmt(m['n_referred_matched'])} ({nb.fmt(m['matched_pct'], 1)}%) were matched to "
+        f"{nb.fmt(m['n_comparison_matched'])} of {nb.fmt(m['n_comparison_pool'])} comparison patients."))
     r = did["appointments_per_year"]
     display(nb.table(pd.DataFrame([
         ("Referred", r["referred"]["before"], r["referred"]["after"]),
@@ -213,19 +225,53 @@ elif did is not None:
     s = did["sensitivity"]
     nbm, pk = s["negative_binomial"], s["before_includes_peak"]
     display(nb.table(pd.DataFrame([
-        ("Difference in differences (main)", did["rate_ratio"], ci_text(did["ci95"], 3), p_text(did["p_value"])),
-        ("Check: negative binomial model", nbm["rate_ratio"], ci_text(nbm["ci95"], 3), p_text(nbm["p_value"])),
+        ("Difference in differences (main)", did["rate_ratio"], nb.ci_text(did["ci95"], 3), nb.p_text(did["p_value"])),
+        ("Check: negative binomial model", nbm["rate_ratio"], nb.ci_text(nbm["ci95"], 3), nb.p_text(nbm["p_value"])),
         ("Biased on purpose: 'before' = days −365 to −1 (includes the pre-referral rise)", pk["rate_ratio"],
-         ci_text(pk["ci95"], 3), p_text(pk["p_value"]))],
+         nb.ci_text(pk["ci95"], 3), nb.p_text(pk["p_value"]))],
         columns=["Estimate", "Rate ratio", "95% CI", "p"], dtype=object), decimals={"Rate ratio": 3}))
+    died = did["died_in_after_window"]
+    display(nb.md(
+        "Follow-up ends at death: a patient who died in the year after referral counts for the days they were alive"
+        + (f" ({nb.fmt(died['referred'])} referred and {nb.fmt(died['comparison'])} comparison patients died in that "
+           "year)." if died else "; this extract has no `deaths` table, so deaths are not known.")
+        + " The negative-binomial check weights comparison patients like the main model (1/number matched)."))
     if did.get("reason"):
         display(nb.md(f"*Note:* {did['reason']}."))
+
+# %% [markdown]
+# ### Did the two groups move together before referral?
+# The matched comparison assumes that, without referral, referred patients' GP use would have
+# changed in the same proportion as their matches' (parallel trends). Two checks: a *placebo*
+# difference in differences inside the baseline window (its earlier half against its later half,
+# with no referral in between: a rate ratio near 1 supports the assumption), and a joint test of
+# the quarter-by-quarter differences between the groups before referral.
+
+# %%
+if did is not None and did["status"] != "not_run":
+    pt = did["parallel_trends"]
+    pl, t, al = pt["placebo_did"], pt["pre_referral_test"], pt["all_pre_referral_test"]
+
+    def quarters(test):
+        return ", ".join(str(q) for q in test["quarters"]) if test["quarters"] else "[c]"
+
+    display(nb.table(pd.DataFrame([
+        (f"Placebo DiD: days {-pl['window_days']['before'][0]} to {-pl['window_days']['before'][1]} against "
+         f"{-pl['window_days']['after'][0]} to {-pl['window_days']['after'][1]} before referral",
+         f"rate ratio {nb.fmt(pl['rate_ratio'])} (95% CI {nb.ci_text(pl['ci95'], 3)})", nb.p_text(pl["p_value"])),
+        (f"Joint test, quarters {quarters(t)} (before the 'before' window ends, outside the matching window)",
+         f"chi² {nb.fmt(t['chi2'])} on {nb.fmt(t['df'])} df", nb.p_text(t["p_value"])),
+        (f"Joint test, every quarter before referral ({quarters(al)})",
+         f"chi² {nb.fmt(al['chi2'])} on {nb.fmt(al['df'])} df", nb.p_text(al["p_value"]))],
+        columns=["Check", "Result", "p"], dtype=object)))
+    display(nb.md(gp.trends_reading(did)))
 
 # %% [markdown]
 # ### How alike are the two groups?
 # A standardised difference beyond ±0.1 is a notable imbalance. Referred patients may use the
 # GP more even in the "before" window; the model compares each patient with themselves, so a
-# difference in *level* does not bias the ratio, but a difference in *trend* would.
+# difference in *level* does not bias the ratio, but a difference in *trend* would. Gender and
+# risk band are matched exactly, so the comparison's weighted shares equal the referred ones.
 
 # %%
 BAL_LABELS = {"age": "Age (mean)", "female": "Female (%)", "risk_very_high": "Very high risk (%)",
@@ -233,16 +279,17 @@ BAL_LABELS = {"age": "Age (mean)", "female": "Female (%)", "risk_very_high": "Ve
               "diabetes": "Diabetes register (%)", "severe_mental_illness": "SMI register (%)",
               "imd_decile": "IMD decile (mean)", "matching_window_appointments": "Appointments in the matching window (mean)",
               "before_window_appointments": "Appointments in the 'before' window (mean)"}
-if did is not None and did.get("status") != "not_run":
-    rows = [(BAL_LABELS.get(k, k), v["referred"], v["comparison"], v["std_diff"]) for k, v in did["balance"].items()]
+if did is not None and did["status"] != "not_run":
+    rows = [(BAL_LABELS.get(k, k), nb.fmt(v["referred"]), nb.fmt(v["comparison"]), v["std_diff"])
+            for k, v in did["balance"].items()]
     display(nb.table(pd.DataFrame(rows, columns=["Characteristic", "Referred", "Matched comparison",
                                                  "Standardised difference"], dtype=object),
-                     decimals={"Referred": 2, "Matched comparison": 2, "Standardised difference": 2}))
+                     decimals={"Standardised difference": 2}))
 
 # %% [markdown]
 # ## Reading
 
 # %%
-if not missing:
+if sec.ok:
     display(nb.md(gp.reading(ga)))
     display(nb.md(f"*Which estimate to quote:* {ga['reading']}"))

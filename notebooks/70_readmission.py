@@ -147,9 +147,11 @@ if sec.ok:
 # %% [markdown]
 # ## Who is more likely to be readmitted?
 # Comparative/inferential. A cause-specific Cox model for emergency readmission (death censored)
-# on characteristics of each person's first referral: age, practice risk band, deprivation,
-# whether a one-off personal health budget was spent and the service outcome, where recorded.
-# Hazard ratios above 1 mean a higher readmission rate. Associations, not effects of the service.
+# on what was known at discharge (time zero), from the referral behind the supported stay (the
+# latest referral on or before the index discharge): age, practice risk band and deprivation.
+# What the referral records later — the service outcome, a health budget spent during support — is
+# never adjusted for: it happens after time zero and may itself follow a readmission. Hazard ratios
+# above 1 mean a higher readmission rate. Associations, not effects of the service.
 
 # %%
 if sec.ok:

@@ -5,7 +5,7 @@ One module per concern:
 
 - :mod:`pipeline.paths`       project-root-anchored paths
 - :mod:`pipeline.extract`     the in-memory typed extract shared by every stage
-- :mod:`pipeline.errors`      data errors that print as messages, not tracebacks
+- :mod:`pipeline.errors`      the user's errors, printed as messages (a bug keeps its traceback)
 - :mod:`pipeline.contract`    data contract v1: schemas and cross-table rules
 - :mod:`pipeline.measures`    the contract's clinical measures, ranges and units, as plain data
 - :mod:`pipeline.load`        reading, validating and writing processed extracts
@@ -15,8 +15,11 @@ One module per concern:
 - :mod:`pipeline.disclosure`  statistical disclosure control for everything published
 - :mod:`pipeline.analyses`    one module per analysis
 - :mod:`pipeline.render`      Quarto / nbconvert rendering
-- :mod:`pipeline.publish`     results.json assembly and atomic publishing
+- :mod:`pipeline.publish`     results.json assembly and publishing
+- :mod:`pipeline.atomic`      a report folder swapped into place atomically
+- :mod:`pipeline.london`      the London comparison, from the boroughs' results.json
 - :mod:`pipeline.cli`         the command line the Makefile calls
+- :mod:`pipeline.deps`        each Make stage's prerequisites, from the imports
 """
 
 import sys as _sys

@@ -29,6 +29,11 @@ from typing import Any
 
 VIEWPORT = (1280, 800)
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+NO_ALT = "No description has been provided"  # nbconvert's placeholder for an image without alt text
+# the WCAG 2.2 level A and AA rules, with each violation reduced to what a reader of the test needs
+AXE_RUN = """axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+    'wcag22aa']}, resultTypes: ['violations']}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact,
+    help: v.help, nodes: v.nodes.length, targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))"""
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 
@@ -60,6 +65,19 @@ class PageReport:
     toc_links: list[str] = field(default_factory=list)
     broken_links: list[str] = field(default_factory=list)
     screenshot: bytes | None = None
+    violations: list[dict[str, Any]] = field(default_factory=list)  # axe-core's, when it was run
+    headings: list[int] = field(default_factory=list)  # the levels of the page's headings, in order
+
+    def accessibility_problems(self) -> list[str]:
+        """axe-core's serious and critical violations (rule, what, where), images whose alternative
+        text is missing or a placeholder, and headings that skip a level."""
+        out = [f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']} element(s), e.g. {v['targets'][:3]}"
+               for v in self.violations if v["impact"] in ("serious", "critical")]
+        out += [f"image without alternative text that says what it shows: {i['src']}" for i in self.images
+                if len(i.get("alt", "").strip()) < 20 or i.get("alt", "").startswith(NO_ALT)]
+        out += [f"heading level {b} follows level {a}" for a, b in zip(self.headings, self.headings[1:], strict=False)
+                if b > a + 1]
+        return out
 
     @property
     def broken_images(self) -> list[dict[str, Any]]:
@@ -213,7 +231,8 @@ class Chromium:
             shutil.rmtree(self.profile, ignore_errors=True)
             self.profile = None
 
-    def check(self, html_file: Path, screenshot: bool = True, settle: float = 0.5) -> PageReport:
+    def check(self, html_file: Path, screenshot: bool = True, settle: float = 0.5, axe: str | None = None) -> PageReport:
+        """Open ``html_file`` as a reader would; ``axe``: axe-core's source, to run its WCAG 2.2 A/AA rules."""
         assert self.cdp is not None
         cdp = self.cdp
         url = Path(html_file).resolve().as_uri()
@@ -273,7 +292,9 @@ class Chromium:
             facts = self._evaluate(cdp, session, """(() => {
                 const imgs = Array.from(document.images).map(i => ({
                     src: (i.getAttribute('src') || '').slice(0, 60), complete: i.complete,
-                    width: i.naturalWidth, height: i.naturalHeight}));
+                    width: i.naturalWidth, height: i.naturalHeight, alt: i.getAttribute('alt') || ''}));
+                const heads = Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'))
+                    .map(h => Number(h.tagName[1]));
                 const toc = Array.from(document.querySelectorAll('nav a[href^="#"], #TOC a[href^="#"]'))
                     .map(a => a.getAttribute('href'));
                 const broken = toc.filter(h => {
@@ -282,7 +303,8 @@ class Chromium:
                 });
                 return {ready: document.readyState, title: document.title,
                         text: (document.body ? document.body.innerText.trim().length : 0),
-                        images: imgs, toc: Array.from(new Set(toc)), broken: Array.from(new Set(broken))};
+                        images: imgs, toc: Array.from(new Set(toc)), broken: Array.from(new Set(broken)),
+                        headings: heads};
             })()""")
             rep.loaded = rep.loaded and facts.get("ready") == "complete"
             rep.title = facts.get("title", "")
@@ -290,6 +312,9 @@ class Chromium:
             rep.images = facts.get("images", [])
             rep.toc_links = facts.get("toc", [])
             rep.broken_links = facts.get("broken", [])
+            rep.headings = facts.get("headings", [])
+            if axe is not None:
+                rep.violations = self._axe(cdp, session, axe)
             if screenshot:
                 shot = cdp.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False,
                                                            "clip": {"x": 0, "y": 0, "width": VIEWPORT[0],
@@ -304,6 +329,15 @@ class Chromium:
         return rep
 
     @staticmethod
+    def _axe(cdp: _CDP, session: str, source: str) -> list[dict[str, Any]]:
+        cdp.send("Runtime.evaluate", {"expression": source}, session)
+        res = cdp.send("Runtime.evaluate", {"expression": AXE_RUN, "awaitPromise": True, "returnByValue": True},
+                       session)
+        if "exceptionDetails" in res:
+            raise BrowserError(f"axe-core failed: {res['exceptionDetails'].get('text')}")
+        return res.get("result", {}).get("value", []) or []
+
+    @staticmethod
     def _evaluate(cdp: _CDP, session: str, expression: str) -> dict[str, Any]:
         res = cdp.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
         if "exceptionDetails" in res:
@@ -311,12 +345,26 @@ class Chromium:
         return res.get("result", {}).get("value", {}) or {}
 
 
-def check_page(html_file: Path, screenshot: bool = True, timeout: float = 60.0) -> PageReport:
+def check_page(html_file: Path, screenshot: bool = True, timeout: float = 60.0,
+               accessibility: bool = False) -> PageReport:
+    """``accessibility``: also run axe-core's WCAG 2.2 A and AA rules (:func:`axe_source`)."""
     html_file = Path(html_file)
     if not html_file.is_file():
         raise BrowserError(f"{html_file} does not exist: build the report first")
+    axe = axe_source() if accessibility else None
     with Chromium(timeout=timeout) as browser:
-        return browser.check(html_file, screenshot=screenshot)
+        return browser.check(html_file, screenshot=screenshot, axe=axe)
+
+
+def axe_source() -> str:
+    """axe-core (npm ``axe-core``, pinned in ``package.json``; ``npm install`` puts it in
+    ``node_modules/``; ``SP_AXE`` names another ``axe.min.js``)."""
+    from . import paths
+
+    path = Path(os.environ.get("SP_AXE") or paths.ROOT / "node_modules" / "axe-core" / "axe.min.js")
+    if not path.is_file():
+        raise BrowserError(f"axe-core is not installed ({path} is missing): run `npm install` in the project")
+    return path.read_text(encoding="utf-8")
 
 
 def screenshot(html_file: Path, out: Path | None = None) -> Path:

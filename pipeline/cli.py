@@ -19,7 +19,10 @@ TARGET is a borough slug (``merton``) or a borough and reporting period (``merto
 period and is published to reports/<slug>/<period>/.
 
 A data error prints a message naming the file, column, row and value and exits with status 2;
-nothing is published.
+so does a request for something that is not there (an unknown borough, a bad target or period
+label): nothing is published. A build step that stops for a stated reason (a notebook failed, an
+identifier in the report) prints its message and exits with status 1. Anything else is a bug: it
+propagates with its traceback (status 1).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import time
 from pathlib import Path
 
 from . import paths
-from .errors import DataError
+from .errors import BuildError, DataError, Problem, TargetError
 from .periods import PeriodError, parse_period, split_target
 
 EXIT_DATA = 2
@@ -74,7 +77,10 @@ def ensure_raw(slug: str) -> Path:
     from .synthetic import ensure
 
     if slug not in AREAS:
-        raise LookupError(unknown_borough_message(slug))
+        raise TargetError(unknown_borough_message(slug))
+    if raw.is_dir() and any(raw.iterdir()):  # never write a synthetic extract over someone's files
+        raise DataError(Problem("extract.yml", f"is missing: data_raw/{slug}/ holds files but no extract.yml "
+                                "(README.md, 'Bring your own data', says what it needs)"))
     log(f"[{slug}] generating the synthetic extract into data_raw/{slug}/")
     return ensure(slug)
 
@@ -116,10 +122,10 @@ def validate(slug: str) -> int:
         from .areas import AREAS
 
         if slug in AREAS:
-            raise LookupError(f"data_raw/{slug}/ does not exist yet, so there is nothing to validate: "
+            raise TargetError(f"data_raw/{slug}/ does not exist yet, so there is nothing to validate: "
                               f"`make data` (or `make report BOROUGH={slug}`) generates its synthetic extract, "
                               f'and `make new-borough NAME="..."` starts a folder for your own data')
-        raise LookupError(unknown_borough_message(slug))
+        raise TargetError(unknown_borough_message(slug))
     summary = summarise(raw)
     print(format_summary(summary, slug), flush=True)
     return 0 if summary.ok else EXIT_DATA
@@ -167,7 +173,7 @@ def run_notebooks(target: str, names: list[str]) -> list[Path]:
     known = notebook_names()
     for name in names:
         if name not in known:
-            raise LookupError(f"no notebook notebooks/{name}.py (have: {', '.join(known)})")
+            raise TargetError(f"no notebook notebooks/{name}.py (have: {', '.join(known)})")
     params = {
         "borough": slug,
         "processed_dir": str(paths.processed_dir(slug).relative_to(paths.ROOT)),
@@ -194,7 +200,9 @@ def cmd_notebooks(target: str, changed: list[str]) -> None:
 
 # --------------------------------------------------------------------------- publish
 
-def publish(target: str) -> Path:
+def publish(target: str, refresh: bool = False) -> Path:
+    """``refresh``: render the published report again (the London comparison's markers), keeping its
+    results.json as it is."""
     from .config import load_settings
     from .processed import header
     from .publish import publish_report
@@ -208,7 +216,10 @@ def publish(target: str) -> Path:
     period = split_target(target)[1]
     keep = tuple(p.name for p in dest.glob("*") if p.is_dir() and _is_period_label(p.name)) if not label else ()
     results = publish_report(slug, extract, settings, executed, build / "fragments", dest,
-                             period=period, keep=keep, processed_dir=processed)
+                             period=period, keep=keep, processed_dir=processed, refresh=refresh)
+    if refresh:
+        log(f"[{target}] {dest.relative_to(paths.ROOT)}/index.html now shows the London comparison's markers")
+        return dest
     log(f"[{target}] published {dest.relative_to(paths.ROOT)}/ ({results['provenance']['renderer']}, "
         f"{', '.join(results['provenance']['formats'])} + results.json) in {time.perf_counter() - t0:.1f} s")
     from .progress import progress_line
@@ -232,6 +243,25 @@ def report(target: str) -> Path:
     process(slug)
     run_notebooks(target, notebook_names())
     return publish(target)
+
+
+# --------------------------------------------------------------------------- london
+
+def cmd_london(all_areas: bool) -> int:
+    from .london import LondonError, build
+
+    try:
+        london = build(all_areas=all_areas, log=log)
+    except LondonError as e:
+        log(f"error: {e}")
+        return EXIT_DATA
+    # the borough reports compared show the comparison's markers: render each again (its results.json
+    # is kept as it is, so Make sees nothing new); one whose build products are gone is left as it is
+    for slug in london["boroughs"]:
+        _, _, build_dir, dest = target_dirs(slug)
+        if (dest / "results.json").exists() and (build_dir / "notebooks" / STAMP).exists():
+            publish(slug, refresh=True)
+    return 0
 
 
 # --------------------------------------------------------------------------- main
@@ -279,13 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "report":
             report(args.slug)
         elif args.cmd == "london":
-            from .london import LondonError, build
-
-            try:
-                build(all_areas=args.all_areas, log=log)
-            except LondonError as e:
-                log(f"error: {e}")
-                return EXIT_DATA
+            return cmd_london(args.all_areas)
         elif args.cmd == "new-borough":
             from .scaffold import ScaffoldError, new_borough, next_steps
 
@@ -309,10 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         log(f"error: data_raw/{getattr(args, 'slug', '')}: {e.format()}\nNothing was published.")
         return EXIT_DATA
-    except (LookupError, ValueError) as e:
+    except TargetError as e:
         log(f"error: {e}")
         return EXIT_DATA
-    except RuntimeError as e:
+    except BuildError as e:
         log(f"error: {e}\nNothing was published.")
         return EXIT_BUILD
     return 0

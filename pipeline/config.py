@@ -76,7 +76,7 @@ class TargetSettings(_Strict):
 class GPSettings(_Strict):
     window_days: int = Field(91, ge=1)
     quarters: list[int] = [1, 2, 3, 4]
-    # the patient-level model and the matched comparison (pipeline/analyses/gp_appointments.py)
+    # the patient-level model and the matched comparison (pipeline/analyses/gp_appointments/)
     event_quarters: tuple[int, int] = (-8, 4)  # first and last quarter of the event study
     reference_quarter: int = -4
     baseline_window_days: tuple[int, int] = (-365, -183)  # DiD "before": days relative to the index date

@@ -1,7 +1,15 @@
-"""Data errors: problems with a user's extract, reported as readable messages.
+"""The errors the command line reports as messages, not tracebacks.
 
-A :class:`DataError` carries one or more :class:`Problem` records. The command line prints them
-and exits non-zero without a traceback; nothing is published.
+- :class:`DataError` (and :class:`ConfigError`): the user's extract or settings break the data
+  contract. It carries one or more :class:`Problem` records (file, column, rows, values).
+- :class:`TargetError`: the command asked for something that is not there or is malformed: an
+  unknown borough, a target that is not a slug or ``slug/period``, a bad period label, a
+  notebook that does not exist.
+
+Both are the user's to fix: the command line prints them and exits with status 2, publishing
+nothing. :class:`BuildError` is a build step that stopped for a reason its message explains (a
+notebook failed, an identifier was found in the report, the renderer failed): status 1, no
+traceback. Anything else is a bug and propagates with its traceback.
 """
 
 from __future__ import annotations
@@ -82,3 +90,12 @@ class DataError(Exception):
 
 class ConfigError(DataError):
     """A settings file (extract.yml, settings.yml, config/*.yml) is invalid."""
+
+
+class TargetError(ValueError):
+    """What the command asked for is not there or is malformed (an unknown borough, a bad target
+    or period label, an unknown notebook); the message says what exists or what is expected."""
+
+
+class BuildError(RuntimeError):
+    """A build step stopped for a reason its message explains (not a bug in the pipeline)."""

@@ -33,16 +33,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import memory  # the kernel runs memory.release after each reset (RESET_CODE): an import Make sees
+from .errors import BuildError
+
 RESET_TAG = "injected-reset"
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 RESET_CODE = ('get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc\n'
-              'from pipeline.memory import release as _release\n_release()\ndel _release')
+              f'from {memory.__name__} import {memory.release.__name__} as _release\n_release()\ndel _release')
 STARTUP_TIMEOUT = 120
 #: seconds spent in each phase of the last :func:`run_notebooks` (read by ``bench/breakdown.py``)
 TIMINGS: dict[str, float] = {}
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(BuildError):
     pass
 
 
@@ -51,6 +54,9 @@ def _input_notebook(src: Path):
     import nbformat
 
     nb = jupytext.read(src)
+    # a text notebook written by hand may carry no kernel: the report's kernel is Python 3
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    nb.metadata.setdefault("language_info", {"name": "python"})
     reset = nbformat.v4.new_code_cell(RESET_CODE)
     reset.metadata["tags"] = [RESET_TAG]
     nb.cells.insert(0, reset)

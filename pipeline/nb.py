@@ -171,6 +171,7 @@ def section(name: str, borough: str, processed_dir: str | Path | None = None,
         frag = sec.run(inputs, Rules(ctx.settings.disclosure)).fragment(ctx.extract.sha256)
         ctx.fragments_dir.mkdir(parents=True, exist_ok=True)
         frag_path.write_text(json.dumps(frag, indent=1, sort_keys=True) + "\n")
+        (ctx.fragments_dir / sections.SNAPSHOT).write_text(json.dumps(sections.snapshot(), indent=1) + "\n")
     view = SectionView(ctx, name, frag["status"], frag.get("data"), frag.get("reason"))
     if not view.ok:
         _show_not_available(sec, view.reason or "")
@@ -196,18 +197,22 @@ def _style() -> None:
     pd.set_option("display.max_rows", 60)
 
 
-def show(fig: Any, alt: str | None = None, *, layout: bool = True, **tight: Any) -> None:
+def show(fig: Any, alt: str | None = None, *, data: pd.DataFrame | None = None, layout: bool = True,
+         **tight: Any) -> None:
     """Show a figure with its alternative text: ``alt`` states the figure's message in a sentence
     or two (what a reader who cannot see it needs), and becomes the image's ``alt`` in the report.
+    ``data``: the published numbers the chart draws, as a table; the report offers them as a CSV
+    file beside the chart, which is also the chart's table alternative.
 
     ``layout``: run ``fig.tight_layout(**tight)`` first (``False`` for a figure laid out by hand).
     The figure is drawn once, to PNG, at its own size; one whose title or axis label overhangs
     its edge (``tight_layout`` leaves those out) is cropped to what it draws instead, so nothing
     is cut off. The figure is closed afterwards."""
+    import base64
     import io
 
     import matplotlib.pyplot as plt
-    from IPython.display import Image, display
+    from IPython.display import display
 
     if layout:
         fig.tight_layout(**tight)
@@ -215,7 +220,10 @@ def show(fig: Any, alt: str | None = None, *, layout: bool = True, **tight: Any)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight" if _overhangs(fig) else None)
     plt.close(fig)
-    display(Image(data=buf.getvalue(), format="png"), metadata={"image/png": {"alt": alt}} if alt else None)
+    bundle = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": alt or "<figure>"}
+    if data is not None:
+        bundle[CSV_MIME] = csv_text(data)
+    display(bundle, raw=True, metadata={"image/png": {"alt": alt}} if alt else None)
 
 
 def _overhangs(fig: Any) -> bool:
@@ -242,10 +250,28 @@ def _overhangs(fig: Any) -> bool:
     return False
 
 
-def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = False) -> Any:
-    """Display a published table: ``None`` cells show as ``[c]``, numbers with separators."""
-    from IPython.display import HTML
+CSV_MIME = "text/csv"
 
+
+def csv_text(df: pd.DataFrame, index: bool = False) -> str:
+    """A table of published values as CSV: withheld values as ``[c]``, numbers as published."""
+    out = df.astype(object).map(lambda v: fmt(None) if _none_if_nan(v) is None else v)
+    return out.to_csv(index=index, lineterminator="\n")
+
+
+class _Table:
+    """A published table as the notebook shows it (HTML) and as readers download it (CSV)."""
+
+    def __init__(self, html: str, csv: str):
+        self.html, self.csv = html, csv
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/html": self.html, CSV_MIME: self.csv}
+
+
+def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = False) -> Any:
+    """Display a published table: ``None`` cells show as ``[c]``, numbers with separators. The
+    report offers the same values as a CSV file beside it (``tables/`` of the published report)."""
     out = df.astype(object).copy()
     # leading columns of text are row labels: rendered as row headers (<th>), so a label such as
     # an IMD decile "3" is never read as a count (by people or by the published-file scanner)
@@ -261,7 +287,7 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 1, index: bool = Fa
     html = out.to_html(index=index, escape=True, border=0, classes="sp-table", na_rep="[c]")
     if not index and labels and len(labels) < len(out.columns):
         html = _row_headers(html, len(labels))
-    return HTML(html)
+    return _Table(html, csv_text(df, index))
 
 
 def _row_headers(html: str, k: int) -> str:

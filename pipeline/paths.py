@@ -9,6 +9,8 @@ import os
 import re
 from pathlib import Path
 
+from .errors import TargetError
+
 ROOT = Path(os.environ.get("SP_EVAL_ROOT", Path(__file__).resolve().parent.parent)).resolve()
 
 DATA_RAW = ROOT / "data_raw"
@@ -19,12 +21,14 @@ NOTEBOOKS = ROOT / "notebooks"
 CONFIG = ROOT / "config"
 DOCS = ROOT / "docs"
 
+LONDON = "london"  # reports/london/: the cross-borough comparison, never a borough
+
 SLUG_RE = re.compile(r"^[a-z0-9-]+$")
 
 
 def check_slug(borough: str) -> str:
     if not SLUG_RE.match(borough or ""):
-        raise ValueError(f"borough {borough!r} is not a slug (lower case letters, digits and '-')")
+        raise TargetError(f"borough {borough!r} is not a slug (lower case letters, digits and '-')")
     return borough
 
 

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from .errors import TargetError
+
 if TYPE_CHECKING:  # pandas is imported where a period is built: `python -m pipeline notebooks merton`
     import pandas as pd  # starts its kernel before paying for it (pipeline/execute.py)
 
@@ -43,8 +45,8 @@ class Period:
         return f"{self.start:%B %Y}"
 
 
-class PeriodError(ValueError):
-    pass
+class PeriodError(TargetError):
+    """A reporting period label that is not one, or a period outside the extract."""
 
 
 def parse_period(text: str) -> Period:

@@ -17,7 +17,6 @@ import time
 from . import paths
 
 ENV_START = "SP_BUILD_START"
-LONDON = "london"
 
 
 def build_start() -> float | None:
@@ -61,10 +60,10 @@ def summary_line(targets: list[str], start: float | None = None, now: float | No
     now = time.time() if now is None else now
     if start is None:
         start = now
-    london = LONDON in targets
-    targets = [t for t in targets if t != LONDON]
+    london = paths.LONDON in targets
+    targets = [t for t in targets if t != paths.LONDON]
     built, fresh, missing = built_since(targets, start)
-    london_built = london and bool(built_since([LONDON], start)[0])
+    london_built = london and bool(built_since([paths.LONDON], start)[0])
     if not targets and not london:
         return "no boroughs to build: add an extract under data_raw/ (make data generates the synthetic ones)"
     if not built and not missing and not london_built:

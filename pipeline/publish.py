@@ -7,10 +7,7 @@ atomic rename. A failed or interrupted build leaves the previous report byte-ide
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -19,46 +16,62 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import CONTRACT_VERSION, paths, sections
+from . import CONTRACT_VERSION, comparators, downloads, paths, sections
+from .atomic import staging_dir, swap_into_place
 from .config import Settings
 from .disclosure import Rules
 from .disclosure.statement import markdown as statement_markdown
 from .disclosure.statement import statement
+from .errors import BuildError
 from .extract import Extract
 from .periods import Period
 from .processed import text_columns
 from .provenance import build_time, code_version, package_versions
 from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, number_cells, render
+from .resultsjson import dumps
 from .summary import markdown as summary_markdown
 
 ID_COLUMNS = ("patient_id", "referral_id")
 
 
-class PublishError(RuntimeError):
+class PublishError(BuildError):
     pass
 
 
 # --------------------------------------------------------------------------- results.json
 
 def read_fragments(fragments_dir: Path) -> dict[str, dict[str, Any]]:
+    """{section: fragment} as the notebooks saved them (:meth:`pipeline.sections.Result.fragment`)."""
     frags = {}
     if fragments_dir.exists():
         for f in sorted(fragments_dir.glob("*.json")):
-            frag = json.loads(f.read_text())
-            frags[frag["section"]] = frag
+            if f.name != sections.SNAPSHOT:
+                frag = json.loads(f.read_text())
+                frags[frag["section"]] = frag
     return frags
 
 
+def declared_sections(fragments_dir: Path, fragments: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every registered section's declaration (:func:`pipeline.sections.snapshot`, saved by the
+    notebook stage), and that of any fragment it does not list."""
+    snap = fragments_dir / sections.SNAPSHOT
+    declared = json.loads(snap.read_text()) if snap.exists() else {}
+    for name, frag in fragments.items():
+        declared.setdefault(name, {"title": frag.get("title", name), "notebook": frag.get("notebook", ""),
+                                   "order": frag.get("order", 0), "contract": bool(frag.get("contract"))})
+    return declared
+
+
 def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, dict[str, Any]],
-                     provenance: dict[str, Any]) -> dict[str, Any]:
-    """``results.json``: every registered section in :func:`pipeline.sections.results_order` (a
-    section whose notebook has not run says so), then any other fragment found, with the paths
-    disclosure control withheld, those that could not be estimated (with reasons) and the
-    disclosure statement."""
+                     provenance: dict[str, Any], declared: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``results.json``: every declared section in :func:`pipeline.sections.results_order` (one
+    whose notebook has not run says so), with the paths disclosure control withheld, those that
+    could not be estimated (with reasons) and the disclosure statement."""
+    declared = declared if declared is not None else {
+        n: {"contract": bool(f.get("contract")), "order": f.get("order", 0)} for n, f in fragments.items()}
     cfg = extract.config
     results: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
@@ -71,8 +84,7 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
     suppressed: list[str] = []
     not_estimable: dict[str, str] = {}
     applied: dict[str, int] = {}
-    order = sections.results_order()
-    for name in order + sorted(s for s in fragments if s not in order):
+    for name in sections.results_order(declared):
         frag = fragments.get(name)
         if frag is None:
             results[name] = {"status": "not_run", "reason": "the analysis for this section has not been built yet"}
@@ -93,17 +105,13 @@ def assemble_results(extract: Extract, settings: Settings, fragments: dict[str, 
     return results
 
 
-def unavailable_notebooks(fragments: dict[str, dict[str, Any]]) -> set[str]:
+def unavailable_notebooks(fragments: dict[str, dict[str, Any]], declared: dict[str, dict[str, Any]]) -> set[str]:
     """Notebooks none of whose sections ran: the report keeps only their "not available" note."""
-    out = set()
-    for s in sections.registry():
-        if all(fragments.get(x.name, {}).get("status") == "not_run" for x in sections.in_notebook(s.notebook)):
-            out.add(s.notebook)
-    return out
-
-
-def dumps(results: dict[str, Any]) -> str:
-    return json.dumps(results, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+    by_notebook: dict[str, list[str]] = {}
+    for name, d in declared.items():
+        by_notebook.setdefault(d["notebook"], []).append(name)
+    return {nb for nb, names in by_notebook.items()
+            if all(fragments.get(n, {}).get("status") == "not_run" for n in names)}
 
 
 # --------------------------------------------------------------------------- identifier scan
@@ -125,16 +133,6 @@ def _text_columns(extract: Extract) -> Iterator[tuple[str, str, pa.Array]]:
                 yield name, col, pa.array([str(v) for v in distinct[pd.notna(distinct)]], type=pa.string())
 
 
-def _strings(values: list[str]) -> pa.Array:
-    """An Arrow string array made from its buffers: ``pa.array`` on Python objects imports
-    pandas (to look for pandas types), a third of a second of a publishing process that
-    otherwise needs none."""
-    data = [v.encode("utf-8") for v in values]
-    offsets = np.zeros(len(data) + 1, dtype=np.int32)
-    np.cumsum([len(b) for b in data], out=offsets[1:])
-    return pa.StringArray.from_buffers(len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)))
-
-
 def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | None = None) -> set[str]:
     """The tokens that are input identifiers: a patient or referral id, or a 10-digit number that
     is the whole of a value in any text column.
@@ -146,8 +144,8 @@ def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | 
     ``extract`` is needed for nothing else (it may hold no tables)."""
     if not tokens:
         return set()
-    every = _strings(sorted(tokens))
-    ten = _strings(sorted(t for t in tokens if _TEN_DIGITS.fullmatch(t)))
+    every = pa.array(sorted(tokens), type=pa.string())
+    ten = pa.array(sorted(t for t in tokens if _TEN_DIGITS.fullmatch(t)), type=pa.string())
     columns = text_columns(processed_dir) if processed_dir is not None else _text_columns(extract)
     found: set[str] = set()
     for _, col, values in columns:
@@ -234,49 +232,6 @@ def strip_notebook(src: Path, dst: Path) -> None:
     nbformat.write(nb, dst)
 
 
-# --------------------------------------------------------------------------- atomic swap
-
-_RENAME_EXCHANGE = 2
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE). False when unsupported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    AT_FDCWD = -100
-    res = fn(AT_FDCWD, os.fsencode(str(a)), AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE)
-    return res == 0
-
-
-def swap_into_place(staged: Path, dest: Path, keep: tuple[str, ...] = ()) -> None:
-    """Replace ``dest`` by ``staged`` in one step; ``keep`` names subfolders of the old report to
-    carry over (e.g. period reports published separately)."""
-    if dest.exists():
-        for name in keep:
-            if (dest / name).exists() and not (staged / name).exists():
-                shutil.copytree(dest / name, staged / name)
-        if _exchange(staged, dest):
-            shutil.rmtree(staged)  # staged now holds the old report
-            return
-        old = dest.with_name(f".old-{dest.name}-{os.getpid()}")
-        os.rename(dest, old)
-        os.rename(staged, dest)
-        shutil.rmtree(old)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staged, dest)
-
-
-def staging_dir(dest: Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
-    staged.chmod(0o755)  # mkdtemp makes it private; a published report is readable
-    return staged
-
-
 # --------------------------------------------------------------------------- the whole step
 
 def provenance_markdown(results: dict[str, Any], rendered_by: str) -> str:
@@ -305,27 +260,35 @@ def provenance_markdown(results: dict[str, Any], rendered_by: str) -> str:
 def publish_report(borough: str, extract: Extract, settings: Settings, executed: list[Path],
                    fragments_dir: Path, dest: Path | None = None, parameters: dict[str, Any] | None = None,
                    keep: tuple[str, ...] = (), period: Period | None = None,
-                   processed_dir: Path | None = None) -> dict[str, Any]:
+                   processed_dir: Path | None = None, refresh: bool = False) -> dict[str, Any]:
     """Build the whole report into a staging folder, check it, and swap it into ``dest``.
 
     The identifier scan looks in ``extract``'s tables, or with ``processed_dir`` in that processed
-    extract's Parquet (then ``extract`` needs only its configuration and hash)."""
+    extract's Parquet (then ``extract`` needs only its configuration and hash). ``refresh``: render
+    the published report again (to show the current London comparison), keeping its
+    ``results.json`` as it is, byte for byte and with its modification time, so Make sees nothing
+    new."""
     dest = dest or paths.report_dir(borough)
     for nb_path in executed:
         if not nb_path.exists():
             raise PublishError(f"executed notebook {nb_path} is missing; run the notebooks first")
-    provenance = {
-        "build_time": build_time(),
-        "code_version": code_version(),
-        "parameters": {"borough": borough, "period": period.label if period else None, **(parameters or {})},
-        "package_versions": package_versions(),
-    }
     fragments = read_fragments(fragments_dir)
-    results = assemble_results(extract, settings, fragments, provenance)
-    if period is not None:
+    declared = declared_sections(fragments_dir, fragments)
+    if refresh:
+        results = load_results(dest / "results.json")
+    else:
+        provenance = {
+            "build_time": build_time(),
+            "code_version": code_version(),
+            "parameters": {"borough": borough, "period": period.label if period else None, **(parameters or {})},
+            "package_versions": package_versions(),
+        }
+        results = assemble_results(extract, settings, fragments, provenance, declared)
+    if period is not None and not refresh:
         results["period"] = {"label": period.label, "start": period.start.date().isoformat(),
                              "end": period.end.date().isoformat(),
                              "applies_to": "activity sections; outcome sections keep their own windows"}
+    compared = None if period is not None else comparators.for_borough(borough, extract.sha256, dest.parent)
 
     banners = []
     if extract.config.synthetic:
@@ -343,21 +306,32 @@ def publish_report(borough: str, extract: Extract, settings: Settings, executed:
         (staged / "notebooks").mkdir()
         for nb_path in executed:
             strip_notebook(nb_path, staged / "notebooks" / nb_path.name)
-        combined = combine(executed, unavailable_notebooks(fragments))
-        combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results)))
+        combined = combine(executed, unavailable_notebooks(fragments, declared))
+        in_report_order = sorted(declared, key=lambda n: (declared[n]["order"], n))
+        headlines = [h for n in in_report_order for h in fragments.get(n, {}).get("headlines", [])]
+        combined.cells.insert(0, nbformat.v4.new_markdown_cell(summary_markdown(results, headlines)))
+        if compared is not None:
+            combined.cells.insert(1, nbformat.v4.new_markdown_cell(comparators.markdown(compared)))
         number_cells(combined)
+        tables = downloads.name(combined)
+        downloads.add_links(combined)
         # the renderer and its version go into the provenance section, so render twice is avoided by
         # asking the renderer first and filling the text after
         from .render import quarto_path
 
         renderer = "quarto" if quarto_path() else "nbconvert"
-        results["provenance"]["renderer"] = renderer
+        if not refresh:
+            results["provenance"]["renderer"] = renderer
         meta.provenance_md = provenance_markdown(results, renderer)
         with tempfile.TemporaryDirectory(prefix="render-") as work:
             rendered = render(combined, meta, staged, Path(work))
-        results["provenance"]["renderer"] = f"{rendered.renderer} {rendered.version}"
-        results["provenance"]["formats"] = rendered.files
-        (staged / "results.json").write_text(dumps(results), encoding="utf-8")
+        if refresh:
+            shutil.copy2(dest / "results.json", staged / "results.json")
+        else:
+            results["provenance"]["renderer"] = f"{rendered.renderer} {rendered.version}"
+            results["provenance"]["formats"] = rendered.files
+            (staged / "results.json").write_text(dumps(results), encoding="utf-8")
+        downloads.write(tables, staged / "tables", extract.config.borough)
         hits = scan_for_identifiers(staged, extract, processed_dir)
         if hits:
             shown = "; ".join(f"{f}: {i}" for f, i in hits[:5])

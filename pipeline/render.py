@@ -25,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from .downloads import SOURCE
+from .errors import BuildError
 from .sections import SECTION_MARK
 
 QUARTO_FORMATS = {"html": "index.html", "typst": "report.pdf", "docx": "report.docx"}
@@ -32,7 +34,7 @@ SYNTHETIC_NOTE = "SYNTHETIC DATA: these figures describe made-up patients, not a
 NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION: disclosure control is switched off."
 
 
-class RenderError(RuntimeError):
+class RenderError(BuildError):
     pass
 
 
@@ -84,6 +86,7 @@ def combine(notebooks: list[Path], unavailable: set[str] = frozenset()) -> nbfor
             if _is_hidden_cell(cell):
                 continue
             cell = copy.deepcopy(cell)
+            cell.metadata[SOURCE] = path.stem
             if cell.cell_type == "code":
                 cell.outputs = _clean_outputs(cell.get("outputs", []))
                 cell.metadata.pop("papermill", None)
@@ -172,7 +175,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-se
 .layout { display: flex; gap: 2rem; max-width: 1200px; margin: 0 auto; padding: 1rem 1.5rem; }
 nav.toc { flex: 0 0 240px; position: sticky; top: 3rem; align-self: flex-start; font-size: .9rem; max-height: 90vh; overflow:auto; }
 nav.toc ul { list-style: none; padding-left: .8rem; margin: .2rem 0; }
-nav.toc a { color: var(--accent); text-decoration: none; }
+nav.toc a { color: var(--accent); text-decoration: none; display: inline-block; min-height: 24px; line-height: 24px; }
+.sp-download { font-size: .85rem; margin: -.5rem 0 1rem; } .sp-download a { display: inline-block; min-height: 24px; line-height: 24px; }
 main { flex: 1 1 auto; min-width: 0; }
 header.title h1 { margin-bottom: .2rem; } header.title p { color: var(--muted); margin-top: 0; }
 main table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }

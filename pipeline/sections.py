@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 OK, NOT_RUN = "ok", "not_run"
 SECTION_MARK = "sp-section"  # output metadata on the note a section shows when it cannot run
+SNAPSHOT = "_sections.json"  # the registry as the notebook stage saw it, beside the sections' fragments
 
 
 class NotAvailable(Exception):
@@ -118,17 +119,36 @@ class Result:
     def fragment(self, inputs_sha256: str) -> dict[str, Any]:
         """What the notebook stage hands the publish stage (``build/<b>/fragments/<name>.json``)."""
         s = self.section
-        frag: dict[str, Any] = {"section": s.name, "status": self.status, "title": s.title, "notebook": s.notebook,
-                                "inputs_sha256": inputs_sha256}
+        frag: dict[str, Any] = {"section": s.name, "status": self.status, "inputs_sha256": inputs_sha256,
+                                **declaration(s)}
         if self.ok:
             p = self.published
             frag["data"] = p.data
             frag["suppressed"] = [f"{s.name}.{x}" for x in p.suppressed]
             frag["not_estimable"] = {f"{s.name}.{k}": v for k, v in p.not_estimable.items()}
             frag["rules_applied"] = p.rules_applied()
+            frag["headlines"] = [vars(h) for h in s.headlines(p.data)] if s.headlines else []
         else:
             frag["reason"] = self.reason
         return frag
+
+
+def declaration(s: Section) -> dict[str, Any]:
+    """What the publish stage needs to know of a section, as plain data (it reads it from the files
+    the notebook stage writes, without importing the analyses)."""
+    return {"title": s.title, "notebook": s.notebook, "order": s.order, "contract": s.contract}
+
+
+def snapshot() -> dict[str, dict[str, Any]]:
+    """Every registered section's :func:`declaration`, in report order (``build/<b>/sections.json``)."""
+    return {s.name: declaration(s) for s in registry()}
+
+
+def results_order(declared: dict[str, dict[str, Any]]) -> list[str]:
+    """The order of sections in ``results.json``: the contract's sections in report order, then the
+    others by name (the contract's keys come first)."""
+    contract = sorted((d["order"], n) for n, d in declared.items() if d["contract"])
+    return [n for _, n in contract] + sorted(n for n, d in declared.items() if not d["contract"])
 
 
 @cache
@@ -157,10 +177,3 @@ def get(name: str) -> Section:
 
 def in_notebook(notebook: str) -> list[Section]:
     return [s for s in registry() if s.notebook == notebook]
-
-
-def results_order() -> list[str]:
-    """The order of sections in ``results.json``: the contract's sections in report order, then the
-    others by name (the contract's keys come first)."""
-    secs = registry()
-    return [s.name for s in secs if s.contract] + sorted(s.name for s in secs if not s.contract)

@@ -1,24 +1,11 @@
 """The executive summary: the headline figures with direction and uncertainty, and the caveats
-that matter, written from the *published* results (so it can only repeat disclosure-controlled
-numbers) and placed at the front of the report.
+that matter, placed at the front of the report. Each section writes its own headline rows from its
+published figures (``Section.headlines``, saved with its fragment); this module lays them out.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from . import sections
-from .sections import Headline
-
-
-def headlines(results: dict[str, Any]) -> list[Headline]:
-    """Each section's own headline rows (``Section.headlines``), in report order."""
-    out: list[Headline] = []
-    for sec in sections.registry():
-        data = results.get(sec.name)
-        if sec.headlines and isinstance(data, dict) and data.get("status") != "not_run":
-            out += sec.headlines(data)
-    return out
 
 
 def caveats(results: dict[str, Any]) -> list[str]:
@@ -47,12 +34,12 @@ def caveats(results: dict[str, Any]) -> list[str]:
     return notes
 
 
-def markdown(results: dict[str, Any]) -> str:
+def markdown(results: dict[str, Any], headlines: list[dict[str, str]]) -> str:
+    """``headlines``: the sections' rows (``measure``, ``value``, ``reading``), in report order."""
     lines = ["# Executive summary", ""]
-    heads = headlines(results)
-    if heads:
+    if headlines:
         lines += ["| Measure | Figure | Reading |", "|---|---|---|"]
-        lines += [f"| {h.measure} | {h.value} | {h.reading} |" for h in heads]
+        lines += [f"| {h['measure']} | {h['value']} | {h['reading']} |" for h in headlines]
         lines.append("")
     lines += ["**Caveats that matter**", ""] + [f"- {c}" for c in caveats(results)]
     return "\n".join(lines)

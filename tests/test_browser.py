@@ -1,13 +1,28 @@
 """The HTML checked as a person sees it: headless Chromium (Debian's `chromium`) opens each built
 report from disk with the network blocked (pipeline/browser.py) and we assert that it loads, logs no
 console errors, sends no request off the machine, renders every image and resolves every
-table-of-contents link. `make screenshot` saves the first screen for the docs."""
+table-of-contents link; and that it meets WCAG 2.2 AA as far as a machine can tell: axe-core (npm
+`axe-core`, pinned in package.json) finds no serious or critical violation, every image has
+alternative text that says what it shows, every chart has its numbers as a table, and headings never
+skip a level. `make screenshot` saves the first screen for the docs."""
 
 import struct
 
 import pytest
 
-from pipeline.browser import BrowserError, check_page, chromium_path
+from pipeline.browser import BrowserError, axe_source, check_page, chromium_path
+
+
+def _axe_installed() -> bool:
+    try:
+        axe_source()
+    except BrowserError:
+        return False
+    return True
+
+
+needs_axe = pytest.mark.skipif(not _axe_installed(),
+                               reason="axe-core is not installed (npm install; .ci/run installs it)")
 
 pytestmark = [
     pytest.mark.e2e,
@@ -46,6 +61,35 @@ def test_london_comparison_as_a_person_sees_it(site):
     page = check_page(site.report("london") / "index.html", screenshot=False)
     assert_reads_cleanly(page)
     assert len(page.images) == 8  # one funnel plot per indicator
+
+
+@needs_axe
+@pytest.mark.parametrize("report", ["tiny", "activity-only", "london"])
+def test_reports_are_accessible(site, report):
+    page = check_page(site.report(report) / "index.html", screenshot=False, accessibility=True)
+    assert page.accessibility_problems() == []
+    assert page.headings[0] == 1
+
+
+@needs_axe
+def test_every_chart_in_a_borough_report_has_its_numbers_as_a_table(site):
+    html = (site.report("tiny") / "index.html").read_text()
+    charts = html.count("<img")
+    assert charts and html.count('class="sp-chart-data"') == charts
+
+
+@needs_axe
+def test_the_accessibility_check_catches_what_it_should(tmp_path):
+    page = tmp_path / "index.html"
+    page.write_text("""<!DOCTYPE html><html lang="en"><head><title>bad</title></head><body><main>
+<h1>Report</h1><h3>Skipped a level</h3>
+<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==">
+<img alt="No description has been provided for this image" src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==">
+<p style="color:#bbb;background:#fff">faint text</p></main></body></html>""")
+    problems = check_page(page, screenshot=False, accessibility=True).accessibility_problems()
+    text = "\n".join(problems)
+    assert "image-alt (critical)" in text and "color-contrast (serious)" in text
+    assert text.count("image without alternative text") == 2 and "heading level 3 follows level 1" in text
 
 
 def test_make_screenshot_saves_the_first_screen(site):

@@ -196,3 +196,24 @@ def test_results_json_is_byte_identical_to_the_golden_copy(project):
     assert _without_build_facts(built) == _without_build_facts(golden), (
         "results.json differs from tests/fixtures/golden/: if the change of results is intended, refresh the copy "
         "(see this test's docstring)")
+
+
+def test_london_after_one_report_says_what_it_compared(project):
+    """A newcomer's first `make london`, after `make report`: a comparison of the one London borough
+    built, saying so and how to compare the rest; the borough's report then shows its 'compared with
+    London' markers, its results.json untouched (so a second make does no work)."""
+    results = project / "reports" / SMALL / "results.json"
+    before = (results.read_bytes(), results.stat().st_mtime_ns)
+    out = make(project, "london")
+    assert "[london] comparing 1 borough (1 left out): City of London (synthetic data)." in out.stderr
+    assert "then make reports, then make london" in out.stderr
+    page = (project / "reports" / "london" / "index.html").read_text()
+    assert "Comparing 1 borough (1 left out): City of London (synthetic data)." in page
+    res = json.loads((project / "reports" / "london" / "results.json").read_text())
+    assert res["boroughs"] == [SMALL] and res["excluded"] == {"tiny": "not a London borough"}
+    assert set(res["comparators"]) == {SMALL}
+    html = (project / "reports" / SMALL / "index.html").read_text()
+    assert "Compared with London" in html and "From the London comparison of 1 borough" in html
+    assert (results.read_bytes(), results.stat().st_mtime_ns) == before
+    assert "nothing to rebuild" in make(project, "london").stderr
+    assert "up to date: nothing to rebuild" in make(project, "report", f"BOROUGH={SMALL}").stderr

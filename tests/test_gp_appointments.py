@@ -12,12 +12,17 @@ import pandas as pd
 import pytest
 
 from pipeline.analyses import gp_appointments as G
+from pipeline.analyses.gp_appointments import counter as GC
+from pipeline.analyses.gp_appointments import event_study as GE
+from pipeline.analyses.gp_appointments import patients as GP
+from pipeline.analyses.gp_appointments import variance as GV
+from pipeline.analyses.inputs import financial_year
 from pipeline.config import DisclosureSettings, load_settings
 from pipeline.contract import TABLES
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.extract import Extract, ExtractConfig
 
-OFF = SDC(DisclosureSettings(enabled=False))
+OFF = DisclosureSettings(enabled=False)
 REF_DEFAULTS = dict(practice_code="A12345", pcn="PCN 1", referral_source="gp", referral_reason="other", age=60,
                     gender="female", ethnicity="white", risk_band="high")
 
@@ -51,6 +56,11 @@ def make_extract(referrals, appointments, comparison=None, deaths=None, start=da
     cfg = ExtractConfig(slug="test", borough="Test", ons_code="E09000099", extract_start=start, extract_end=end,
                         registered_population=10000)
     return Extract(cfg, tables, sha256="0" * 64)
+
+
+def published(raw, rules=None):
+    """The section as published (default disclosure rules unless given)."""
+    return release(G.publish, raw, rules)
 
 
 def off(d: str, days: int) -> str:
@@ -107,13 +117,14 @@ def test_variance_by_hand():
     assert t.loc[("2022/23", 4), ["n", "before", "after"]].tolist() == [1, 2, 1]
     assert t.loc[("2023/24", 1), ["n", "before", "after"]].tolist() == [2, 1, 2]
     assert t.loc[("2023/24", 4), ["n", "before", "after"]].tolist() == [1, 1, 2]
-    out = G.publish(raw, OFF.scoped("gp_appointments"))
+    out = published(raw, OFF).data
     assert out["variance_pct"] == {"2022/23": {"3m": -40.0, "6m": -16.7, "9m": -50.0, "12m": -50.0},
                                    "2023/24": {"3m": 100.0, "6m": 100.0, "9m": 100.0, "12m": 100.0}}
     # CI (extra key): influence a_i/A - b_i/B = 2/3 - 2/5, 1/3 - 2/5, 0 - 1/5; sum of squares 0.115556 x 3/2
     # = 0.173333; half-width 1.959964 x sqrt(0.173333) = 0.81599; 0.6 x exp(-/+ 0.81599) -> -73.5% .. +35.7%
     assert out["variance_detail"]["2022/23"]["3m"] == {"n_patients": 3, "appointments_before": 5,
-                                                       "appointments_after": 3, "variance_pct_ci95": [-73.5, 35.7]}
+                                                       "appointments_after": 3, "variance_pct_ci95": [-73.5, 35.7],
+                                                       "died_in_after_window": None}  # no deaths table
     json.dumps(out, allow_nan=False)
 
 
@@ -123,7 +134,7 @@ def test_variance_is_a_ratio_of_sums_not_a_mean_of_ratios():
     mean_of_ratios = ((p["after"] - p["before"]) / p["before"] * 100).mean()  # A 0%, B -50%, D -100%
     assert mean_of_ratios == pytest.approx(-50.0)
     assert raw.variance.set_index(["cohort", "k"]).loc[("2022/23", 1), "variance_pct"] == pytest.approx(-40.0)
-    assert "ratio of sums" in G.__doc__
+    assert "ratio of sums" in GV.__doc__
 
 
 def test_variance_ci_covers_the_true_ratio():
@@ -135,30 +146,29 @@ def test_variance_ci_covers_the_true_ratio():
         lam = rng.gamma(1.5, 2.0, 150)
         pp = pd.DataFrame({"patient_id": np.arange(150), "cohort": "2022/23", "k": 1, "inside": True,
                            "before": rng.poisson(lam), "after": rng.poisson(0.8 * lam)})
-        r = G.variance_table(pp).iloc[0]
+        r = GV.variance_table(pp).iloc[0]
         hits += r["ci_lo"] <= -20 <= r["ci_hi"]
     assert 0.92 <= hits / 400 <= 0.98
 
 
 def test_financial_year_boundaries():
-    fy = G.financial_year(pd.Series(pd.to_datetime(["2022-03-31", "2022-04-01", "2023-03-31", "2023-04-01",
+    fy = financial_year(pd.Series(pd.to_datetime(["2022-03-31", "2022-04-01", "2023-03-31", "2023-04-01",
                                                     "2099-12-31"])))
     assert fy.tolist() == ["2021/22", "2022/23", "2022/23", "2023/24", "2099/00"]
 
 
 def test_no_appointments_before_is_not_estimable_not_suppressed():
     ex = make_extract([dict(patient_id="A", referral_date=A)], [("A", off(A, 10))])
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = G.publish(G.compute(ex, load_settings()), sdc.scoped("gp_appointments"))
-    assert out["variance_pct"]["2022/23"]["3m"] is None
-    assert "variance_pct.2022/23.3m" in out["not_estimable"] and sdc.suppressed == []
+    pub = published(G.compute(ex, load_settings()), OFF)
+    assert pub.data["variance_pct"]["2022/23"]["3m"] is None
+    assert "variance_pct.2022/23.3m" in pub.not_estimable and pub.suppressed == []
 
 
 def test_disclosure_small_cohorts_suppressed():
-    sdc = SDC()
-    out = G.publish(G.compute(hand_extract(), load_settings()), sdc.scoped("gp_appointments"))
+    pub = published(G.compute(hand_extract(), load_settings()))
+    out = pub.data
     assert all(v is None for c in out["variance_pct"].values() for v in c.values())
-    assert "gp_appointments.variance_pct.2022/23.3m" in sdc.suppressed
+    assert "variance_pct.2022/23.3m" in pub.suppressed
     assert out["matched_did"]["status"] == "not_run" and "comparison_patients" in out["matched_did"]["reason"]
     assert out["matched_did"]["rate_ratio"] is None and out["matched_did"]["ci95"] is None
     json.dumps(out, allow_nan=False)
@@ -174,7 +184,7 @@ def test_tiny_fixture_by_hand():
     from pipeline.load import load_extract
 
     ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
-    out = G.publish(G.compute(ex, load_settings()), OFF.scoped("gp_appointments"))
+    out = published(G.compute(ex, load_settings()), OFF).data
     assert out["variance_pct"] == {"2022/23": {"3m": 0.0, "6m": None, "9m": None, "12m": None},
                                    "2023/24": {"3m": 0.0, "6m": 0.0, "9m": 0.0, "12m": None}}
     assert out["variance_detail"]["2023/24"]["3m"]["n_patients"] == 4
@@ -190,10 +200,10 @@ def test_event_panel_quarters_exposure_and_death():
                       [("P", off(d, k)) for k in (0, -1, -91, -92, -182, -183, 1, 91, 92, 100, 101)],
                       deaths=[("P", off(d, 100))])
     s = load_settings().gp_appointments
-    start, end = G._extract_days(ex)
-    units = pd.DataFrame({"patient_id": ["P"], "index_day": G.day_numbers([d]),
-                          "end_day": np.minimum(G.death_days(ex, ["P"]), end)})
-    p = G.event_panel(units, G.AppointmentCounter(ex["gp_appointments"]), start, end, 91, -8, 4).set_index("q")
+    start, end = GP.extract_days(ex)
+    units = pd.DataFrame({"patient_id": ["P"], "index_day": GC.day_numbers([d]),
+                          "end_day": np.minimum(GP.death_days(ex, ["P"]), end)})
+    p = GE.event_panel(units, GC.AppointmentCounter(ex["gp_appointments"]), start, end, 91, -8, 4).set_index("q")
     assert p.loc[-1, "y"] == 2 and p.loc[-2, "y"] == 2 and p.loc[-3, "y"] == 1  # -1, -91 | -92, -182 | -183
     assert p.loc[1, "y"] == 2 and p.loc[2, "y"] == 2  # +1, +91 | +92, +100 (death day counts; +101 does not)
     assert p.loc[-1, "exposure"] == 91 and p.loc[2, "exposure"] == 9  # days +92..+100
@@ -206,7 +216,7 @@ def test_event_panel_quarters_exposure_and_death():
 def test_event_study_recovers_a_planted_peak():
     ex = bench().simulate_gp_extract(1500, 0, seed=11, comparison=False)
     raw = G.compute(ex, load_settings())
-    out = G.publish(raw, SDC().scoped("gp_appointments"))
+    out = published(raw).data
     q = out["event_study"]["quarters"]
     assert q["-4"]["rate_ratio"] == 1.0 and q["-4"]["reference"]
     for k, truth in (("-1", 1.5), ("-2", 1.2), ("-3", 1.0), ("1", 0.9), ("4", 0.9)):
@@ -289,7 +299,7 @@ def test_did_recovers_the_rate_ratio_and_the_peak_bias():
     x0.90 after; comparison patients constant."""
     ex = bench().simulate_gp_extract(2000, 8000, seed=7)
     raw = G.compute(ex, load_settings())
-    out = G.publish(raw, SDC().scoped("gp_appointments"))
+    out = published(raw).data
     did = out["matched_did"]
     assert did["status"] == "ok" and did["ci95"][0] <= 0.90 <= did["ci95"][1]
     nbm = did["sensitivity"]["negative_binomial"]
@@ -308,11 +318,9 @@ def test_did_recovers_the_rate_ratio_and_the_peak_bias():
 
 
 def test_summary_reads_the_gp_keys():
-    from pipeline.summary import headlines
-
     ex = bench().simulate_gp_extract(1500, 6000, seed=8)
-    out = G.publish(G.compute(ex, load_settings()), SDC().scoped("gp_appointments"))
-    heads = {h.measure: h for h in headlines({"gp_appointments": out})}
+    out = published(G.compute(ex, load_settings())).data
+    heads = {h.measure: h for h in G.SECTION.headlines(out)}
     assert "GP appointments vs matched comparison" in heads
     assert heads["GP appointments vs matched comparison"].value == f"rate ratio {out['matched_did']['rate_ratio']:.2f}"
     assert any(k.startswith("GP appointments, ") for k in heads)
@@ -340,7 +348,7 @@ def _synthetic(slug, tmp_path):
 def test_synthetic_merton_recovers_planted_effects(tmp_path):
     synthetic, ex = _synthetic("merton", tmp_path)
     planted = synthetic.PLANTED["gp"]
-    out = G.publish(G.compute(ex, load_settings()), SDC().scoped("gp_appointments"))
+    out = published(G.compute(ex, load_settings())).data
     did = out["matched_did"]
     assert did["status"] == "ok"
     assert did["ci95"][0] <= planted["rate_ratio"] <= did["ci95"][1], did
@@ -358,7 +366,7 @@ def test_synthetic_merton_recovers_planted_effects(tmp_path):
 
 def test_synthetic_city_of_london_runs_and_covers(tmp_path):
     synthetic, ex = _synthetic("city-of-london", tmp_path)
-    out = G.publish(G.compute(ex, load_settings()), SDC().scoped("gp_appointments"))
+    out = published(G.compute(ex, load_settings())).data
     did = out["matched_did"]
     if did["ci95"] is not None:
         assert did["ci95"][0] <= synthetic.PLANTED["gp"]["rate_ratio"] <= did["ci95"][1]
@@ -377,10 +385,10 @@ def test_published_section_passes_the_independent_scanner(tmp_path):
     from scan import small_counts_in_json
 
     _, ex = _synthetic("city-of-london", tmp_path)
-    out = G.publish(G.compute(ex, load_settings()), SDC().scoped("gp_appointments"))
+    out = published(G.compute(ex, load_settings())).data
     assert small_counts_in_json({"gp_appointments": out}) == []
     ex2 = bench().simulate_gp_extract(300, 1200, seed=5)
-    out2 = G.publish(G.compute(ex2, load_settings()), SDC().scoped("gp_appointments"))
+    out2 = published(G.compute(ex2, load_settings())).data
     assert small_counts_in_json({"gp_appointments": out2}) == []
 
 
@@ -388,10 +396,8 @@ def test_nothing_suppressed_when_disclosure_control_is_off():
     from pipeline import paths
     from pipeline.load import load_extract
 
-    sdc = SDC(DisclosureSettings(enabled=False))
-    G.publish(G.compute(load_extract(paths.ROOT / "tests" / "fixtures" / "tiny"), load_settings()),
-              sdc.scoped("gp_appointments"))
-    assert sdc.suppressed == []
+    pub = published(G.compute(load_extract(paths.ROOT / "tests" / "fixtures" / "tiny"), load_settings()), OFF)
+    assert pub.suppressed == []
 
 
 # ------------------------------------------------------------------------------ the notebook
@@ -433,7 +439,7 @@ def test_notebook_not_run_without_appointments_and_ok_on_tiny(tmp_path):
     thin = replace(tiny, tables={k: v for k, v in tiny.tables.items() if k != "gp_appointments"})
     frag, text = _run_notebook("60_gp_appointments", thin, tmp_path / "thin")
     assert frag["section"] == "gp_appointments" and frag["status"] == "not_run"
-    assert "gp_appointments" in frag["reason"] and "Not available" in text
+    assert "gp_appointments" in frag["reason"] and "not available" in text
     frag, text = _run_notebook("60_gp_appointments", tiny, tmp_path / "full", enabled=False)
     assert frag["status"] == "ok" and frag["data"]["variance_pct"]["2022/23"]["3m"] == 0.0
     assert frag["data"]["matched_did"]["status"] == "not_run"

@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 from test_gp_appointments import make_extract
 
-from pipeline.analyses import gp_appointments as G
 from pipeline.analyses import stats as S
+from pipeline.analyses.gp_appointments import counter as GC
+from pipeline.analyses.gp_appointments import event_study as GE
+from pipeline.analyses.gp_appointments import matching as GM
+from pipeline.analyses.gp_appointments import patients as GP
 from pipeline.config import load_settings
 
 
@@ -31,7 +34,7 @@ def test_windows_equal_one_count_per_window(in_patient_order):
     appts = random_appointments(rng, 60, start, end)
     if in_patient_order:  # runs of one patient: the counter hashes each run once
         appts = appts.sort_values(["patient_id", "appointment_date"], kind="stable").reset_index(drop=True)
-    counter = G.AppointmentCounter(appts)
+    counter = GC.AppointmentCounter(appts)
     ids = [f"P{i}" for i in rng.integers(0, 70, 200)]  # some have no appointments at all
     d = rng.integers(start, end, 200)
     clip_hi = np.minimum(d + rng.integers(-50, 400, 200), end)
@@ -39,7 +42,7 @@ def test_windows_equal_one_count_per_window(in_patient_order):
     code = counter.codes(ids)
     got = counter.windows(code, d, windows, clip_lo=start, clip_hi=clip_hi)
     unclipped = counter.windows(code, d, windows)
-    days = {p: np.sort(G.day_numbers(g["appointment_date"].dropna())) for p, g in appts.groupby("patient_id")}
+    days = {p: np.sort(GC.day_numbers(g["appointment_date"].dropna())) for p, g in appts.groupby("patient_id")}
 
     def brute(p, lo, hi):
         x = days.get(p, np.zeros(0))
@@ -60,7 +63,7 @@ def _key(df: pd.DataFrame, age_edges: list[int]) -> pd.Series:
     """The matching key as text, as the all-pairs matching built it."""
     rb = df["risk_band"].astype("object").where(df["risk_band"].notna(), "unknown")
     g = df["gender"].astype("object").where(df["gender"].notna(), "unknown")
-    return (df["practice_code"].astype(str) + "|" + pd.Series(G._band(df["age"], age_edges), index=df.index).astype(str)
+    return (df["practice_code"].astype(str) + "|" + pd.Series(GM.band_of(df["age"], age_edges), index=df.index).astype(str)
             + "|" + g.astype(str) + "|" + rb.astype(str))
 
 
@@ -70,8 +73,8 @@ def all_pairs_match(idx, pool, counter, extract, start, end, cfg):
     m0, m1 = cfg.match_window_days
     a0, a1 = cfg.after_window_days
     ref = idx.copy()
-    ref["index_day"] = G.day_numbers(ref["referral_date"])
-    ref["end_day"] = np.minimum(G.death_days(extract, ref["patient_id"]), end)
+    ref["index_day"] = GC.day_numbers(ref["referral_date"])
+    ref["end_day"] = np.minimum(GP.death_days(extract, ref["patient_id"]), end)
     base_inside = ref["index_day"] + min(b0, m0) >= start
     after_days = np.minimum(ref["index_day"] + a1, ref["end_day"]) - (ref["index_day"] + a0) + 1
     ref = ref[base_inside & (after_days >= cfg.min_after_days)].reset_index(drop=True)
@@ -81,7 +84,7 @@ def all_pairs_match(idx, pool, counter, extract, start, end, cfg):
     ref["match_n"] = counter.count(ref["patient_id"], ref["index_day"] + m0, ref["index_day"] + m1)
     ref["key"] = _key(ref, cfg.match_age_bands).to_numpy()
     pool = pool.assign(key=_key(pool, cfg.match_age_bands).to_numpy(),
-                       death_day=G.death_days(extract, pool["patient_id"]))
+                       death_day=GP.death_days(extract, pool["patient_id"]))
     pairs = ref[["patient_id", "key", "index_day", "match_n", "age"]].merge(
         pool[["patient_id", "key", "death_day", "age"]], on="key", suffixes=("", "_c"))
     pairs = pairs[pairs["death_day"] > pairs["index_day"]]
@@ -108,7 +111,7 @@ def all_pairs_match(idx, pool, counter, extract, start, end, cfg):
 def random_matching_extract(seed: int, n_ref: int = 120, n_comp: int = 300):
     rng = np.random.default_rng(seed)
     start, end = date(2021, 4, 1), date(2024, 3, 31)
-    s0, s1 = G.day_numbers([start])[0], G.day_numbers([end])[0]
+    s0, s1 = GC.day_numbers([start])[0], GC.day_numbers([end])[0]
     prac = ["A11111", "B22222", "C33333"]
     refs = [dict(patient_id=f"R{i}", referral_date=pd.Timestamp(int(rng.integers(s0 + 560, s1 - 100)), unit="D")
                  .strftime("%Y-%m-%d"), practice_code=str(rng.choice(prac)), age=int(rng.integers(18, 90)),
@@ -132,17 +135,17 @@ def random_matching_extract(seed: int, n_ref: int = 120, n_comp: int = 300):
 def test_key_by_key_matching_equals_matching_over_all_pairs(seed, chunks, monkeypatch):
     """However the keys are grouped and the pairs chunked, the matches are those of the all-pairs
     algorithm, draw for draw."""
-    monkeypatch.setattr(G, "_PAIR_CHUNK", chunks[0])
-    monkeypatch.setattr(G, "_CUM_CELLS", chunks[1])
+    monkeypatch.setattr(GM, "PAIR_CHUNK", chunks[0])
+    monkeypatch.setattr(GM, "CUM_CELLS", chunks[1])
     ex = random_matching_extract(seed)
     cfg = load_settings().gp_appointments
     for k in (1, 3):
         c = cfg.model_copy(update={"matches_per_patient": k})
-        start, end = G._extract_days(ex)
-        counter = G.AppointmentCounter(ex["gp_appointments"])
-        idx = G.index_referrals(ex["referrals"])
+        start, end = GP.extract_days(ex)
+        counter = GC.AppointmentCounter(ex["gp_appointments"])
+        idx = GP.index_referrals(ex["referrals"])
         want = all_pairs_match(idx, ex["comparison_patients"], counter, ex, start, end, c)
-        m = G.match(idx, ex["comparison_patients"], counter, ex, start, end, c)
+        m = GM.match(idx, ex["comparison_patients"], counter, ex, start, end, c)
         comp = m.units[m.units["treated"] == 0]
         got = {s: list(g["patient_id"]) for s, g in comp.groupby("set_id", sort=False)}
         assert len(want) > 20 and got == want
@@ -214,7 +217,7 @@ def test_event_study_on_exposure_patterns_equals_the_patient_level_fit():
     beta = np.array([0.0, 0.2, 0.4, -0.1, -0.1])
     y = rng.poisson(alpha[:, None] * np.exp(beta)[None, :] * expo / 91)
     y[expo == 0] = 0
-    got = G.fit_event_study(qs, y, expo, reference=-3)
+    got = GE.fit_event_study(qs, y, expo, reference=-3)
     has = expo.T.ravel() > 0
     unit = np.tile(np.arange(n), len(qs))[has]
     q = np.repeat(qs, n)[has]
@@ -225,7 +228,7 @@ def test_event_study_on_exposure_patterns_equals_the_patient_level_fit():
     np.testing.assert_allclose(got.params.to_numpy(), want.params.to_numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got.cov.to_numpy(), want.cov.to_numpy(), rtol=1e-8, atol=1e-14)
     assert (got.n_obs, got.n_groups, got.n_clusters) == (want.n_obs, want.n_groups, want.n_clusters)
-    assert G.fit_event_study(qs, np.zeros_like(y), expo, reference=-3).status == "not_estimable"
+    assert GE.fit_event_study(qs, np.zeros_like(y), expo, reference=-3).status == "not_estimable"
 
 
 @pytest.mark.parametrize("values", [["a", "a", "b", "b", "b", "a", "c", "c"], ["a", None, "a", "b"], [],
@@ -235,7 +238,7 @@ def test_event_study_on_exposure_patterns_equals_the_patient_level_fit():
                                     ["a"] * 8 + [pd.NaT] * 2 + ["a"] * 8])
 def test_factorize_runs_is_factorize(values):
     v = np.array(values, dtype=object)
-    codes, uniques = G._factorize_runs(v)
+    codes, uniques = GC.factorize_runs(v)
     want_codes, want_uniques = pd.factorize(v)
     assert list(codes) == list(want_codes) and list(uniques) == list(want_uniques)
 
@@ -257,7 +260,7 @@ def test_unique_rows_is_numpys_unique_over_rows(rows, cols, high):
     a = rng.integers(0, high, (rows, cols))
     a[: rows // 3] = a[0] if rows else a[: rows // 3]
     want, inverse = np.unique(a, axis=0, return_inverse=True)
-    got, pid = G.unique_rows(a)
+    got, pid = GE.unique_rows(a)
     assert np.array_equal(got, want)
     assert np.array_equal(pid, inverse.ravel())
 
@@ -265,7 +268,7 @@ def test_unique_rows_is_numpys_unique_over_rows(rows, cols, high):
 def test_codes_reused_only_for_the_same_ids():
     appts = pd.DataFrame({"patient_id": ["a", "a", "b", "c"],
                           "appointment_date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-03"])})
-    counter = G.AppointmentCounter(appts)
+    counter = GC.AppointmentCounter(appts)
     ids = np.array(["c", "a", "x", "b"], dtype=object)
     first = counter.codes(ids)
     assert first.tolist() == [2, 0, -1, 1]

@@ -163,10 +163,10 @@ def test_outlier_is_flagged_and_suppressed_figures_skipped(reports):
 
 def test_gp_variance_without_precision_is_skipped_with_a_note():
     res = fake_results("merton", 1, gp={"variance_pct": {"2022/23": {"3m": 1.0, "6m": 1.0, "9m": 1.0, "12m": -8.0}}})
-    got = london._gp("2022/23")(res, "merton")
+    got = london.gp_ratio("2022/23")(res, "merton")
     assert isinstance(got, str) and "95% CI" in got
     res["gp_appointments"]["detail"] = {"2022/23": {"12m": {"variance_pct_ci95": [-12.0, -4.0]}}}
-    pt = london._gp("2022/23")(res, "merton")
+    pt = london.gp_ratio("2022/23")(res, "merton")
     assert pt.value == pytest.approx(0.92) and pt.ci95 == pytest.approx((0.88, 0.96))
 
 
@@ -238,3 +238,79 @@ def test_cli_london(reports, monkeypatch, capsys):
     monkeypatch.setattr(london.paths, "REPORTS", empty)
     assert cli.main(["london"]) == 2
     assert "no borough results" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- what is compared
+
+def build_logged(reports):
+    lines = []
+    res = london.build(reports, log=lines.append)
+    return res, "\n".join(lines), (reports / "london" / "index.html").read_text()
+
+
+def test_one_borough_says_what_was_compared_and_how_to_get_the_rest(tmp_path):
+    rep = tmp_path / "reports"
+    write(rep, fake_results("merton", 1))
+    res, out, page = build_logged(rep)
+    assert res["boroughs"] == ["merton"] and res["synthetic"] is True
+    assert "[london] comparing 1 borough: Merton (synthetic data)." in out
+    assert "32 London boroughs have no report here yet: to compare them all, run make data" in out
+    assert "then make reports, then make london" in out
+    header = page[page.index('<header class="title">'):page.index("</header>")]
+    assert "Comparing 1 borough: Merton (synthetic data)." in header and "make data" in header
+    assert "make reports, then make london" in header
+    assert "SYNTHETIC DATA" in page
+
+
+def test_real_and_synthetic_boroughs_are_never_mixed(tmp_path):
+    rep = tmp_path / "reports"
+    for i, slug in enumerate(("barnet", "camden")):
+        write(rep, fake_results(slug, i, synthetic=False))
+    for i, slug in enumerate(("merton", "sutton")):
+        write(rep, fake_results(slug, 10 + i, dna_pct=45.0))
+    res, out, page = build_logged(rep)
+    assert res["boroughs"] == ["barnet", "camden"] and res["synthetic"] is False
+    assert all("synthetic data" in res["excluded"][s] for s in ("merton", "sutton"))
+    assert set(res["comparators"]) == {"barnet", "camden"}
+    for ind in res["indicators"].values():
+        assert {b["borough"] for b in ind["boroughs"]} | set(ind["skipped"]) <= {"barnet", "camden"}
+    assert "[london] comparing 2 boroughs (2 left out): Barnet, Camden." in out
+    assert "Left out 2 boroughs built on synthetic data (Merton, Sutton): a comparison never mixes" in out
+    header = page[page.index('<header class="title">'):page.index("</header>")]
+    assert "Left out 2 boroughs built on synthetic data (Merton, Sutton)" in header
+    assert "SYNTHETIC DATA" not in page and "make data" not in page
+
+
+def test_all_synthetic_boroughs_are_compared_and_stamped(tmp_path):
+    rep = tmp_path / "reports"
+    for i, slug in enumerate(("barnet", "camden", "merton")):
+        write(rep, fake_results(slug, i))
+    res, out, page = build_logged(rep)
+    assert res["boroughs"] == ["barnet", "camden", "merton"] and res["synthetic"] is True
+    assert "comparing 3 boroughs: Barnet, Camden, Merton (synthetic data)." in out
+    assert '<div class="banner">SYNTHETIC DATA' in page
+
+
+def test_comparators_give_each_borough_its_position(reports):
+    res = london.build(reports)
+    comp = res["comparators"]
+    assert set(comp) == set(res["boroughs"])
+    newham = comp["newham"]["dna_or_cancelled"]
+    assert newham["value"] == 45.0 and newham["london_value"] == res["indicators"]["dna_or_cancelled"]["london_value"]
+    assert newham["position"] == {"95": "above", "99.8": "above"} and newham["unit"] == "%"
+    lo95, hi95 = newham["limits"]["95"]
+    lo998, hi998 = newham["limits"]["99.8"]
+    assert lo998 < lo95 < newham["london_value"] < hi95 < hi998 < newham["value"]
+    # a borough whose figure is suppressed: no value, no position, the reason
+    city = comp["city-of-london"]["dna_or_cancelled"]
+    assert city["value"] is None and city["position"] is None and "suppressed" in city["reason"]
+    # positions agree with the table's flags, level by level
+    for key, ind in res["indicators"].items():
+        for row in ind["boroughs"]:
+            pos = comp[row["borough"]][key]["position"]
+            flag = row["flag"]
+            expect_998 = flag.split("_")[0] if flag.endswith("99.8") else "within"
+            expect_95 = flag.split("_")[0] if flag != "within" else "within"
+            assert pos == {"95": expect_95, "99.8": expect_998}, (key, row["borough"])
+            adjusted = comp[row["borough"]][key]["position_overdispersion_adjusted"]
+            assert (adjusted is None) == (row["flag_overdispersion_adjusted"] is None)

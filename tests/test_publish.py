@@ -9,6 +9,7 @@ from conftest import make_executed_notebook
 from pipeline import publish as pub
 from pipeline.config import load_settings
 from pipeline.render import RenderError
+from pipeline.sections import SNAPSHOT
 
 
 def _tree_hash(folder):
@@ -31,6 +32,13 @@ def build(tmp_path, monkeypatch):
         {"section": "activity", "status": "ok", "data": {"referrals": 10}, "suppressed": ["activity.x"]}))
     (frags / "wellbeing.json").write_text(json.dumps(
         {"section": "wellbeing", "status": "not_run", "reason": "this extract has no `outcome_measures` table"}))
+    # the registry as the notebook stage saw it: the contract's five sections and one more
+    declared = {name: {"title": name, "notebook": f"{order}_{name}", "order": order, "contract": True}
+                for order, name in ((20, "activity"), (40, "wellbeing"), (50, "targets"), (60, "gp_appointments"),
+                                    (70, "readmission"))}
+    declared["data_quality"] = {"title": "Data quality", "notebook": "90_data_quality", "order": 90,
+                                "contract": False}
+    (frags / SNAPSHOT).write_text(json.dumps(declared))
     return nbs, frags, tmp_path / "reports" / "tiny"
 
 
@@ -44,9 +52,14 @@ def test_results_json_follows_the_contract(build, small_extract):
     assert on_disk["code_version"] == "test-1"
     assert on_disk["activity"] == {"referrals": 10}
     assert on_disk["wellbeing"] == {"status": "not_run", "reason": "this extract has no `outcome_measures` table"}
-    for section in ("targets", "gp_appointments", "readmission"):
+    for section in ("targets", "gp_appointments", "readmission", "data_quality"):
         assert on_disk[section]["status"] == "not_run" and on_disk[section]["reason"]
+    # the contract's sections in report order, then the others by name, all from the registry's snapshot
+    keys = list(on_disk)
+    assert keys[keys.index("activity"):keys.index("data_quality") + 1] == [
+        "activity", "wellbeing", "targets", "gp_appointments", "readmission", "data_quality"]
     assert on_disk["suppressed"] == ["activity.x"]
+    assert on_disk["disclosure"]["enabled"] is True and "not_estimable" in on_disk
     prov = on_disk["provenance"]
     assert prov["renderer"].startswith("nbconvert") and prov["package_versions"]["pandas"]
     assert (dest / "index.html").exists() and (dest / "notebooks" / "20_activity.ipynb").exists()
@@ -99,35 +112,6 @@ def test_swap_keeps_named_subfolders(tmp_path):
     pub.swap_into_place(staged, dest, keep=("2023-24",))
     assert sorted(p.name for p in dest.iterdir()) == ["2023-24", "new.txt"]
     assert not staged.exists()
-
-
-def test_publishing_needs_neither_pandas_nor_the_contract(tmp_path):
-    """The publish stage reads the manifest and scans the processed Parquet with pyarrow alone:
-    pandas and the contract's pandera schemas would add half a second to every borough's
-    publish. Run in a fresh interpreter, what publishing does imports neither."""
-    import subprocess
-    import sys
-
-    from pipeline import load, paths, synthetic
-
-    raw = synthetic.generate("city-of-london", tmp_path / "city-of-london", n_referrals=50)
-    processed = load.write_processed(load.load_extract(raw), tmp_path / "processed")
-    pid = load.read_processed(processed, tables=["referrals"])["referrals"]["patient_id"].iloc[0]
-    code = f"""
-import sys
-from pipeline import cli, config, processed, publish
-header = processed.header({str(processed)!r})
-from pathlib import Path
-config.load_settings(Path({str(processed)!r}))
-print(sorted(publish.identifiers_among({{{pid!r}, "1234567890", "Merton"}}, header, {str(processed)!r})))
-assert not cli._is_period_label("notebooks")  # a report's folders are checked for period labels
-print(sorted(m for m in ("pandas", "pandera", "pipeline.contract", "pipeline.load") if m in sys.modules))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.ROOT)
-    assert out.returncode == 0, out.stderr
-    found, heavy = out.stdout.strip().splitlines()[-2:]
-    assert found == str([pid])  # the scan still finds an id
-    assert heavy == "[]"
 
 
 def test_identifier_scan_finds_the_same_ids_in_memory_and_in_the_processed_parquet(tmp_path, monkeypatch):

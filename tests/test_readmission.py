@@ -255,12 +255,13 @@ def test_curve_and_at_risk_use_within_n_days():
 
 
 # ------------------------------------------------------------------------------ Cox model
-def simulate(n=600, seed=1, hr_budget=2.0, base_rate=0.004, death_rate=0.001, imd=True):
-    """Exponential readmission hazard doubled by a health budget; covariates on the referral."""
+def simulate(n=600, seed=1, hr_very_high=2.0, base_rate=0.004, death_rate=0.001, imd=True):
+    """Exponential readmission hazard doubled in the very-high risk band; covariates on the referral made
+    during the index stay (two days before discharge)."""
     rng = np.random.default_rng(seed)
-    budget = rng.random(n) < 0.45
+    band = rng.choice(["high", "medium", "very_high"], n, p=[0.5, 0.25, 0.25])
     age = rng.integers(50, 95, n)
-    lam = base_rate * np.where(budget, hr_budget, 1.0)
+    lam = base_rate * np.where(band == "very_high", hr_very_high, 1.0)
     tr = np.floor(rng.exponential(1 / lam))
     td = np.floor(rng.exponential(1 / death_rate, n))
     disc = pd.Timestamp("2022-06-01") + pd.to_timedelta(rng.integers(0, 600, n), "D")
@@ -276,8 +277,8 @@ def simulate(n=600, seed=1, hr_budget=2.0, base_rate=0.004, death_rate=0.001, im
                          "patient_id": [f"S{i:05d}" for i in range(n)],
                          "referral_date": disc - pd.Timedelta(days=2),
                          "age": age, "imd_decile": rng.integers(1, 11, n) if imd else [None] * n,
-                         "risk_band": rng.choice(["high", "medium", "very_high"], n),
-                         "health_budget_gbp": np.where(budget, rng.gamma(2, 60, n), 0.0),
+                         "risk_band": band,
+                         "health_budget_gbp": rng.gamma(2, 60, n),
                          "service_outcome": rng.choice(["admission_avoided", "discharge_expedited"], n)})
     return make_extract(spells, deaths, referrals=refs)
 
@@ -285,16 +286,43 @@ def simulate(n=600, seed=1, hr_budget=2.0, base_rate=0.004, death_rate=0.001, im
 def test_cox_recovers_a_planted_hazard_ratio():
     raw = R.compute(simulate(), load_settings())
     assert raw.cox.status == "ok"
-    hr = raw.cox.coefs.loc["budget_received"]
-    assert hr["lo"] < 2.0 < hr["hi"]
+    hr = raw.cox.coefs.loc["risk_band=very_high"]
+    assert hr["lo"] < 2.0 < hr["hi"] and hr["lo"] > 1.0
     assert raw.cox.coefs.loc["age_per_10y", "lo"] < 1.0 < raw.cox.coefs.loc["age_per_10y", "hi"]
     out = release(R.publish, raw).data
     cox = out["cox"]
     assert cox["status"] == "ok" and set(cox["hazard_ratios"]) == set(cox["ph_test_p_value"])
-    assert {"age_per_10y", "imd_quintile", "budget_received"} <= set(cox["hazard_ratios"])
+    assert {"age_per_10y", "imd_quintile"} <= set(cox["hazard_ratios"])
     assert any(k.startswith("risk_band=") for k in cox["hazard_ratios"])
     assert all(0 <= p <= 1 for p in cox["ph_test_p_value"].values() if p is not None)
     json.dumps(out, allow_nan=False)
+
+
+def test_cox_covariates_come_from_the_referral_behind_the_index_stay():
+    """Not the patient's earliest referral (one 600 days before, in another risk band), and nothing
+    recorded after time zero (a health budget spent during support, the service outcome)."""
+    ex = simulate(n=200, seed=5)
+    refs = ex["referrals"]
+    early = refs.copy()
+    early["referral_id"] = "E" + early["referral_id"].str[1:]
+    early["referral_date"] = early["referral_date"] - pd.Timedelta(days=600)
+    early["risk_band"] = "low"
+    early["age"] = early["age"] - 2
+    later = refs.iloc[:20].copy()  # a referral after discharge: not known at time zero
+    later["referral_id"] = "L" + later["referral_id"].str[1:]
+    later["referral_date"] = later["referral_date"] + pd.Timedelta(days=30)
+    later["risk_band"] = "low"
+    ex.tables["referrals"] = pd.concat([early, refs, later], ignore_index=True)
+    co, _ = R.build_cohort(ex["hospital_spells"], ex["deaths"], ex.config.end)
+    cov = R.covariates(co, ex["referrals"])
+    assert list(cov.columns) == ["age_per_10y", "imd_quintile", "risk_band"]  # no budget, no outcome
+    assert "low" not in set(cov["risk_band"])
+    by_patient = dict(zip(refs["patient_id"], refs["age"], strict=True))
+    assert np.allclose(cov["age_per_10y"].to_numpy() * 10, co["patient_id"].map(by_patient).to_numpy())
+    # a patient whose only referral comes after discharge has no covariates (left out of the model)
+    only_later = R.index_referral(co.assign(index_discharge=co["index_discharge"] - pd.Timedelta(days=3)),
+                                  ex["referrals"][ex["referrals"]["referral_id"].str.startswith("L")])
+    assert len(only_later) == 0
 
 
 def test_cox_drops_all_missing_covariates_and_needs_events():
@@ -318,7 +346,9 @@ def test_cif_close_to_planted_rate_on_simulated_extract():
 
 
 def test_ph_test_on_a_sample_for_large_cohorts(monkeypatch):
-    monkeypatch.setattr(R, "PH_TEST_MAX_N", 150)
+    from pipeline.analyses import cox as C
+
+    monkeypatch.setattr(C, "PH_TEST_MAX_N", 150)
     raw = R.compute(simulate(n=300, seed=3), load_settings())
     assert raw.cox.status == "ok" and raw.cox.ph_n == 150 and len(raw.cox.ph) > 0
     assert "sample of 150" in release(R.publish, raw).data["cox"]["ph_test"]

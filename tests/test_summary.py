@@ -1,34 +1,22 @@
-"""The executive summary is written from published results only."""
+"""The executive summary: the sections' own headline rows, then the caveats that matter."""
 
-from pipeline.summary import caveats, headlines, markdown
+from pipeline.analyses import readmission
+from pipeline.summary import caveats, markdown
 
 RESULTS = {
     "synthetic": True,
     "suppressed": ["activity.x", "targets.y"],
     "disclosure_control": {"enabled": True, "rounding": 5, "min_base": 8},
-    "activity": {"referrals": 9000, "patients": 8000, "patients_seen": 7400, "contacts_booked": 30000,
-                 "dna_or_cancelled_pct": 17.1, "mean_attended_contacts_per_patient_seen": 3.21,
-                 "median_days_referral_to_first_contact": 12.0},
-    "wellbeing": {"ons4": {"life_satisfaction": {"n_pairs": 2000, "mean_change": 1.52, "ci95": [1.4, 1.64]},
-                           "anxiety": {"n_pairs": 2000, "mean_change": -0.1, "ci95": [-0.3, 0.1]}}},
-    "targets": {"diabetes": {"high": {"n": 100, "prior_pct": {"0": 80.0}, "after_pct": {"0": 50.0}}},
-                "detail": {"diabetes": {"at_least_one_target_pct": {"prior": 20.0, "after": 50.0},
-                                        "flow": {"with_risk_band": 100}}}},
     "gp_appointments": {"status": "not_run", "reason": "no gp_appointments table"},
-    "readmission": {"n_index": 400, "cif_30d_pct": 9.5, "cif_30d_ci95": [6.9, 12.6], "benchmark_30d_pct": 12.6},
 }
+READMISSION = {"n_index": 400, "cif_30d_pct": 9.5, "cif_30d_ci95": [6.9, 12.6], "benchmark_30d_pct": 12.6}
 
 
-def test_headlines_carry_direction_and_uncertainty():
-    heads = {h.measure: h for h in headlines(RESULTS)}
-    assert heads["Referrals received"].value == "9,000"
-    assert "92.5% of them were seen" in heads["Referrals received"].reading
-    ls = heads["Life satisfaction (ONS4, 0–10)"]
-    assert ls.value == "+1.5 points" and ls.reading.startswith("improved (95% CI 1.4 to 1.6)")
-    assert heads["Anxiety (ONS4, 0–10)"].reading.startswith("no clear change")
-    assert heads["People with diabetes meeting at least one target"].value == "20% → 50%"
-    assert "spell-based" in heads["Emergency readmission within 30 days"].reading
-    assert not any("GP appointments" in m for m in heads), "a not_run section has no headline"
+def test_a_section_writes_its_headlines_from_its_published_figures():
+    (h,) = readmission.headlines(READMISSION)
+    assert h.value == "9.5%" and "95% CI 6.9% to 12.6%" in h.reading and "of 400 supported" in h.reading
+    assert "spell-based" in h.reading
+    assert readmission.headlines(dict(READMISSION, cif_30d_pct=None)) == []
 
 
 def test_caveats():
@@ -39,7 +27,10 @@ def test_caveats():
     assert "NOT FOR PUBLICATION" in " ".join(caveats(off))
 
 
-def test_markdown_is_a_table_with_caveats():
-    md = markdown(RESULTS)
+def test_markdown_is_a_table_of_the_sections_rows_with_caveats():
+    rows = [vars(h) for h in readmission.headlines(READMISSION)]
+    md = markdown(RESULTS, rows)
     assert md.startswith("# Executive summary") and "| Measure | Figure | Reading |" in md
+    assert "| Emergency readmission within 30 days | 9.5% |" in md
     assert "**Caveats that matter**" in md
+    assert "| Measure |" not in markdown(RESULTS, [])

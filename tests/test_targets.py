@@ -486,10 +486,8 @@ def test_tiny_fixture_by_hand():
 
 
 def test_summary_reads_the_published_section():
-    from pipeline.summary import headlines
-
     out = release(T.publish, T.compute(band_extract(), load_settings()), OFF).data
-    heads = headlines({"targets": out})
+    heads = T.headlines(out)
     h = [x for x in heads if "diabetes" in x.measure]
     # 11 eligible: at least one target before P6..P9 (4), after P2..P9 and M0 (9)
     assert out["detail"]["diabetes"]["at_least_one_target_pct"] == {"prior": 36.4, "after": 81.8}
@@ -501,8 +499,6 @@ def test_share_meeting_a_target_is_a_published_figure_withheld_with_its_bands():
     itself, skipping any band whose figures were withheld (so a 'cohort' figure could describe one band
     of four). The section now publishes it, derived from every band's published size and share meeting
     none, and withholds it when one of them is withheld."""
-    from pipeline.summary import headlines
-
     refs = [dict(patient_id=f"H{i}", first_contact_date=FC) for i in range(40)]
     refs += [dict(patient_id=f"L{i}", first_contact_date=FC, risk_band="low") for i in range(20)]
     m = [(f"H{i}", day(FC, 20), "hba1c", 50) for i in range(20)] + [(f"L{i}", day(FC, 20), "hba1c", 50)
@@ -512,12 +508,12 @@ def test_share_meeting_a_target_is_a_published_figure_withheld_with_its_bands():
     # high: 20 of 40 met one after; low: 17 of 20 (3 met none: withheld, and so the low band's share)
     assert out["diabetes"]["low"]["after_pct"]["0"] is None
     assert d["at_least_one_target_pct"] == {"prior": 0.0, "after": None}
-    assert not [x for x in headlines({"targets": out}) if "diabetes" in x.measure]
+    assert not [x for x in T.headlines(out) if "diabetes" in x.measure]
     m += [(f"L{i}", day(FC, 20), "hba1c", 50) for i in range(17, 20)]  # now all 20 met one: none is 0
     out = release(T.publish, T.compute(make_extract(refs, m), load_settings())).data
     d = out["detail"]["diabetes"]
     assert d["at_least_one_target_pct"] == {"prior": 0.0, "after": 66.7} and d["flow"]["with_risk_band"] == 60
-    h = [x for x in headlines({"targets": out}) if "diabetes" in x.measure]
+    h = [x for x in T.headlines(out) if "diabetes" in x.measure]
     assert h[0].value == "0% → 67%" and "60 people with a risk band" in h[0].reading
 
 
@@ -734,7 +730,7 @@ def _run_notebook(name, extract, tmp_path, enabled=True):
     nb = nbformat.read(tmp_path / f"{name}.out.ipynb", as_version=4)
     text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
                      for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    return json.loads(next(frags.glob("*.json")).read_text()), text
+    return json.loads((frags / "targets.json").read_text()), text
 
 
 def test_notebook_not_run_without_measurements_and_ok_on_tiny(tmp_path):

@@ -26,14 +26,14 @@ Patients whose recorded death precedes the index discharge date are inconsistent
 excluded (counted in ``exclusions``).
 
 Beyond the contract: the naive ``1 - KM`` (death treated as censoring) to show how it
-overstates; a cause-specific Cox model of readmission on the index referral's covariates with a
+overstates; a cause-specific Cox model of readmission on what the referral behind the index stay
+recorded by time zero (age, deprivation, risk band: :func:`covariates`), with a
 proportional-hazards check; and the comparison with the 30-day benchmark, which is a
 spell-based, case-mix standardised national/ICB figure and so not like-for-like.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,16 +45,13 @@ from ..extract import Extract
 from ..formatting import ci_text, fmt
 from ..sections import Headline, Section
 from ..survival import CI_METHOD, VARIANCE_METHOD, CompetingRisksFit, KaplanMeierFit, aalen_johansen, kaplan_meier
-from .order import REFERRAL_ORDER, first_rows
+from .cox import CoxRaw, fit_cox
+from .order import first_rows
 
 READMIT, DEATH = 1, 2
 CONTRACT_HORIZONS = (14, 30, 90)
 AT_RISK_DAYS = (0, 14, 30, 60, 90)
 CURVE_STEP_DAYS = 7
-MIN_COX_EVENTS = 10
-MIN_COX_N = 20
-MIN_LEVEL_N = 5  # categorical levels with fewer people are pooled with the reference level
-PH_TEST_MAX_N = 20_000  # larger cohorts: the PH test runs on a fixed random sample of this size
 
 BENCHMARK_CAVEAT = (
     "The benchmark is an all-patient emergency readmission rate within 30 days of discharge: it "
@@ -63,21 +60,6 @@ BENCHMARK_CAVEAT = (
     "each person is counted once from one index stay with death as a competing event, so the "
     "comparison is indicative, not like-for-like."
 )
-
-
-@dataclass
-class CoxRaw:
-    status: str  # "ok" or "not_run"
-    reason: str | None = None
-    n: int = 0
-    events: int = 0
-    penalizer: float = 0.0
-    # per covariate label: hr, lo, hi, p, n_with, events_with, n_without, events_without, kind
-    coefs: pd.DataFrame = field(default_factory=pd.DataFrame)
-    ph: pd.DataFrame = field(default_factory=pd.DataFrame)  # per covariate: test_statistic, p
-    reference: dict[str, str] = field(default_factory=dict)
-    dropped: dict[str, str] = field(default_factory=dict)  # covariate -> why
-    ph_n: int = 0  # people the proportional-hazards test used (a random sample when n is large)
 
 
 @dataclass
@@ -100,11 +82,6 @@ class ReadmissionRaw:
 
 
 # ---------------------------------------------------------------------------------- cohort
-def index_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
-    """Each patient's earliest referral (ties: referral_id order): the covariates' source."""
-    return first_rows(referrals, REFERRAL_ORDER).reset_index(drop=True)
-
-
 def build_cohort(spells: pd.DataFrame, deaths: pd.DataFrame | None,
                  extract_end: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, int]]:
     """One row per index patient: ``time`` (days) and ``status`` (0 censored, 1 readmission,
@@ -150,123 +127,39 @@ def build_cohort(spells: pd.DataFrame, deaths: pd.DataFrame | None,
     return co.reset_index(drop=True), exclusions
 
 
-# ---------------------------------------------------------------------------------- Cox model
-def _covariates(cohort: pd.DataFrame, referrals: pd.DataFrame) -> pd.DataFrame:
-    ref = index_referrals(referrals)
-    cols = [c for c in ("age", "risk_band", "imd_decile", "health_budget_gbp", "service_outcome") if c in ref]
-    out = cohort[["patient_id"]].merge(ref[["patient_id"] + cols], on="patient_id", how="left")
+# ---------------------------------------------------------------------------------- covariates
+def index_referral(cohort: pd.DataFrame, referrals: pd.DataFrame) -> pd.DataFrame:
+    """Per index patient, the referral behind the supported stay: the latest referral dated on or
+    before the index discharge (time zero; ties: referral_id order). Its characteristics are known
+    at time zero. A patient whose referrals all come later has none (no covariates)."""
+    cols = [c for c in ("referral_id", "referral_date", *COVARIATES) if c in referrals]
+    m = cohort[["patient_id", "index_discharge"]].merge(referrals[["patient_id", *cols]], on="patient_id")
+    m = m[m["referral_date"] <= m["index_discharge"]]
+    m = m.sort_values(["patient_id", "referral_date", "referral_id"], kind="mergesort")
+    return m.drop_duplicates("patient_id", keep="last").drop(columns="index_discharge")
+
+
+def covariates(cohort: pd.DataFrame, referrals: pd.DataFrame) -> pd.DataFrame:
+    """The Cox model's design columns, one row per index patient, from :func:`index_referral`:
+    characteristics at time zero only (age, deprivation, risk band). What the referral records
+    later (its outcome, a health budget spent during support) is never adjusted for."""
+    out = cohort[["patient_id"]].merge(index_referral(cohort, referrals), on="patient_id", how="left")
     cov = pd.DataFrame(index=cohort.index)
     if "age" in out:
         cov["age_per_10y"] = pd.to_numeric(out["age"], errors="coerce").astype("float64").to_numpy() / 10
     if "imd_decile" in out:
         dec = pd.to_numeric(out["imd_decile"], errors="coerce").astype("float64").to_numpy()
         cov["imd_quintile"] = np.ceil(dec / 2)
-    if "health_budget_gbp" in out:
-        b = pd.to_numeric(out["health_budget_gbp"], errors="coerce").astype("float64").to_numpy()
-        cov["budget_received"] = np.where(np.isnan(b), np.nan, (b > 0).astype("float64"))
-    for c in ("risk_band", "service_outcome"):
-        if c in out:
-            cov[c] = out[c].astype("object").where(out[c].notna(), None).to_numpy()
+    if "risk_band" in out:
+        cov["risk_band"] = out["risk_band"].astype("object").where(out["risk_band"].notna(), None).to_numpy()
     return cov
 
 
+COVARIATES = ("age", "imd_decile", "risk_band")
 COVARIATE_LABELS = {
     "age_per_10y": "Age (per 10 years)",
     "imd_quintile": "IMD quintile (per quintile, 1 = most deprived)",
-    "budget_received": "One-off health budget received",
 }
-
-
-def fit_cox(cohort: pd.DataFrame, referrals: pd.DataFrame) -> CoxRaw:
-    """Cause-specific Cox model for readmission (deaths censored at their time)."""
-    from lifelines import CoxPHFitter
-    from lifelines.statistics import proportional_hazard_test
-
-    if len(cohort) < MIN_COX_N or int((cohort["status"] == READMIT).sum()) < MIN_COX_EVENTS:
-        return CoxRaw("not_run", reason=f"a model needs at least {MIN_COX_N} index patients and "
-                                         f"{MIN_COX_EVENTS} readmissions")
-    cov = _covariates(cohort, referrals)
-    dropped: dict[str, str] = {}
-    reference: dict[str, str] = {}
-    design = pd.DataFrame(index=cov.index)
-    for col in cov.columns:
-        x = cov[col]
-        miss = x.isna().mean()
-        if miss > 0.5:
-            dropped[col] = "missing for more than half of index patients"
-            continue
-        if x.dropna().nunique() < 2:
-            dropped[col] = "the same for everyone"
-            continue
-        if x.dtype == object:
-            counts = x.value_counts()
-            ref_level = str(counts.index[0])  # most common level as reference
-            small = [lv for lv, n in counts.items() if n < MIN_LEVEL_N and lv != ref_level]
-            x = x.where(~x.isin(small), ref_level)
-            levels = [lv for lv in counts.index if lv != ref_level and lv not in small]
-            if not levels:
-                dropped[col] = "only one level with enough people"
-                continue
-            reference[col] = ref_level + (f" (pooled with {', '.join(map(str, small))})" if small else "")
-            for lv in sorted(levels):
-                design[f"{col}={lv}"] = np.where(x.isna(), np.nan, (x == lv).astype("float64"))
-        else:
-            design[col] = x.astype("float64")
-    if design.shape[1] == 0:
-        return CoxRaw("not_run", reason="no usable covariates", dropped=dropped)
-    df = design.assign(time=cohort["time"].astype("float64"),
-                       readmitted=(cohort["status"] == READMIT).astype("int64")).dropna()
-    const = [c for c in design.columns if df[c].nunique() < 2]
-    if const:
-        df = df.drop(columns=const)
-        dropped.update({c: "the same for everyone with complete data" for c in const})
-    n, events = len(df), int(df["readmitted"].sum())
-    if n < MIN_COX_N or events < MIN_COX_EVENTS or df.shape[1] <= 2:
-        return CoxRaw("not_run", reason="too few complete cases or readmissions for a model",
-                      n=n, events=events, dropped=dropped, reference=reference)
-
-    cph, penalizer = None, 0.0
-    for pen in (0.0, 0.1):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cand = CoxPHFitter(penalizer=pen).fit(df, duration_col="time", event_col="readmitted")
-            if np.isfinite(cand.summary["se(coef)"]).all():
-                cph, penalizer = cand, pen
-                break
-        except Exception:  # lifelines ConvergenceError and linear-algebra failures
-            continue
-    if cph is None:
-        return CoxRaw("not_run", reason="the model did not converge", n=n, events=events,
-                      dropped=dropped, reference=reference)
-    s = cph.summary
-    rows = []
-    for c in s.index:
-        x, ev = df[c], df["readmitted"]
-        binary = set(np.unique(x)) <= {0.0, 1.0}
-        n_with = int(x.sum()) if binary else n
-        e_with = int(ev[x == 1].sum()) if binary else events
-        rows.append({"covariate": c, "hr": float(s.loc[c, "exp(coef)"]),
-                     "lo": float(s.loc[c, "exp(coef) lower 95%"]), "hi": float(s.loc[c, "exp(coef) upper 95%"]),
-                     "p": float(s.loc[c, "p"]), "kind": "binary" if binary else "continuous",
-                     "n_with": n_with, "events_with": e_with,
-                     "n_without": n - n_with if binary else n, "events_without": events - e_with if binary else events})
-    coefs = pd.DataFrame(rows).set_index("covariate")
-    ph_n = n
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ph_model, ph_df = cph, df
-            if n > PH_TEST_MAX_N:  # lifelines' Schoenfeld residuals loop over rows: test on a sample
-                ph_df = df.sample(PH_TEST_MAX_N, random_state=0)
-                ph_model = CoxPHFitter(penalizer=penalizer).fit(ph_df, duration_col="time", event_col="readmitted")
-                ph_n = PH_TEST_MAX_N
-            ph = proportional_hazard_test(ph_model, ph_df, time_transform="rank").summary[["test_statistic", "p"]]
-        ph.index = [i[0] if isinstance(i, tuple) else i for i in ph.index]
-    except Exception:
-        ph = pd.DataFrame(columns=["test_statistic", "p"])
-    return CoxRaw("ok", n=n, events=events, penalizer=penalizer, coefs=coefs, ph=ph,
-                  reference=reference, dropped=dropped, ph_n=ph_n)
 
 
 # ---------------------------------------------------------------------------------- compute
@@ -292,7 +185,8 @@ def compute(extract: Extract, settings: Settings | None = None) -> ReadmissionRa
         bench, source = float(settings.readmission.benchmark_30d_pct), "project default (config/defaults.yml)"
     else:
         bench, source = None, None
-    cox = fit_cox(cohort, extract["referrals"]) if len(cohort) else CoxRaw("not_run", reason="no index patients")
+    cox = (fit_cox(covariates(cohort, extract["referrals"]), cohort["time"], cohort["status"] == READMIT)
+           if len(cohort) else CoxRaw("not_run", reason="no index patients"))
     return ReadmissionRaw(cohort=cohort, fit=fit, naive=naive, deaths_modelled=deaths is not None,
                           horizons=horizons, benchmark_pct=bench, benchmark_source=source,
                           extract_end=end, exclusions=exclusions, cox=cox, notes=notes)

@@ -153,6 +153,8 @@ class Estimate(Figure):
 
     def _gate(self, r: Resolver) -> Outcome | None:
         base, events = _value(self.base), _value(self.events)
+        if base == 0:
+            return withheld(NOT_ESTIMABLE, self.reason or "no one to estimate it from")
         if not r.rules.base_ok(base):
             return withheld(SMALL_BASE)
         if events is not None and r.rules.is_small(events):
@@ -193,18 +195,21 @@ class Interval(Estimate):
 
 class Derived(Figure):
     """A value computed from other published figures only (post-processing a safe output is
-    safe). Withheld, with the same rule, when any input is; ``fn`` returning ``None`` is "not
+    safe). Withheld, with the same rule, when any input is, or when its ``base`` (the people it
+    rests on, when its inputs count something else) is too small; ``fn`` returning ``None`` is "not
     estimable". Numbers returned are rounded to ``decimals`` when given."""
 
     def __init__(self, fn: Callable[..., Any], inputs: tuple[Figure, ...], decimals: int | None,
-                 reason: str | None = None):
-        self.fn, self.inputs, self.decimals, self.reason = fn, inputs, decimals, reason
+                 reason: str | None = None, base: Cell | int | None = None):
+        self.fn, self.inputs, self.decimals, self.reason, self.base = fn, inputs, decimals, reason, base
 
     def cells(self) -> Iterable[Cell]:
         for f in self.inputs:
             yield from f.cells()
 
     def decide(self, r: Resolver) -> Outcome:
+        if self.base is not None and not r.rules.base_ok(_value(self.base)):
+            return withheld(SMALL_BASE)
         values = []
         for f in self.inputs:
             o = r(f)

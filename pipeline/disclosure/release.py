@@ -140,6 +140,13 @@ class Release:
         self.group(total, members)
         return cells
 
+    def subset(self, total: Cell, n: int, label: str = "") -> Cell:
+        """The cell counting some of ``total``'s people: ``total`` itself when it is all of them, else
+        a part of it (the rest unpublished), so a small difference between the two stays hidden."""
+        if n == total.value:
+            return total
+        return self.split(total, {label: n}, label)[label]
+
     def table(self, rows: Mapping[Any, Mapping[Any, int]], label: str = "") -> Table:
         """A two-way table (rows x columns) with both margins and the grand total as cells."""
         return Table(self, rows, label)
@@ -198,9 +205,10 @@ class Release:
         return Interval(_plain(lo), _plain(hi), base, events, decimals, whole_numbers, reason)
 
     def derived(self, fn: Callable[..., Any], *inputs: Figure, decimals: int | None = None,
-                reason: str | None = None) -> Derived:
-        """A value computed from other figures of this release only (withheld with them)."""
-        return Derived(fn, tuple(inputs), decimals, reason)
+                reason: str | None = None, base: Cell | int | None = None) -> Derived:
+        """A value computed from other figures of this release only (withheld with them); ``base``:
+        the people it rests on, when its inputs count something else (appointments, contacts)."""
+        return Derived(fn, tuple(inputs), decimals, reason, base)
 
     def fact(self, value: Any) -> Fact:
         """A figure that does not describe people (a setting, a registered population)."""
