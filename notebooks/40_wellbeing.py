@@ -98,8 +98,17 @@ if shown:
     ax2.set_title("Change (anxiety: below 0 is better)")
     moves = [f"{LABELS[i].lower()} {nb.fmt(wb['ons4'][i]['mean_baseline'], 2)} to "
              f"{nb.fmt(wb['ons4'][i]['mean_followup'], 2)}" for i in ITEMS if wb["ons4"][i]["mean_change"] is not None]
+    def ends(interval):
+        return (None, None) if interval is None else tuple(interval)
+
+    drawn = pd.DataFrame([(LABELS[i], wb["ons4"][i]["mean_baseline"], *ends(wb["ons4_detail"][i]["mean_baseline_ci95"]),
+                           wb["ons4"][i]["mean_followup"], *ends(wb["ons4_detail"][i]["mean_followup_ci95"]),
+                           wb["ons4"][i]["mean_change"], *ends(wb["ons4"][i]["ci95"])) for i in ITEMS],
+                         columns=["Question", "Baseline mean", "Baseline 95% CI from", "Baseline 95% CI to",
+                                  "Follow-up mean", "Follow-up 95% CI from", "Follow-up 95% CI to", "Mean change",
+                                  "Change 95% CI from", "Change 95% CI to"], dtype=object)
     nb.show(fig, alt="Mean ONS4 scores at baseline and at follow-up with 95% confidence intervals, and the mean "
-                     "change: " + "; ".join(moves) + ". For anxiety a fall is an improvement.")
+                     "change: " + "; ".join(moves) + ". For anxiety a fall is an improvement.", data=drawn)
 
 # %% [markdown]
 # ## Moving between the ONS thresholds
@@ -139,8 +148,12 @@ if shown:
     axes[0].set_ylabel("% of people with a pair")
     worst = [f"{LABELS[i].lower()} {nb.fmt(wb['ons4_detail'][i]['baseline_band_pct'][wellbeing.worst_band(i)], 1)}% "
              f"to {nb.fmt(wb['ons4_detail'][i]['followup_band_pct'][wellbeing.worst_band(i)], 1)}%" for i in ITEMS]
+    drawn = pd.DataFrame([(LABELS[i], b.replace("_", " "), wb["ons4_detail"][i]["baseline_band_pct"][b],
+                           wb["ons4_detail"][i]["followup_band_pct"][b])
+                          for i in ITEMS for b, _, _ in wellbeing.bands(i)],
+                         columns=["Question", "Band", "% at baseline", "% at follow-up"], dtype=object)
     nb.show(fig, alt="The share of people in each ONS band at baseline and at follow-up, for each question; the "
-                     "share in the worst band (low, or high anxiety) went from " + "; ".join(worst) + ".")
+                     "share in the worst band (low, or high anxiety) went from " + "; ".join(worst) + ".", data=drawn)
 if sec.ok:
     rows = []
     for item in ITEMS:

@@ -115,9 +115,12 @@ if COHORTS:
     axes[0][0].legend(fontsize=7)
     said = [f"{LABELS[c].lower()} {nb.fmt(tg['detail'][c]['at_least_one_target_pct']['prior'], 1)}% to "
             f"{nb.fmt(tg['detail'][c]['at_least_one_target_pct']['after'], 1)}%" for c in COHORTS]
+    drawn = pd.DataFrame([(LABELS[c], targets.BAND_LABELS[b], k, tg[c][b]["prior_pct"][k], tg[c][b]["after_pct"][k])
+                          for c in COHORTS for b in targets.BANDS for k in tg[c][b]["prior_pct"]],
+                         columns=["Cohort", "Risk band", "Targets met", "% before", "% after"], dtype=object)
     nb.show(fig, alt="Per cohort and risk band, the share of eligible patients meeting 0, 1, 2 and more targets in "
                      "the 12 months before (plain bars) and after (hatched bars) first contact; the share meeting at "
-                     "least one target went from " + "; ".join(said) + ".")
+                     "least one target went from " + "; ".join(said) + ".", data=drawn)
 
 # %% [markdown]
 # ## Not met, or not measured?
@@ -165,8 +168,14 @@ if COHORTS:
         said.append(f"{LABELS[c].lower()}: measured {nb.fmt(m['measured_pct']['prior'], 1)}% before and "
                     f"{nb.fmt(m['measured_pct']['after'], 1)}% after, met if measured "
                     f"{nb.fmt(m['met_if_measured_pct']['prior'], 1)}% and {nb.fmt(m['met_if_measured_pct']['after'], 1)}%")
+    drawn = pd.DataFrame([(LABELS[c], v["target"], v["prior"]["measured_pct"], v["after"]["measured_pct"],
+                           v["prior"]["met_if_measured_pct"], v["after"]["met_if_measured_pct"])
+                          for c in COHORTS for v in tg["detail"][c]["by_target"].values()],
+                         columns=["Cohort", "Target", "% measured before", "% measured after",
+                                  "% met if measured, before", "% met if measured, after"], dtype=object)
     nb.show(fig, alt="Per target, the share of eligible patients measured and the share of those measured meeting the "
-                     "target, before and after first contact; on average over the targets, " + "; ".join(said) + ".")
+                     "target, before and after first contact; on average over the targets, " + "; ".join(said) + ".",
+            data=drawn)
 
 # %% [markdown]
 # ## Did the distribution shift? Paired tests by risk band

@@ -1,11 +1,10 @@
-"""Counts of some of the people behind another count, as cells of a section's release.
+"""A breakdown of a count into parts, as cells of a section's release.
 
-``breakdown(rel, whole, parts)`` is ``rel.split(whole, parts)``, and ``subset(rel, whole, n)`` a
-breakdown into one part, except that a part holding all of ``whole`` *is* ``whole``'s cell (the
-same people are the same cell: the layer's rule "one cell per quantity"; the other parts are then
-zeros). A chain of splits each as large as its total is a chain of equations that the layer's
-protection step cannot always resolve (it stops with an ``AssertionError``), so a section does
-not build one. ``complement(rel, whole, part)`` is the rest of ``whole``, tied to it.
+``breakdown(rel, whole, parts)`` is ``rel.split(whole, parts)``, except that a part holding all of
+``whole`` *is* ``whole``'s cell (the same people are the same cell: the layer's rule "one cell per
+quantity"; the other parts are then zeros), as ``rel.subset`` does for a single part. A chain of
+splits each as large as its total is a chain of equations that the layer's protection step cannot
+always resolve (it stops with an ``AssertionError``), so a section does not build one.
 """
 
 from __future__ import annotations
@@ -25,9 +24,3 @@ def breakdown(rel: Release, whole: Cell, parts: Mapping[K, int], label: str = ""
     if full:
         return {k: whole if k == full[0] else rel.cell(int(v), f"{label}[{k}]") for k, v in parts.items()}
     return rel.split(whole, parts, label)
-
-
-def subset(rel: Release, whole: Cell, n: int, label: str = "") -> Cell:
-    """The cell of ``n`` of the people counted by ``whole``."""
-    return breakdown(rel, whole, {"part": n}, label)["part"]
-

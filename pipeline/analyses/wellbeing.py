@@ -40,7 +40,6 @@ from ..extract import Extract
 from ..formatting import ci_text, fmt
 from ..sections import Headline, Section
 from .order import factorize_sorted
-from .subsets import subset
 
 INSTRUMENT = "ons4"
 ITEMS = ("life_satisfaction", "worthwhile", "happiness", "anxiety")
@@ -312,12 +311,12 @@ def _item_figures(r: ItemRaw, rel: Release) -> tuple[dict, dict]:
     Means of whole-number scores carry the decimals their base can hide, with their intervals."""
     s, item = r.stats, r.item
     with_baseline = rel.cell(r.n_with_baseline, f"{item}.with_baseline")
-    n = subset(rel, with_baseline, s["n"], f"{item}.pairs")
+    n = rel.subset(with_baseline, s["n"], f"{item}.pairs")
     baseline_bands = rel.split(n, r.baseline_bands, f"{item}.baseline_band")
     followup_bands = rel.split(n, r.followup_bands, f"{item}.followup_band")
     changes = rel.split(n, r.change_groups, f"{item}.change")
     worst = baseline_bands[worst_band(item)]
-    moved = subset(rel, worst, r.moved_out, f"{item}.moved_out")
+    moved = rel.subset(worst, r.moved_out, f"{item}.moved_out")
 
     def of_pairs(fig):
         """A statistic of the pairs; with none, there is nothing to estimate (not suppressed)."""
@@ -365,8 +364,8 @@ def _comparison_row(row: dict, groups: dict[str, Cell], rel: Release) -> dict:
     else:
         shares = []
         for group, count, known in (("completers", v1, n1), ("non_completers", v0, n0)):
-            recorded = subset(rel, groups[group], known, f"completion.{group}.recorded")
-            yes = subset(rel, recorded, count, f"completion.{group}.yes")
+            recorded = rel.subset(groups[group], known, f"completion.{group}.recorded")
+            yes = rel.subset(recorded, count, f"completion.{group}.yes")
             shares.append(rel.pct(yes, recorded))
         a, b = shares
         sd = rel.derived(_std_diff_pct, a, b, decimals=2)

@@ -26,7 +26,7 @@ from ...disclosure.cells import Cell
 from ...disclosure.figures import DERIVED, Figure, Outcome, Resolver, withheld
 from ...disclosure.rules import rounded
 from ..stats import FitResult, TestResult, holm
-from ..subsets import breakdown, subset
+from ..subsets import breakdown
 from .cohorts import CohortRaw, TargetsRaw
 from .method import BANDS, COHORT_LABELS, COHORTS, DEFAULT_N_TARGETS, WINDOWS, describe
 from .models import MODEL_METHOD
@@ -245,8 +245,8 @@ def _cohort(c: CohortRaw, rel: Release) -> tuple[dict, dict]:
         by_target[t.name] = {"target": describe(t)}
         for w in WINDOWS:
             s = p[f"{t.name}_{w}"]
-            measured = subset(rel, eligible, int((s != "not_measured").sum()), f"{name}.{t.name}.{w}.measured")
-            met[(t.name, w)] = subset(rel, measured, int((s == "met").sum()), f"{name}.{t.name}.{w}.met")
+            measured = rel.subset(eligible, int((s != "not_measured").sum()), f"{name}.{t.name}.{w}.measured")
+            met[(t.name, w)] = rel.subset(measured, int((s == "met").sum()), f"{name}.{t.name}.{w}.met")
             by_target[t.name][w] = {"n": rel.count(eligible), "measured_pct": rel.pct(measured, eligible),
                                     "met_pct": rel.pct(met[(t.name, w)], eligible),
                                     "met_if_measured_pct": rel.pct(met[(t.name, w)], measured)}
@@ -262,10 +262,10 @@ def _cohort(c: CohortRaw, rel: Release) -> tuple[dict, dict]:
     if c.n_targets == 1:  # meeting one target is meeting the only one: the cohort's met count adds up the bands'
         unbanded = p[~p["risk_band"].isin(BANDS)]
         for w in WINDOWS:
-            rest = subset(rel, band_n[NO_BAND], int((unbanded[f"met_{w}"] == 1).sum()), f"{name}.{w}.unbanded_met")
+            rest = rel.subset(band_n[NO_BAND], int((unbanded[f"met_{w}"] == 1).sum()), f"{name}.{w}.unbanded_met")
             rel.group(met[(c.targets[0].name, w)], [tables[b][w]["1"] for b in BANDS] + [rest])
 
-    died = subset(rel, eligible, c.died_after, f"{name}.died_after") if c.died_after is not None else None
+    died = rel.subset(eligible, c.died_after, f"{name}.died_after") if c.died_after is not None else None
     detail = {
         "label": COHORT_LABELS[name],
         "targets": {t.name: describe(t) for t in c.targets},
