@@ -115,7 +115,8 @@ if COHORTS:
     axes[0][0].legend(fontsize=7)
     said = [f"{LABELS[c].lower()} {nb.fmt(tg['detail'][c]['at_least_one_target_pct']['prior'], 1)}% to "
             f"{nb.fmt(tg['detail'][c]['at_least_one_target_pct']['after'], 1)}%" for c in COHORTS]
-    drawn = pd.DataFrame([(LABELS[c], targets.BAND_LABELS[b], k, tg[c][b]["prior_pct"][k], tg[c][b]["after_pct"][k])
+    drawn = pd.DataFrame([(LABELS[c], targets.BAND_LABELS[b], f"{k} target{'' if k == '1' else 's'}",
+                           tg[c][b]["prior_pct"][k], tg[c][b]["after_pct"][k])
                           for c in COHORTS for b in targets.BANDS for k in tg[c][b]["prior_pct"]],
                          columns=["Cohort", "Risk band", "Targets met", "% before", "% after"], dtype=object)
     nb.show(fig, alt="Per cohort and risk band, the share of eligible patients meeting 0, 1, 2 and more targets in "
