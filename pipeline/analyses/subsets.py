@@ -24,3 +24,17 @@ def breakdown(rel: Release, whole: Cell, parts: Mapping[K, int], label: str = ""
     if full:
         return {k: whole if k == full[0] else rel.cell(int(v), f"{label}[{k}]") for k, v in parts.items()}
     return rel.split(whole, parts, label)
+
+
+def common_subset(rel: Release, wholes: list[Cell], n: int, label: str = "") -> Cell:
+    """The cell of ``n`` people who are among the people of *every* cell in ``wholes`` (pairs on one
+    ONS4 question are both referrals with a score on it and referrals followed up on any): a part
+    of each, so that no whole minus it is a small count left unprotected. A whole of exactly ``n``
+    people *is* the part."""
+    same = [w for w in wholes if w.value == int(n)]
+    part = same[0] if same else rel.subset(wholes[0], int(n), label)
+    for w in wholes:
+        if w is part or (not same and w is wholes[0]):
+            continue
+        rel.group(w, [part] + ([rel.cell(w.value - int(n), f"{label}[rest]")] if w.value != int(n) else []))
+    return part

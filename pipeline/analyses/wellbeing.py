@@ -40,6 +40,7 @@ from ..extract import Extract
 from ..formatting import ci_text, fmt
 from ..sections import Headline, Section
 from .order import factorize_sorted
+from .subsets import breakdown, common_subset
 
 INSTRUMENT = "ons4"
 ITEMS = ("life_satisfaction", "worthwhile", "happiness", "anxiety")
@@ -301,20 +302,22 @@ NO_NONZERO_CHANGE = "every change is 0: the signed-rank test has nothing to rank
 NO_SPREAD = "undefined for these pairs (fewer than 2, or every score the same)"
 
 
-def _item_figures(r: ItemRaw, rel: Release) -> tuple[dict, dict]:
+def _item_figures(r: ItemRaw, referrals: Cell, completers: Cell, rel: Release) -> tuple[dict, dict]:
     """The contract's ``ons4.<item>`` and the extra ``ons4_detail.<item>``.
 
-    One cell per count: the pairs are part of the referrals with a score for the item; the
+    One cell per count: the referrals with a score for the item are part of those with any ONS4
+    score (``referrals``); its pairs are part of them and of the referrals followed up on any
+    question (``completers``), so neither difference is a small count left to subtract; the
     baseline bands, the follow-up bands and the change groups each split the pairs; those who
     left the worst band are part of the worst band's cell, which is also what
     ``n_started_in_worst_band`` publishes (so a band count hidden in the table is hidden there too).
     Means of whole-number scores carry the decimals their base can hide, with their intervals."""
     s, item = r.stats, r.item
-    with_baseline = rel.cell(r.n_with_baseline, f"{item}.with_baseline")
-    n = rel.subset(with_baseline, s["n"], f"{item}.pairs")
-    baseline_bands = rel.split(n, r.baseline_bands, f"{item}.baseline_band")
-    followup_bands = rel.split(n, r.followup_bands, f"{item}.followup_band")
-    changes = rel.split(n, r.change_groups, f"{item}.change")
+    with_baseline = rel.subset(referrals, r.n_with_baseline, f"{item}.with_baseline")
+    n = common_subset(rel, [with_baseline, completers], s["n"], f"{item}.pairs")
+    baseline_bands = breakdown(rel, n, r.baseline_bands, f"{item}.baseline_band")
+    followup_bands = breakdown(rel, n, r.followup_bands, f"{item}.followup_band")
+    changes = breakdown(rel, n, r.change_groups, f"{item}.change")
     worst = baseline_bands[worst_band(item)]
     moved = rel.subset(worst, r.moved_out, f"{item}.moved_out")
 
@@ -379,13 +382,13 @@ def _std_diff_pct(p1: float, p0: float) -> float | None:
 
 def publish(raw: WellbeingRaw, rel: Release) -> dict:
     """The contract's ``wellbeing`` section (``ons4``, all four items), plus extra keys."""
-    ons4, detail = {}, {}
-    for item in ITEMS:
-        ons4[item], detail[item] = _item_figures(raw.items[item], rel)
     c = raw.completion
     referrals = rel.cell(c.n_with_baseline, "completion.with_baseline")
-    groups = rel.split(referrals, {"completers": c.n_completers,
-                                   "non_completers": c.n_with_baseline - c.n_completers}, "completion")
+    groups = breakdown(rel, referrals, {"completers": c.n_completers,
+                                        "non_completers": c.n_with_baseline - c.n_completers}, "completion")
+    ons4, detail = {}, {}
+    for item in ITEMS:
+        ons4[item], detail[item] = _item_figures(raw.items[item], referrals, groups["completers"], rel)
     return {
         "ons4": ons4,
         # ------------------------------------------------------------- extra keys
