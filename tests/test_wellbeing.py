@@ -1,5 +1,7 @@
 """ONS4 wellbeing: pairs as the contract defines them, hand-computed statistics, ONS bands,
-completion, disclosure control, and recovery of planted changes on simulated extracts."""
+completion, disclosure control through the section's release (one cell per count, means to the
+decimals their base can hide), the executive summary's rows, and recovery of planted changes on
+simulated extracts."""
 
 import json
 import math
@@ -13,9 +15,10 @@ from scipy import stats
 from pipeline.analyses import wellbeing as W
 from pipeline.config import DisclosureSettings, load_settings
 from pipeline.contract import TABLES
-from pipeline.disclosure import SDC
+from pipeline.disclosure import release
 from pipeline.extract import Extract, ExtractConfig
 
+OFF = DisclosureSettings(enabled=False)
 REF_DEFAULTS = dict(patient_id=None, practice_code="A12345", pcn="PCN 1", referral_date="2022-06-01",
                     referral_source="gp", referral_reason="other", age=60, gender="female", ethnicity="white")
 
@@ -159,8 +162,7 @@ def test_compute_and_publish_by_hand():
     age = raw.completion.comparison["age"]
     assert age["completers"] == (pytest.approx(52.5), 10) and age["non_completers"] == (pytest.approx(82.5), 2)
 
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = W.publish(raw, sdc.scoped("wellbeing"))
+    out = release(W.publish, raw, OFF).data
     assert set(out["ons4"]) == set(W.ITEMS)  # all four items, always
     o = out["ons4"]["life_satisfaction"]
     assert o["n_pairs"] == 10 and o["mean_change"] == 0.5 and o["mean_baseline"] == 4.5
@@ -181,15 +183,169 @@ def test_disclosure_small_groups_suppressed_and_paths_recorded():
     rows = []
     for i in range(6):
         rows += [m(f"R{i}", 0, "happiness", 4), m(f"R{i}", 60, "happiness", 6 + i % 2)]
-    sdc = SDC()
-    out = W.publish(W.compute(make_extract(rows), load_settings()), sdc.scoped("wellbeing"))
+    pub = release(W.publish, W.compute(make_extract(rows), load_settings()))
+    out = pub.data
     h = out["ons4"]["happiness"]
     assert all(h[k] is None for k in h)
     for k in h:
-        assert f"wellbeing.ons4.happiness.{k}" in sdc.suppressed
+        assert f"ons4.happiness.{k}" in pub.suppressed
     assert out["ons4"]["anxiety"]["n_pairs"] == 0  # a true zero is published
-    assert "wellbeing.ons4.anxiety.mean_change" in sdc.suppressed
+    # a mean of nobody is not estimable, not suppressed
+    assert "ons4.anxiety.mean_change" in pub.not_estimable and "ons4.anxiety.mean_change" not in pub.suppressed
     json.dumps(out, allow_nan=False)
+
+
+def test_worst_band_count_hidden_in_the_band_table_is_hidden_everywhere():
+    """32 pairs; baseline life satisfaction low (3) x 9, medium (5) x 3, high (7) x 20. The 3 in the
+    medium band are withheld, and so is the next smallest band, low (9), so that they cannot be
+    worked out from the total. The low band's count is also published as n_started_in_worst_band:
+    it is the same cell, withheld there too (it was published as 10), and so is the share who left
+    it (it rests on that cell)."""
+    scores = [3] * 9 + [5] * 3 + [7] * 20
+    rows = []
+    for i, b in enumerate(scores):
+        rows += [m(f"R{i:02d}", 0, "life_satisfaction", b), m(f"R{i:02d}", 60, "life_satisfaction", b + 1)]
+    pub = release(W.publish, W.compute(make_extract(rows), load_settings()))
+    d = pub.data["ons4_detail"]["life_satisfaction"]
+    assert d["baseline_band_pct"]["medium"] is None and d["baseline_band_pct"]["low"] is None
+    assert d["baseline_band_pct"]["high"] is not None
+    assert d["n_started_in_worst_band"] is None
+    assert d["moved_out_of_worst_band_pct"] is None
+    assert "ons4_detail.life_satisfaction.n_started_in_worst_band" in pub.suppressed
+    # with disclosure control off, the same figures are there
+    off = release(W.publish, W.compute(make_extract(rows), load_settings()), OFF).data["ons4_detail"]
+    assert off["life_satisfaction"]["n_started_in_worst_band"] == 9
+
+
+def test_a_question_some_skipped_cannot_be_subtracted_from_the_referrals():
+    """40 referrals with an ONS4 score, 3 of whom skipped the anxiety question; 30 followed up, 3 of them
+    without a life-satisfaction follow-up. The referrals with an anxiety score are part of all with a
+    score, and the life-satisfaction pairs part of those followed up: the two differences (3 and 3) are
+    small, so each pair of counts is not published whole (both were: 40 and 35, 30 and 25)."""
+    rows = []
+    for i in range(40):
+        r = f"R{i:02d}"
+        for item in W.ITEMS:
+            if item == "anxiety" and i < 3:
+                continue
+            rows.append(m(r, 0, item, 4))
+            if i < 30 and not (item == "life_satisfaction" and i >= 27):
+                rows.append(m(r, 60, item, 6))
+    pub = release(W.publish, W.compute(make_extract(rows), load_settings()))
+    out = pub.data
+    c, d = out["completion"], out["ons4_detail"]
+    assert out["ons4"]["happiness"]["n_pairs"] == 30 and d["happiness"]["n_with_baseline"] == 40
+    assert None in (c["n_with_baseline"], d["anxiety"]["n_with_baseline"])
+    assert None in (c["n_completers"], out["ons4"]["life_satisfaction"]["n_pairs"])
+    off = release(W.publish, W.compute(make_extract(rows), load_settings()), OFF).data
+    assert (off["ons4_detail"]["anxiety"]["n_with_baseline"], off["ons4"]["life_satisfaction"]["n_pairs"]) == (37, 27)
+
+
+def test_means_of_scores_carry_only_the_decimals_their_base_can_hide():
+    """12 pairs (published as 10: exactly 10 to 14 people could be behind it). Baselines 4 x 9 and 5 x 3:
+    mean 4.25, which to two decimals only 12 people can give (51 / 12), so it would pin down the exact
+    number of pairs; with 10 to 14 people a mean is published to whole numbers, and so is its interval."""
+    rows = []
+    for i, b in enumerate([4] * 9 + [5] * 3):
+        rows += [m(f"R{i:02d}", 0, "happiness", b), m(f"R{i:02d}", 60, "happiness", b + 1 + i % 2)]
+    raw = W.compute(make_extract(rows), load_settings())
+    assert raw.items["happiness"].stats["mean_baseline"] == 4.25
+    o = release(W.publish, raw).data["ons4"]["happiness"]
+    assert o["n_pairs"] == 10
+    assert o["mean_baseline"] == 4.0 and o["mean_followup"] == 6.0 and o["mean_change"] == 2.0
+    lo, hi = o["ci95"]
+    assert lo == round(lo) and hi == round(hi)
+    # exact with disclosure control off
+    assert release(W.publish, raw, OFF).data["ons4"]["happiness"]["mean_baseline"] == 4.25
+
+
+def test_completer_comparison_percentages_and_their_difference_from_rounded_counts():
+    """27 completers (13 female) and 20 non-completers (10 female). From the rounded counts the shares
+    are 15/25 = 60% and 10/20 = 50%; the standardised difference is computed from those published
+    shares (0.20), not from the exact ones (13/27 against 10/20: -0.04), which would show the exact
+    counts through it."""
+    rows, genders = [], []
+    for i in range(47):
+        rows.append(m(f"R{i:02d}", 0, "worthwhile", 5))
+        if i < 27:
+            rows.append(m(f"R{i:02d}", 60, "worthwhile", 6))
+        genders.append("female" if (i < 13 or 27 <= i < 37) else "male")
+    refs = pd.DataFrame({"referral_id": [f"R{i:02d}" for i in range(47)], "patient_id": [f"P{i}" for i in range(47)],
+                         "gender": genders})
+    raw = W.compute(make_extract(rows, refs), load_settings())
+    assert raw.completion.comparison["female_pct"]["completers"] == (13, 27)
+    row = release(W.publish, raw).data["completion"]["comparison"]["female_pct"]
+    assert (row["completers"], row["non_completers"]) == (60.0, 50.0)
+    assert row["std_diff"] == round(W.std_diff_prop(0.6, 0.5), 2) == 0.2
+
+
+def test_headlines_and_reading_quote_published_figures():
+    raw = W.compute(simulated_extract(200, {"life_satisfaction": 1, "worthwhile": 0, "happiness": 0,
+                                           "anxiety": -1}, seed=4), load_settings())
+    wb = release(W.publish, raw).data
+    heads = {h.measure: h for h in W.headlines(wb)}
+    ls = wb["ons4"]["life_satisfaction"]
+    assert heads["Life satisfaction (ONS4, 0–10)"].value == f"{ls['mean_change']:+.1f} points"
+    assert heads["Life satisfaction (ONS4, 0–10)"].reading.startswith(
+        f"improved (95% CI {ls['ci95'][0]:.1f} to {ls['ci95'][1]:.1f}), {ls['n_pairs']:,} people")
+    assert heads["Anxiety (ONS4, 0–10)"].reading.startswith("improved")
+    text = W.reading(wb)
+    assert f"change {ls['mean_change']:+.2f}" in text and f"{wb['completion']['completion_pct']:.1f}%" in text
+    assert "regression to the mean" in text
+
+
+def test_small_random_extracts_publish_without_error_or_small_counts():
+    """Sparse, small extracts through the release: nothing raises (a pair count equal to its baseline
+    count, or a band holding every pair, is the same cell, not a chain of equal cells that could stop
+    the layer's protection step), the result is JSON, and the independent scanner finds no small count."""
+    from scan import small_counts_in_json
+
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        n, follow, rows = int(rng.integers(2, 40)), rng.random(), []
+        for i in range(n):
+            for item in W.ITEMS:
+                if rng.random() < 0.8:
+                    b = int(rng.integers(0, 11))
+                    rows.append(m(f"R{i:03d}", 0, item, b))
+                    if rng.random() < follow:
+                        rows.append(m(f"R{i:03d}", int(rng.integers(10, 200)), item,
+                                      int(np.clip(b + rng.integers(-2, 3), 0, 10))))
+        if not rows:
+            continue
+        ids = sorted({r[0] for r in rows})
+        refs = pd.DataFrame({"referral_id": ids, "patient_id": [f"P{r}" for r in ids],
+                             "gender": rng.choice(["female", "male", "not_stated"], len(ids)),
+                             "imd_decile": rng.integers(1, 11, len(ids))})
+        out = release(W.publish, W.compute(make_extract(rows, refs), load_settings())).data
+        json.dumps(out, allow_nan=False)
+        assert small_counts_in_json({"wellbeing": out}) == []
+
+
+def test_effect_size_is_d_av_by_hand():
+    """baseline 4 5 6 3 (SD sqrt(5/3)), follow-up 6 5 9 4 (SD sqrt(14/3)), mean change 1.5:
+    d_av = 1.5 / ((sqrt(5/3) + sqrt(14/3)) / 2) = 0.869; dz = 1.5 / sqrt(5/3) = 1.162 reads larger
+    because it divides by the SD of the change, which is small when the scores are correlated."""
+    s = W.paired_stats([4, 5, 6, 3], [6, 5, 9, 4])
+    d_av = 1.5 / ((math.sqrt(5 / 3) + math.sqrt(14 / 3)) / 2)
+    assert s["sd_baseline"] == pytest.approx(math.sqrt(5 / 3)) and s["sd_followup"] == pytest.approx(math.sqrt(14 / 3))
+    assert s["d_av"] == pytest.approx(d_av) and round(d_av, 3) == 0.869
+    assert s["dz"] > s["d_av"]
+    rows = []
+    for i, (b, f) in enumerate(zip([4, 5, 6, 3] * 3, [6, 5, 9, 4] * 3, strict=True)):
+        rows += [m(f"R{i:02d}", 0, "happiness", b), m(f"R{i:02d}", 60, "happiness", f)]
+    out = release(W.publish, W.compute(make_extract(rows), load_settings()), OFF).data
+    assert out["ons4_detail"]["happiness"]["effect_size_d_av"] == round(W.paired_stats(
+        [4, 5, 6, 3] * 3, [6, 5, 9, 4] * 3)["d_av"], 2)
+    assert "between-group" in out["method"]["effect_size_d_av"]
+
+
+def test_reading_gives_the_worst_band_its_own_regression_to_the_mean_caveat():
+    raw = W.compute(simulated_extract(200, {"life_satisfaction": 1, "worthwhile": 0, "happiness": 0,
+                                           "anxiety": -1}, seed=4), load_settings())
+    text = W.reading(release(W.publish, raw).data)
+    sentence = next(x for x in text.split(". ") if "left the worst band" in x)
+    assert "regression to the mean" in sentence
 
 
 # ------------------------------------------------------------------------------ recovery
@@ -213,7 +369,7 @@ def simulated_extract(n, planted: dict, seed: int, follow_share=0.7):
 def test_planted_changes_fall_in_the_confidence_intervals():
     planted = {"life_satisfaction": 1, "worthwhile": 1, "happiness": 2, "anxiety": -2}
     raw = W.compute(simulated_extract(400, planted, seed=3), load_settings())
-    out = W.publish(raw, SDC().scoped("wellbeing"))
+    out = release(W.publish, raw).data
     for item, delta in planted.items():
         lo, hi = out["ons4"][item]["ci95"]
         assert lo <= delta <= hi, (item, lo, hi)
@@ -223,7 +379,7 @@ def test_planted_changes_fall_in_the_confidence_intervals():
 
 def test_no_ons4_rows_still_publishes_all_four_items():
     ex = make_extract([m("R1", 0, "happiness", 3, instrument="swemwbs")])
-    out = W.publish(W.compute(ex, load_settings()), SDC().scoped("wellbeing"))
+    out = release(W.publish, W.compute(ex, load_settings())).data
     assert set(out["ons4"]) == set(W.ITEMS)
     assert all(out["ons4"][i]["n_pairs"] == 0 for i in W.ITEMS)
     assert out["completion"]["n_with_baseline"] == 0
@@ -239,12 +395,12 @@ def test_tiny_fixture_by_hand():
     from pipeline.load import load_extract
 
     ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
-    sdc = SDC(DisclosureSettings(enabled=False))
-    out = W.publish(W.compute(ex, load_settings()), sdc.scoped("wellbeing"))
+    pub = release(W.publish, W.compute(ex, load_settings()), OFF)
+    out = pub.data
     ls = out["ons4"]["life_satisfaction"]
     assert ls == {"n_pairs": 2, "mean_baseline": 2.5, "mean_followup": 5.5, "mean_change": 3.0,
                   "ci95": [3.0, 3.0], "p_value": None}
-    assert "ons4.life_satisfaction.p_value" in out["not_estimable"]
+    assert "ons4.life_satisfaction.p_value" in pub.not_estimable
     h = out["ons4"]["happiness"]
     half = stats.t.ppf(0.975, 1)
     assert h["mean_change"] == 3.0 and h["ci95"] == [round(3 - half, 2), round(3 + half, 2)]
@@ -252,7 +408,7 @@ def test_tiny_fixture_by_hand():
     assert out["ons4"]["anxiety"]["mean_change"] == -3.0
     assert out["ons4"]["worthwhile"]["mean_change"] == 2.0
     assert out["completion"]["n_with_baseline"] == 3 and out["completion"]["n_completers"] == 2
-    assert sdc.suppressed == []  # disclosure off: nothing suppressed; undefined values are not_estimable
+    assert pub.suppressed == []  # disclosure off: nothing suppressed; undefined values are not_estimable
     json.dumps(out, allow_nan=False)
 
 
@@ -280,7 +436,7 @@ def test_synthetic_area_recovers_planted_ons4_changes(slug, tmp_path):
     ex = load_extract(raw_dir)
     if "outcome_measures" not in ex.tables:
         pytest.skip(f"the synthetic {slug} extract has no outcome_measures")
-    out = W.publish(W.compute(ex, load_settings()), SDC().scoped("wellbeing"))
+    out = release(W.publish, W.compute(ex, load_settings())).data
     assert set(out["ons4"]) == set(W.ITEMS)
     json.dumps(out, allow_nan=False)
     planted = getattr(synthetic, "PLANTED", {})

@@ -132,7 +132,9 @@ class FitResult:
         return self.status == "ok"
 
     def se(self, name: str) -> float:
-        return float(math.sqrt(self.cov.loc[name, name])) if name in self.cov else float("nan")
+        """The standard error; NaN when the (numerical) variance is negative or missing."""
+        var = float(self.cov.loc[name, name]) if name in self.cov else float("nan")
+        return math.sqrt(var) if var >= 0 else float("nan")
 
     def ratio(self, name: str) -> tuple[float, float, float, float]:
         """exp(coef) with its 95% CI and the two-sided Wald p-value: (est, lo, hi, p)."""

@@ -13,7 +13,8 @@ Definitions, exactly as the contract states them:
 Per item the contract publishes n_pairs, mean baseline, mean follow-up, mean change, the 95%
 t-interval of the mean change and ``p_value``, which is the two-sided **paired t-test**.
 Extra keys (``ons4_detail``) add the Wilcoxon signed-rank p (zero differences dropped), the
-SD of the change and Cohen's dz (mean change / SD of change), the share improved / unchanged /
+SD of the change, the effect size d_av (mean change / average of the baseline and follow-up SDs;
+:func:`paired_stats` says why not Cohen's dz, which is kept), the share improved / unchanged /
 worse, the ONS threshold bands at baseline and follow-up, and the % who moved out of the worst
 band among those who started there (out of *low* for life satisfaction, worthwhile, happiness:
 0-4; out of *high* anxiety: 6-10). ``completion`` says how many referrals with a baseline got
@@ -33,13 +34,14 @@ import pandas as pd
 from scipy import stats
 
 from ..config import Settings, load_settings
-from ..disclosure import SDC
+from ..disclosure import Release
+from ..disclosure.cells import Cell
 from ..extract import Extract
-from .estimable import EstimableSDC
+from ..formatting import ci_text, fmt
+from ..sections import Headline, Section
 from .order import factorize_sorted
+from .subsets import breakdown, common_subset
 
-SECTION = "wellbeing"
-REQUIRED = ("referrals", "outcome_measures")
 INSTRUMENT = "ons4"
 ITEMS = ("life_satisfaction", "worthwhile", "happiness", "anxiety")
 ITEM_LABELS = {"life_satisfaction": "Life satisfaction", "worthwhile": "Feeling things are worthwhile",
@@ -75,14 +77,22 @@ def categorise(scores: pd.Series, item: str) -> pd.Series:
 # ---------------------------------------------------------------------------------- statistics
 def paired_stats(baseline, followup, alpha: float = 0.05) -> dict:
     """Mean baseline, follow-up and change; t-interval of the mean change; paired t-test and
-    Wilcoxon signed-rank p; Cohen's dz. NaN where undefined (n < 2, or no variation)."""
+    Wilcoxon signed-rank p; Cohen's dz (mean change / SD of the change) and d_av (mean change /
+    the average of the baseline and follow-up SDs). NaN where undefined (n < 2, or no variation).
+
+    d_av is the effect size to report: it is on the scale of the scores' own spread, as a
+    between-group d is, so it can be set beside one. dz divides by the SD of the *change*, which
+    is small when the two scores are correlated, and so reads larger (life satisfaction on the
+    synthetic Merton extract: dz 0.85, d_av 0.61); against the 0.2 / 0.5 / 0.8 benchmarks, which
+    were set for between-group differences, it overstates the size."""
     b = np.asarray(baseline, dtype="float64")
     f = np.asarray(followup, dtype="float64")
     c = f - b
     n = len(c)
     out = {"n": n, "mean_baseline": np.nan, "mean_followup": np.nan, "mean_change": np.nan,
            "sd_change": np.nan, "ci_lo": np.nan, "ci_hi": np.nan, "p_t": np.nan, "p_wilcoxon": np.nan,
-           "dz": np.nan, "baseline_ci": (np.nan, np.nan), "followup_ci": (np.nan, np.nan)}
+           "dz": np.nan, "d_av": np.nan, "sd_baseline": np.nan, "sd_followup": np.nan,
+           "baseline_ci": (np.nan, np.nan), "followup_ci": (np.nan, np.nan)}
     if n == 0:
         return out
     out.update(mean_baseline=float(b.mean()), mean_followup=float(f.mean()), mean_change=float(c.mean()))
@@ -92,9 +102,13 @@ def paired_stats(baseline, followup, alpha: float = 0.05) -> dict:
     se = sd / np.sqrt(n)
     tq = float(stats.t.ppf(1 - alpha / 2, n - 1))
     out.update(sd_change=sd, ci_lo=out["mean_change"] - tq * se, ci_hi=out["mean_change"] + tq * se)
-    for name, x in (("baseline_ci", b), ("followup_ci", f)):
-        half = tq * float(x.std(ddof=1)) / np.sqrt(n)
-        out[name] = (float(x.mean()) - half, float(x.mean()) + half)
+    for name, x in (("baseline", b), ("followup", f)):
+        out[f"sd_{name}"] = float(x.std(ddof=1))
+        half = tq * out[f"sd_{name}"] / np.sqrt(n)
+        out[f"{name}_ci"] = (float(x.mean()) - half, float(x.mean()) + half)
+    spread = (out["sd_baseline"] + out["sd_followup"]) / 2
+    if spread > 0:
+        out["d_av"] = out["mean_change"] / spread
     if sd > 0:
         out["p_t"] = float(2 * stats.t.sf(abs(out["mean_change"] / se), n - 1))
         out["dz"] = out["mean_change"] / sd
@@ -282,63 +296,99 @@ def compute(extract: Extract, settings: Settings | None = None) -> WellbeingRaw:
 
 
 # ---------------------------------------------------------------------------------- publish
-def _nan_none(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
+NO_PAIRS = "no valid pairs for this item"
+UNDEFINED = "undefined for these pairs (fewer than 2, or every change the same)"
+NO_NONZERO_CHANGE = "every change is 0: the signed-rank test has nothing to rank"
+NO_SPREAD = "undefined for these pairs (fewer than 2, or every score the same)"
 
 
-def publish(raw: WellbeingRaw, sdc: SDC) -> dict:
-    """The contract's ``wellbeing`` section after disclosure control, plus extra keys.
+def _item_figures(r: ItemRaw, referrals: Cell, completers: Cell, rel: Release) -> tuple[dict, dict]:
+    """The contract's ``ons4.<item>`` and the extra ``ons4_detail.<item>``.
 
-    ``not_estimable`` lists paths whose value could not be computed although the base passes
-    disclosure control (e.g. a p-value when every change is identical); they are not suppressed."""
-    sdc = EstimableSDC(sdc)
+    One cell per count: the referrals with a score for the item are part of those with any ONS4
+    score (``referrals``); its pairs are part of them and of the referrals followed up on any
+    question (``completers``), so neither difference is a small count left to subtract; the
+    baseline bands, the follow-up bands and the change groups each split the pairs; those who
+    left the worst band are part of the worst band's cell, which is also what
+    ``n_started_in_worst_band`` publishes (so a band count hidden in the table is hidden there too).
+    Means of whole-number scores carry the decimals their base can hide, with their intervals."""
+    s, item = r.stats, r.item
+    with_baseline = rel.subset(referrals, r.n_with_baseline, f"{item}.with_baseline")
+    n = common_subset(rel, [with_baseline, completers], s["n"], f"{item}.pairs")
+    baseline_bands = breakdown(rel, n, r.baseline_bands, f"{item}.baseline_band")
+    followup_bands = breakdown(rel, n, r.followup_bands, f"{item}.followup_band")
+    changes = breakdown(rel, n, r.change_groups, f"{item}.change")
+    worst = baseline_bands[worst_band(item)]
+    moved = rel.subset(worst, r.moved_out, f"{item}.moved_out")
+
+    def of_pairs(fig):
+        """A statistic of the pairs; with none, there is nothing to estimate (not suppressed)."""
+        return rel.not_estimable(NO_PAIRS) if s["n"] == 0 else fig
+
+    contract = {
+        "n_pairs": rel.count(n),
+        "mean_baseline": of_pairs(rel.mean(s["mean_baseline"], n)),
+        "mean_followup": of_pairs(rel.mean(s["mean_followup"], n)),
+        "mean_change": of_pairs(rel.mean(s["mean_change"], n)),
+        "ci95": of_pairs(rel.interval(s["ci_lo"], s["ci_hi"], n, whole_numbers=True, reason=UNDEFINED)),
+        "p_value": of_pairs(rel.estimate(s["p_t"], n, decimals=4, reason=UNDEFINED)),
+    }
+    detail = {
+        "direction": "lower is better" if item == "anxiety" else "higher is better",
+        "n_with_baseline": rel.count(with_baseline),
+        "completion_pct": rel.pct(n, with_baseline),
+        "mean_baseline_ci95": of_pairs(rel.interval(*s["baseline_ci"], n, whole_numbers=True, reason=UNDEFINED)),
+        "mean_followup_ci95": of_pairs(rel.interval(*s["followup_ci"], n, whole_numbers=True, reason=UNDEFINED)),
+        # an SD of whole numbers: no more decimals than their mean may carry
+        "sd_change": of_pairs(rel.mean(s["sd_change"], n, reason=UNDEFINED)),
+        "wilcoxon_p_value": of_pairs(rel.estimate(s["p_wilcoxon"], n, decimals=4, reason=NO_NONZERO_CHANGE)),
+        "cohens_dz": of_pairs(rel.estimate(s["dz"], n, reason=UNDEFINED)),
+        "effect_size_d_av": of_pairs(rel.estimate(s["d_av"], n, reason=NO_SPREAD)),
+        "median_days_between": of_pairs(rel.estimate(r.median_days, n, decimals=0)),
+        "change_pct": rel.pcts(changes, n),
+        "baseline_band_pct": rel.pcts(baseline_bands, n),
+        "followup_band_pct": rel.pcts(followup_bands, n),
+        "worst_band": worst_band(item),
+        "n_started_in_worst_band": rel.count(worst),
+        "moved_out_of_worst_band_pct": rel.pct(moved, worst),
+    }
+    return contract, detail
+
+
+def _comparison_row(row: dict, groups: dict[str, Cell], rel: Release) -> dict:
+    """Completers vs non-completers on one characteristic. A mean (of whole numbers: age, IMD
+    decile, a baseline score) with the decimals its base can hide; a percentage from the rounded
+    counts of a breakdown of each group (people with the characteristic recorded, and those with
+    it), its standardised difference computed from the two published percentages."""
+    (v1, n1), (v0, n0) = row["completers"], row["non_completers"]
+    if row["kind"] == "mean":
+        a, b = rel.mean(v1, n1), rel.mean(v0, n0)
+        sd = rel.estimate(row["std_diff"], min(n1, n0))
+    else:
+        shares = []
+        for group, count, known in (("completers", v1, n1), ("non_completers", v0, n0)):
+            recorded = rel.subset(groups[group], known, f"completion.{group}.recorded")
+            yes = rel.subset(recorded, count, f"completion.{group}.yes")
+            shares.append(rel.pct(yes, recorded))
+        a, b = shares
+        sd = rel.derived(_std_diff_pct, a, b, decimals=2)
+    return {"completers": a, "non_completers": b, "std_diff": sd}
+
+
+def _std_diff_pct(p1: float, p0: float) -> float | None:
+    d = std_diff_prop(p1 / 100, p0 / 100)
+    return None if np.isnan(d) else d
+
+
+def publish(raw: WellbeingRaw, rel: Release) -> dict:
+    """The contract's ``wellbeing`` section (``ons4``, all four items), plus extra keys."""
+    c = raw.completion
+    referrals = rel.cell(c.n_with_baseline, "completion.with_baseline")
+    groups = breakdown(rel, referrals, {"completers": c.n_completers,
+                                        "non_completers": c.n_with_baseline - c.n_completers}, "completion")
     ons4, detail = {}, {}
     for item in ITEMS:
-        r = raw.items[item]
-        s, n = r.stats, r.stats["n"]
-        k = f"ons4.{item}"
-        ons4[item] = {
-            "n_pairs": sdc.count(n, f"{k}.n_pairs"),
-            "mean_baseline": sdc.stat(_nan_none(s["mean_baseline"]), n, f"{k}.mean_baseline"),
-            "mean_followup": sdc.stat(_nan_none(s["mean_followup"]), n, f"{k}.mean_followup"),
-            "mean_change": sdc.stat(_nan_none(s["mean_change"]), n, f"{k}.mean_change"),
-            "ci95": sdc.interval(_nan_none(s["ci_lo"]), _nan_none(s["ci_hi"]), n, f"{k}.ci95"),
-            "p_value": sdc.stat(_nan_none(s["p_t"]), n, f"{k}.p_value", decimals=4),
-        }
-        d = f"ons4_detail.{item}"
-        worst = worst_band(item)
-        detail[item] = {
-            "direction": "lower is better" if item == "anxiety" else "higher is better",
-            "n_with_baseline": sdc.count(r.n_with_baseline, f"{d}.n_with_baseline"),
-            "completion_pct": sdc.pct(n, r.n_with_baseline, f"{d}.completion_pct"),
-            "mean_baseline_ci95": sdc.interval(*map(_nan_none, s["baseline_ci"]), n, f"{d}.mean_baseline_ci95"),
-            "mean_followup_ci95": sdc.interval(*map(_nan_none, s["followup_ci"]), n, f"{d}.mean_followup_ci95"),
-            "sd_change": sdc.stat(_nan_none(s["sd_change"]), n, f"{d}.sd_change"),
-            "wilcoxon_p_value": sdc.stat(_nan_none(s["p_wilcoxon"]), n, f"{d}.wilcoxon_p_value", decimals=4),
-            "cohens_dz": sdc.stat(_nan_none(s["dz"]), n, f"{d}.cohens_dz"),
-            "median_days_between": sdc.stat(_nan_none(r.median_days), n, f"{d}.median_days_between", decimals=0),
-            "change_pct": sdc.distribution(r.change_groups, f"{d}.change_pct"),
-            "baseline_band_pct": sdc.distribution(r.baseline_bands, f"{d}.baseline_band_pct"),
-            "followup_band_pct": sdc.distribution(r.followup_bands, f"{d}.followup_band_pct"),
-            "worst_band": worst,
-            "n_started_in_worst_band": sdc.count(r.started_worst, f"{d}.n_started_in_worst_band"),
-            "moved_out_of_worst_band_pct": sdc.pct(r.moved_out, r.started_worst,
-                                                   f"{d}.moved_out_of_worst_band_pct"),
-        }
-    c = raw.completion
-    comparison = {}
-    for name, row in c.comparison.items():
-        key = f"completion.comparison.{name}"
-        (v1, n1), (v0, n0) = row["completers"], row["non_completers"]
-        if row["kind"] == "mean":
-            a = sdc.stat(_nan_none(v1), n1, f"{key}.completers")
-            b = sdc.stat(_nan_none(v0), n0, f"{key}.non_completers")
-        else:
-            a = sdc.pct(v1, n1, f"{key}.completers")
-            b = sdc.pct(v0, n0, f"{key}.non_completers")
-        sd = (sdc.stat(_nan_none(row["std_diff"]), min(n1, n0), f"{key}.std_diff")
-              if a is not None and b is not None else sdc.withhold(f"{key}.std_diff"))
-        comparison[name] = {"completers": a, "non_completers": b, "std_diff": sd}
+        ons4[item], detail[item] = _item_figures(raw.items[item], referrals, groups["completers"], rel)
     return {
         "ons4": ons4,
         # ------------------------------------------------------------- extra keys
@@ -346,10 +396,10 @@ def publish(raw: WellbeingRaw, sdc: SDC) -> dict:
         "completion": {
             "definition": "referrals with at least one ONS4 score (baseline) that have a valid pair "
                           f"(>= {raw.min_days_between} days apart) for at least one item",
-            "n_with_baseline": sdc.count(c.n_with_baseline, "completion.n_with_baseline"),
-            "n_completers": sdc.count(c.n_completers, "completion.n_completers"),
-            "completion_pct": sdc.pct(c.n_completers, c.n_with_baseline, "completion.completion_pct"),
-            "comparison": comparison,
+            "n_with_baseline": rel.count(referrals),
+            "n_completers": rel.count(groups["completers"]),
+            "completion_pct": rel.pct(groups["completers"], referrals),
+            "comparison": {name: _comparison_row(row, groups, rel) for name, row in c.comparison.items()},
             "std_diff_note": "standardised difference = (completers - non-completers) / pooled SD; "
                              "|d| > 0.1 is a notable imbalance",
         },
@@ -359,9 +409,76 @@ def publish(raw: WellbeingRaw, sdc: SDC) -> dict:
             "p_value": "two-sided paired t-test of the change (the contract's p_value)",
             "wilcoxon_p_value": "Wilcoxon signed-rank test, zero changes dropped",
             "ci95": "t-interval of the mean change",
+            "effect_size_d_av": "mean change / average of the baseline and follow-up SDs (comparable with a "
+                                "between-group d); cohens_dz = mean change / SD of the change reads larger when "
+                                "the two scores are correlated and is not to be read against between-group "
+                                "benchmarks",
             "bands": "ONS thresholds: life satisfaction, worthwhile, happiness 0-4 low, 5-6 medium, "
                      "7-8 high, 9-10 very high; anxiety 0-1 very low, 2-3 low, 4-5 medium, 6-10 high",
         },
-        "min_days_between": raw.min_days_between,
-        "not_estimable": sorted(set(sdc.not_estimable)),
+        "min_days_between": rel.fact(raw.min_days_between),
     }
+
+
+# ---------------------------------------------------------------------------------- prose
+HEADLINE_ITEMS = {"life_satisfaction": "Life satisfaction", "anxiety": "Anxiety"}
+WORST_BAND_CAVEAT = (
+    "The share who left the worst band (low, or high anxiety) is the figure most exposed to regression to the "
+    "mean: those people were picked out by one low score, and a score that low is partly a bad day, so many "
+    "would score higher at a second measurement without any help; it overstates improvement.")
+
+
+def reading(wb: dict) -> str:
+    """A plain-English reading of the published section (published figures only)."""
+    if not any(wb["ons4"][i]["mean_change"] is not None for i in ITEMS):
+        return (f"Too few people with ONS4 scores at least {wb['min_days_between']} days apart to report changes "
+                "after disclosure control (a mean needs at least 8 people behind it).")
+    parts = []
+    for item in ITEMS:
+        o = wb["ons4"][item]
+        if o["mean_change"] is None:
+            parts.append(f"{ITEM_LABELS[item].lower()}: not enough pairs to report")
+            continue
+        parts.append(f"{ITEM_LABELS[item].lower()} {fmt(o['mean_baseline'], 1)} → {fmt(o['mean_followup'], 1)} "
+                     f"(change {o['mean_change']:+.2f}, 95% CI {ci_text(o['ci95'], signed=True)})")
+    return (
+        f"Among people who answered the ONS4 questions at least {wb['min_days_between']} days apart, average "
+        "scores moved as follows: " + "; ".join(parts) + ". For anxiety a fall is an improvement. "
+        f"{fmt(wb['completion']['completion_pct'], 1)}% of referrals with a first score had a follow-up score, and "
+        "those followed up may differ from those who were not. "
+        "This is a before-and-after comparison without a comparison group: people often seek help at a low point "
+        "and tend to feel better over time anyway (regression to the mean), so these changes show how people's "
+        "wellbeing moved while they were supported, not how much of it the service caused. " + WORST_BAND_CAVEAT)
+
+
+def headlines(wb: dict) -> list[Headline]:
+    """Life satisfaction and anxiety: the published mean change, its direction judged on the
+    published interval."""
+    out = []
+    for item, label in HEADLINE_ITEMS.items():
+        o = wb["ons4"][item]
+        change, ci = o["mean_change"], o["ci95"]
+        if change is None:
+            continue
+        better = change < 0 if item == "anxiety" else change > 0
+        sure = ci is not None and (ci[0] > 0 or ci[1] < 0)
+        direction = ("improved" if better else "worsened") if sure else "no clear change"
+        interval = f" (95% CI {ci_text(ci, 1)})" if ci is not None else ""
+        out.append(Headline(f"{label} (ONS4, 0–10)", f"{change:+.1f} points",
+                            f"{direction}{interval}, {fmt(o['n_pairs'])} people with before and after scores"))
+    return out
+
+
+SECTION = Section(
+    name="wellbeing",
+    title="Personal wellbeing (ONS4)",
+    notebook="40_wellbeing",
+    order=40,
+    required=("referrals", "outcome_measures"),
+    needs="This section needs the `referrals` and `outcome_measures` tables with ONS4 scores.",
+    contract=True,
+    compute=lambda inputs: compute(inputs.whole, inputs.settings),
+    publish=publish,
+    reading=reading,
+    headlines=headlines,
+)
