@@ -100,7 +100,7 @@ if sec.ok:
     band = act["referral_target"]
     charts = activity.spc.analyse(act["monthly"], (band["lower"], band["upper"]) if band else None)
     rows, icons = [], {"Variation": [], "Assurance": []}
-    for name, s in act["spc"].items():
+    for s in act["spc"].values():
         limits = nb.fmt(None) if s["mean"] is None else f"{s['lower_limit']:,.1f} to {s['upper_limit']:,.1f}"
         rows.append((s["label"], s["latest_month"] or "-", s["latest_value"], s["mean"], limits,
                      spc.icon_label(s["variation"], trial=s["trial_limits"]) if s["variation"] else "not assessed",

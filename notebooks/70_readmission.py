@@ -122,7 +122,7 @@ if shown:
     last = max((int(d) for d, row in rd["curve"].items() if row["readmission_pct"] is not None), default=0)
     nb.show(fig, alt=(f"Cumulative incidence of emergency readmission over the first {last} days after discharge, "
                       f"rising to {nb.fmt(rd['curve'][str(last)]['readmission_pct'], 1)}% by day {last}"
-                      + (f", with death shown as a competing event" if rd["deaths_modelled"] else "")
+                      + (", with death shown as a competing event" if rd["deaths_modelled"] else "")
                       + "; the naive 1 - Kaplan-Meier curve on the right lies above it because it treats people "
                         "who died as if they could still be readmitted."), layout=False)
 
