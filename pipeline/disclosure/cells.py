@@ -31,6 +31,7 @@ import numpy as np
 
 from .rules import Rules
 
+WIDELY_USED = 3  # figures resting on a count that make it the last choice for secondary suppression
 SMALL = "small_count"
 SECONDARY = "secondary"
 
@@ -69,43 +70,51 @@ class Group:
             raise ValueError(f"the parts of {self.total!r} add up to {sum(p.value for p in self.parts)}")
 
 
-def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell],
+def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell] | dict[Cell, int],
                  rules: Rules) -> dict[Cell, str]:
     """{cell: SMALL or SECONDARY} for the cells that must not be published.
 
     ``cells``: every cell in play; ``shown``: those a published figure reveals (a count, or a
-    percentage or rate built on it); ``groups``: the sums that tie cells together."""
+    percentage or rate built on it), with how many figures reveal each when it is a mapping;
+    ``groups``: the sums that tie cells together. When a second cell must be hidden, the smallest
+    goes first, except that a count many figures rest on (:data:`WIDELY_USED` or more: a whole
+    table of percentages built on it) goes last: hiding it would take the table with it."""
     groups = list(groups)
     cells = set(cells) | {c for g in groups for c in (g.total, *g.parts)}
     if not rules.enabled:
         return {}
+    uses = dict(shown) if isinstance(shown, dict) else dict.fromkeys(shown, 1)
+    seen = set(uses)
+
+    def cost(c: Cell) -> tuple[bool, int, int]:
+        return (uses.get(c, 0) >= WIDELY_USED, c.value, c.id)
+
     hidden = {c: SMALL for c in cells if rules.is_small(c.value)}
     while True:
-        _spread(groups, shown, hidden, rules)
-        exposed = _determined(groups, shown, hidden)
+        _spread(groups, seen, hidden, rules, cost)
+        exposed = _determined(groups, seen, hidden)
         if not exposed:
             return hidden
-        _protect(exposed, shown, hidden)
+        _protect(exposed, seen, hidden, cost)
 
 
 def _unseen(c: Cell, shown: set[Cell], hidden: dict[Cell, str]) -> bool:
     return c in hidden or c not in shown
 
 
-def _hide_next(g: Group, shown: set[Cell], hidden: dict[Cell, str]) -> bool:
-    """Hide the smallest published non-zero part of ``g`` (or its total); False if nothing left."""
-    candidates = sorted((p for p in g.parts if not _unseen(p, shown, hidden) and p.value > 0),
-                        key=lambda p: (p.value, p.id))
-    if candidates:
-        hidden[candidates[0]] = SECONDARY
-        return True
-    if not _unseen(g.total, shown, hidden):
-        hidden[g.total] = SECONDARY
-        return True
-    return False
+def _hide_next(g: Group, shown: set[Cell], hidden: dict[Cell, str], cost) -> bool:
+    """Hide the cheapest published non-zero part of ``g`` (or its total, when it is cheaper or no
+    part is left); False if nothing is left to hide."""
+    candidates = sorted((p for p in g.parts if not _unseen(p, shown, hidden) and p.value > 0), key=cost)
+    total = [] if _unseen(g.total, shown, hidden) else [g.total]
+    best = min(candidates[:1] + total, key=cost, default=None) if candidates else (total[0] if total else None)
+    if best is None:
+        return False
+    hidden[best] = SECONDARY
+    return True
 
 
-def _spread(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rules: Rules) -> None:
+def _spread(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rules: Rules, cost) -> None:
     changed = True
     while changed:
         changed = False
@@ -118,7 +127,7 @@ def _spread(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rule
                     break
                 if len(unseen) > 1 and sum(p.value for p in unseen) >= rules.min_count:
                     break
-                if not _hide_next(g, shown, hidden):
+                if not _hide_next(g, shown, hidden, cost):
                     break
                 changed = True
 
@@ -160,14 +169,14 @@ def _determined(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str]) 
     return out
 
 
-def _protect(exposed: list[tuple[Cell, list[Group]]], shown: set[Cell], hidden: dict[Cell, str]) -> None:
-    """For each exposed cell, hide the smallest published non-zero cell of the equations that pin it
+def _protect(exposed: list[tuple[Cell, list[Group]]], shown: set[Cell], hidden: dict[Cell, str], cost) -> None:
+    """For an exposed cell, hide the cheapest published non-zero cell of the equations that pin it
     down (a sum across tables included), so that it is no longer determined."""
     for c, chain in exposed:
         if c not in hidden:
             continue
         candidates = sorted({p for g in chain for p in (g.total, *g.parts)
-                             if not _unseen(p, shown, hidden) and p.value > 0}, key=lambda p: (p.value, p.id))
+                             if not _unseen(p, shown, hidden) and p.value > 0}, key=cost)
         if not candidates:
             raise AssertionError(f"cannot protect {c!r}: every cell of the sums that pin it down is hidden")
         hidden[candidates[0]] = SECONDARY

@@ -255,7 +255,10 @@ class Release:
     def publish(self, tree: Any) -> Published:
         leaves = list(_leaves(tree, ()))
         figures = [f for _, f in leaves if isinstance(f, Figure)]
-        shown = {c for f in figures for c in f.reveals(self.rules)}
+        shown: dict[Cell, int] = {}
+        for f in figures:
+            for c in f.reveals(self.rules):
+                shown[c] = shown.get(c, 0) + 1
         hidden = hidden_cells(self._cells, self._groups, shown, self.rules)
         resolve = Resolver(self.rules, hidden)
         ledger: list[Entry] = []
