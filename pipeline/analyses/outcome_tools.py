@@ -34,9 +34,9 @@ from ..disclosure import Release
 from ..extract import Extract
 from ..formatting import ci_text, fmt
 from ..instruments import (
-    EQ5D_DIMENSIONS,
     EQ5D5L,
     EQ5D5L_ENGLAND,
+    EQ5D_DIMENSIONS,
     INSTRUMENTS,
     PAM,
     PAM_LEVEL_CUTS,
@@ -149,7 +149,7 @@ def score_raw(label: str, values: np.ndarray, have: np.ndarray, wide: pd.DataFra
 def _levels_table(b: np.ndarray, f: np.ndarray, names: list[str]) -> dict[str, dict[str, int]]:
     """Baseline x follow-up counts of category positions ``b``, ``f`` (0-based into ``names``)."""
     out = {r: {c: 0 for c in names} for r in names}
-    for i, j in zip(b.astype(int), f.astype(int)):
+    for i, j in zip(b.astype(int), f.astype(int), strict=True):
         out[names[i]][names[j]] += 1
     return out
 

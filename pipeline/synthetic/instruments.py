@@ -58,8 +58,8 @@ def _swemwbs(rng, n):
     b = np.clip(rng.normal(mu, sd, n), 7, 35)
     f = np.clip(b + M["swemwbs"]["change"] + rng.normal(0, M["swemwbs"]["noise_sd"], n), 7, 35)
     names = SWEMWBS.item_names
-    return ({k: v for k, v in zip(names, split_total(rng, swemwbs_raw_from_metric(b), 7, 1, 5).T)},
-            {k: v for k, v in zip(names, split_total(rng, swemwbs_raw_from_metric(f), 7, 1, 5).T)})
+    return ({k: v for k, v in zip(names, split_total(rng, swemwbs_raw_from_metric(b), 7, 1, 5).T, strict=True)},
+            {k: v for k, v in zip(names, split_total(rng, swemwbs_raw_from_metric(f), 7, 1, 5).T, strict=True)})
 
 
 def _eq5d5l(rng, n):

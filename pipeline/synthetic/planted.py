@@ -26,10 +26,10 @@ of it (the observed changes after rounding, clipping and scoring).
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from scipy.stats import norm
-
-from functools import cache
 
 from ..contract import ONS4_ITEMS
 from ..instruments import EQ5D5L_ENGLAND, SWEMWBS_METRIC, pam_level
