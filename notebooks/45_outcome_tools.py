@@ -123,7 +123,7 @@ if ok("eq5d5l"):
     fig, ax = plt.subplots(figsize=(8, 3.6))
     y = np.arange(len(dims))
     left = np.zeros(len(dims))
-    for col, colour, hatch in (("Better (%)", "#2b6a99", ""), ("Same (%)", "#d9d9d9", ""),
+    for col, colour, hatch in (("Better (%)", "#2b6a99", ""), ("Same (%)", "#d9d9d9", ".."),
                                ("Worse (%)", "#c0504d", "//")):
         vals = np.array([np.nan if v is None else v for v in dims[col]], dtype=float)
         ax.barh(y, np.nan_to_num(vals), left=left, color=colour, hatch=hatch, edgecolor="white", label=col[:-4])

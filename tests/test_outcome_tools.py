@@ -112,7 +112,7 @@ def test_a_broken_rule_names_file_column_row_and_value(record, column, message, 
 
 # ------------------------------------------------------------------------------ the analysis by hand
 def swemwbs(ref, day, scores):
-    return [(ref, day, "swemwbs", it, s) for it, s in zip(SWEMWBS.item_names, scores, strict=True)]
+    return [(ref, day, "swemwbs", it, s) for it, s in zip(SWEMWBS.item_names[: len(scores)], scores, strict=True)]
 
 
 def extract(om):
