@@ -1,7 +1,8 @@
 """The rules of ``outcome_measures`` for the instruments of :mod:`pipeline.instruments` (SWEMWBS,
-EQ-5D-5L, PAM, WSAS, Well-being Star): each row's item must be one of its instrument's items, and
-its score within that item's range (a whole number where the item is scored in whole numbers).
-Rows of ONS4 and of instruments not listed there are left to :mod:`.rules` and carried as they are."""
+EQ-5D-5L, PAM, WSAS, Well-being Star): a row of one of their items must have a score within that
+item's range (a whole number where the item is scored in whole numbers). A row of another item is
+carried, not analysed, as every such row was before these rules (an extract may hold, say, a
+SWEMWBS total of its own); rows of ONS4 are left to :mod:`.rules`."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from .locate import Locator, number_text
 
 def instrument_problems(table: str, df: pd.DataFrame, ctx: Locator) -> list[Problem]:
     """Problems of the rows of typed ``outcome_measures`` ``df`` whose instrument is one of
-    :data:`~pipeline.instruments.INSTRUMENTS`: one problem per instrument for unknown items, and
-    one per item range for scores outside it."""
+    :data:`~pipeline.instruments.INSTRUMENTS`: one per item for scores outside its range."""
     out: list[Problem | None] = []
     instrument, item = df["instrument"], df["item"]
     score = pd.to_numeric(df["score"], errors="coerce").astype("float64")
@@ -24,8 +24,6 @@ def instrument_problems(table: str, df: pd.DataFrame, ctx: Locator) -> list[Prob
         rows = instrument == name
         if not rows.any():
             continue
-        out.append(ctx.at(table, "item", f"is not a {name} item; for instrument {name} use one of "
-                          + ", ".join(ins.item_names), rows & item.notna() & ~item.isin(ins.item_names)))
         for it in ins.items:
             these = rows & (item == it.name) & score.notna()
             bad = these & ((score < it.low) | (score > it.high) | (it.whole & (score != np.round(score))))
