@@ -265,9 +265,10 @@ _TABLE_LIST = [
         (
             _s("referral_id"),
             _d("assessment_date"),
-            _snake("instrument", "ons4; other instruments are carried"),
-            _snake("item", "for ons4: life_satisfaction, worthwhile, happiness, anxiety"),
-            _n("score", description="for ons4: whole number 0..10"),
+            _snake("instrument", "ons4; swemwbs, eq5d5l, pam, wsas, wellbeing_star; other instruments are carried"),
+            _snake("item", "for ons4: life_satisfaction, worthwhile, happiness, anxiety; the other instruments' "
+                           "items in docs/data-contract.md"),
+            _n("score", description="for ons4: whole number 0..10; each other instrument's item its own range"),
         ),
         "patient-reported measures, long format",
     ),

@@ -1,5 +1,6 @@
 """The contract's rules that need more than one column or more than one table: dates in order, the
-extract period, closure reasons, ONS4 items and scores, per-measure ranges, quarter starts (one
+extract period, closure reasons, ONS4 items and scores (other instruments': :mod:`.instruments`),
+per-measure ranges, quarter starts (one
 table's rows), and referral_ids that exist in referrals, contacts after their referral (across
 tables)."""
 
@@ -21,6 +22,7 @@ from ..contract import (
 )
 from ..errors import Problem
 from ..textcodes import Codes, ExtractCodes, column_codes
+from .instruments import instrument_problems
 from .locate import Locator, display_value, number_text
 
 
@@ -69,6 +71,7 @@ def row_rules(
         lo, hi = ONS4_SCORE_RANGE
         bad = ons4 & sc.notna() & ((sc < lo) | (sc > hi) | (sc != np.round(sc)))
         out.append(ctx.at(table, "score", f"must be a whole number from {lo} to {hi} for ONS4 items", bad))
+        out.extend(instrument_problems(table, df, ctx))
     elif table == "clinical_measurements":
         m, v = df["measure"], df["value"]
         lo = m.map({k: r[0] for k, r in CLINICAL_MEASURE_RANGES.items()})

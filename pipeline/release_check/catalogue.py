@@ -147,6 +147,7 @@ def resolve(results: dict, spec: Spec | None, bound: dict[str, Any]) -> list[tup
 
 A = "activity"
 DQ = "data_quality"
+OT = "outcome_tools"
 PARTICIPANT_DIMS = "activity.participants.{dim}"
 
 
@@ -254,6 +255,29 @@ RELATIONS: list[Relation] = [
     *[Mean(f"wellbeing.ons4.{{i}}.{m}", "wellbeing.ons4.{i}.n_pairs", "ONS4 scores are whole numbers 0 to 10",
            low=lo, high=10, decimals=2)
       for m, lo in (("mean_baseline", 0), ("mean_followup", 0), ("mean_change", -10))],
+    # ---- other outcome instruments (outcome_tools): completion, pairs by change, transition tables
+    Share(f"{OT}.{{ins}}.completion_pct", f"{OT}.{{ins}}.n_with_baseline", "share assessed again",
+          numerator=f"{OT}.{{ins}}.n_completers"),
+    Sum(f"{OT}.{{ins}}.n_completers", f"{OT}.{{ins}}.n_with_baseline", "completers had a baseline", at_most=True),
+    Sum(f"{OT}.{{ins}}.scores.{{s}}.n_pairs", f"{OT}.{{ins}}.n_completers", "a score's pairs are completers",
+        at_most=True),
+    Sum(f"{OT}.{{ins}}.scores.{{s}}.change_pct.*", f"{OT}.{{ins}}.scores.{{s}}.n_pairs", "pairs by change", pct=True),
+    Share(f"{OT}.{{ins}}.scores.{{s}}.change_pct.{{k}}", f"{OT}.{{ins}}.scores.{{s}}.n_pairs", "share of pairs"),
+    Sum(f"{OT}.eq5d5l.dimensions.{{d}}.*", f"{OT}.eq5d5l.n_completers", "pairs by a dimension's change", pct=True),
+    Share(f"{OT}.eq5d5l.dimensions.{{d}}.{{k}}", f"{OT}.eq5d5l.n_completers", "share of pairs"),
+    Sum(f"{OT}.eq5d5l.paretian_pct.*", f"{OT}.eq5d5l.n_completers", "pairs by Paretian class", pct=True),
+    Share(f"{OT}.eq5d5l.paretian_pct.{{k}}", f"{OT}.eq5d5l.n_completers", "share of pairs"),
+    *[r for t, main in (("pam.level_transitions", "pam.scores.level"), ("wsas.band_transitions", "wsas.scores.total"))
+      for r in (Sum(f"{OT}.{t}.counts.{{r}}.*", f"{OT}.{t}.baseline.{{r}}", "a baseline row of the table"),
+                Sum(f"{OT}.{t}.counts.*.{{c}}", f"{OT}.{t}.followup.{{c}}", "a follow-up column of the table"),
+                Sum(f"{OT}.{t}.baseline.*", f"{OT}.{main}.n_pairs", "pairs by baseline"),
+                Sum(f"{OT}.{t}.followup.*", f"{OT}.{main}.n_pairs", "pairs by follow-up"))],
+    *[Mean(f"{OT}.{s}.{m}", f"{OT}.{s}.n_pairs", why, low=lo, high=hi, decimals=2)
+      for s, lo, hi, why in (("wsas.scores.total", 0, 40, "WSAS totals are whole numbers 0 to 40"),
+                             ("eq5d5l.scores.vas", 0, 100, "EQ VAS scores are whole numbers 0 to 100"),
+                             ("pam.scores.level", 1, 4, "PAM levels are whole numbers 1 to 4"),
+                             ("wellbeing_star.scores.{a}", 1, 10, "Well-being Star scores are whole numbers 1 to 10"))
+      for m, lo, hi in (("mean_baseline", lo, hi), ("mean_followup", lo, hi), ("mean_change", lo - hi, hi - lo))],
     # ---- clinical targets: per cohort and risk band, patients by number of targets met
     *[Sum(f"targets.{{c}}.{{b}}.{t}.*", "targets.{c}.{b}.n", f"patients by {t}", pct=True)
       for t in ("prior_pct", "after_pct", "change_pct")],

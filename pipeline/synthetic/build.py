@@ -14,6 +14,11 @@ from ``w`` (``w.pats``, ``w.ref``, ``w.death``, ``w.spells``, ``w.contacts``, ``
 without changing it, and drawing only from its own stream, ``rng = w.stream("<table>")``, never
 from ``w.rng``; then add it to :data:`OWN_STREAM_TABLES`. Its values then depend on the slug and its own draws alone, and
 adding, changing or removing it leaves every other table's files as they were.
+
+**Adding rows to a table of the shared stream** (e.g. new instruments in ``outcome_measures``): a
+generator of the new rows alone, drawing from its own stream, in :data:`OWN_STREAM_ROWS`; they are
+appended after the table's rows, which stay as they were, and an area it gives no rows (``None``)
+keeps the table's file byte for byte.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .contacts import contacts_table, draw_closures, draw_contacts
 from .draws import day_number, seed_for
 from .gp import gp_appointments_and_comparison
 from .hospital import deaths_table, draw_spells_and_deaths, spells_table
+from .instruments import instrument_rows
 from .outcomes import outcome_measures
 from .pcn import pcn_quarterly
 from .people import draw_referrals, practice_codes_fit, practices, referrals_table
@@ -38,6 +44,9 @@ from .world import World
 #: table name -> generator drawing from its own stream (see the module's docstring), in the order
 #: they are added to the extract, after the tables of the shared stream
 OWN_STREAM_TABLES: dict[str, Callable[[World], pd.DataFrame | None]] = {}
+#: table name -> generator of rows appended, from their own stream, after the rows a shared-stream
+#: table already has (``None``: none for this area), so those rows stay byte for byte as they were
+OWN_STREAM_ROWS: dict[str, Callable[[World], pd.DataFrame | None]] = {"outcome_measures": instrument_rows}
 
 
 def new_world(area: Area, n_referrals: int | None = None) -> World:
@@ -95,6 +104,10 @@ def build_tables(slug: str, n_referrals: int | None = None) -> tuple[dict[str, p
     area = AREAS[slug]
     w = new_world(area, n_referrals)
     tables = _draw_shared(w)
+    for name, make in OWN_STREAM_ROWS.items():
+        df = make(w)
+        if df is not None and name in tables:
+            tables[name] = pd.concat([tables[name], df], ignore_index=True)
     for name, make in OWN_STREAM_TABLES.items():
         df = make(w)
         if df is not None:

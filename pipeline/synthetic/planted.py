@@ -18,14 +18,21 @@ them (the same generating model in every area; ``docs/synthetic-data.md`` descri
   t <= N - 1).
 - ``workforce``: the PCN-quarter slope of A&E attendances and non-elective cost per 100,000
   registered on link-worker FTE per 100,000.
+
+:data:`INSTRUMENT_MODEL` is the generating model of the instruments beyond ONS4
+(:mod:`pipeline.synthetic.instruments`) and :func:`instrument_expected` what an analysis should find
+of it (the observed changes after rounding, clipping and scoring).
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import numpy as np
 from scipy.stats import norm
 
 from ..contract import ONS4_ITEMS
+from ..instruments import EQ5D5L_ENGLAND, SWEMWBS_METRIC, pam_level
 
 #: ONS4 baseline (mean, SD) per item, the latent change and the follow-up's noise
 ONS4_BASELINE = {"life_satisfaction": (4.4, 2.2), "worthwhile": (4.9, 2.2), "happiness": (4.5, 2.4),
@@ -85,3 +92,68 @@ PLANTED: dict = {
     "readmission": _planted_readmission(),
     "workforce": WORKFORCE,
 }
+
+
+#: the instruments beyond ONS4: baseline (mean, SD), the planted latent change and the follow-up's
+#: noise. SWEMWBS on the metric scale (+2 points, then converted to the nearest raw total and spread
+#: over the 7 items); EQ-5D-5L levels drawn at baseline with these probabilities of levels 1..5 per
+#: dimension, then one level better with probability 0.30 and worse with 0.10 (clipped to 1..5), the
+#: VAS +6; PAM score +4; WSAS a person's severity per item, each item 0.8 lower at follow-up (about
+#: -4 on the total); Well-being Star each area +1.5
+INSTRUMENT_MODEL: dict = {
+    "uptake": 0.7,
+    "swemwbs": {"baseline": (19.5, 3.5), "change": 2.0, "noise_sd": 3.0},
+    "eq5d5l": {"baseline_levels": (0.30, 0.30, 0.20, 0.15, 0.05), "p_better": 0.30, "p_worse": 0.10,
+               "vas_baseline": (55.0, 18.0), "vas_change": 6.0, "vas_noise_sd": 12.0},
+    "pam": {"baseline": (52.0, 10.0), "change": 4.0, "noise_sd": 8.0},
+    "wsas": {"severity": (4.0, 1.8), "item_noise_sd": 1.2, "item_change": -0.8},
+    "wellbeing_star": {"baseline": (4.5, 1.8), "change": 1.5, "noise_sd": 1.5},
+}
+
+
+@cache
+def instrument_expected() -> dict[str, float]:
+    """The expected observed mean changes of :data:`INSTRUMENT_MODEL` (computed exactly where the
+    model allows, else from a fixed-seed simulation of 400,000 people: within 0.01 of exact)."""
+    m = INSTRUMENT_MODEL
+    out: dict[str, float] = {}
+    # EQ-5D-5L: each dimension's expected index decrement change, exactly
+    p = np.array(m["eq5d5l"]["baseline_levels"])
+    pb, pw = m["eq5d5l"]["p_better"], m["eq5d5l"]["p_worse"]
+    change = 0.0
+    for dec in EQ5D5L_ENGLAND.values():
+        d = np.r_[0.0, dec]
+        for lv in range(5):
+            down, up = d[max(lv - 1, 0)], d[min(lv + 1, 4)]
+            change -= p[lv] * (pb * (down - d[lv]) + pw * (up - d[lv]))
+    out["eq5d5l_index"] = round(float(change), 4)
+    out["eq5d5l_dimension_better"] = round(float(pb * (1 - p[0])), 4)
+    out["eq5d5l_dimension_worse"] = round(float(pw * (1 - p[4])), 4)
+    rng = np.random.default_rng(20240401)
+    n = 400_000
+    raw = np.array(sorted(SWEMWBS_METRIC), dtype=float)
+    metric = np.array([SWEMWBS_METRIC[int(r)] for r in raw])
+    mid = (metric[1:] + metric[:-1]) / 2
+    s = m["swemwbs"]
+    b = np.clip(rng.normal(*s["baseline"], n), 7, 35)
+    f = np.clip(b + s["change"] + rng.normal(0, s["noise_sd"], n), 7, 35)
+    out["swemwbs_metric"] = round(float((metric[np.searchsorted(mid, f)] - metric[np.searchsorted(mid, b)]).mean()), 3)
+    v = m["eq5d5l"]
+    vb = np.clip(np.round(rng.normal(*v["vas_baseline"], n)), 0, 100)
+    out["eq5d5l_vas"] = round(float((np.clip(np.round(vb + v["vas_change"] + rng.normal(0, v["vas_noise_sd"], n)),
+                                             0, 100) - vb).mean()), 3)
+    q = m["pam"]
+    pb_ = np.clip(np.round(rng.normal(*q["baseline"], n), 1), 0, 100)
+    pf = np.clip(np.round(pb_ + q["change"] + rng.normal(0, q["noise_sd"], n), 1), 0, 100)
+    out["pam_score"] = round(float((pf - pb_).mean()), 3)
+    out["pam_level_up_share"] = round(float((pam_level(pf) > pam_level(pb_)).mean()), 4)
+    w = m["wsas"]
+    sev = rng.normal(*w["severity"], n)
+    tb = sum(np.clip(np.round(sev + rng.normal(0, w["item_noise_sd"], n)), 0, 8) for _ in range(5))
+    tf = sum(np.clip(np.round(sev + w["item_change"] + rng.normal(0, w["item_noise_sd"], n)), 0, 8) for _ in range(5))
+    out["wsas_total"] = round(float((tf - tb).mean()), 3)
+    st = m["wellbeing_star"]
+    sb = np.clip(np.round(rng.normal(*st["baseline"], n)), 1, 10)
+    sf = np.clip(np.round(sb + st["change"] + rng.normal(0, st["noise_sd"], n)), 1, 10)
+    out["wellbeing_star_area"] = round(float((sf - sb).mean()), 3)
+    return out
