@@ -1,7 +1,7 @@
 """The contract's rules that need more than one column or more than one table: dates in order, the
-extract period, closure reasons, ONS4 items and scores, per-measure ranges, quarter starts (one
-table's rows), and referral_ids that exist in referrals, contacts after their referral (across
-tables)."""
+extract period, closure reasons, ONS4 items and scores, per-measure ranges, quarter starts, survey
+questionnaires (one table's rows; :mod:`.surveys`), and referral_ids that exist in referrals,
+contacts after their referral (across tables)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..contract import (
 from ..errors import Problem
 from ..textcodes import Codes, ExtractCodes, column_codes
 from .locate import Locator, display_value, number_text
+from .surveys import survey_rules
 
 
 def row_rules(
@@ -106,6 +107,8 @@ def row_rules(
                 bad,
             )
         )
+    elif table == "survey_responses":
+        out += survey_rules(df, ctx)
     return [p for p in out if p is not None]
 
 
