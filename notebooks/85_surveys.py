@@ -69,9 +69,11 @@ if sec.ok:
 
 # %% [markdown]
 # ## How each question was answered
-# Descriptive. For each question and wave: the questionnaires that answered it on the scale, the
-# share giving each answer, and the share agreeing (agree or strongly agree) with its 95% Wilson
-# interval. Percentages are of the rounded number answering.
+# Descriptive. For each question and wave: the share of the group's questionnaires giving each
+# answer, *no answer* (skipped or don't know), and the share agreeing (agree or strongly agree)
+# with its 95% Wilson interval. Percentages are of the rounded number of questionnaires returned.
+# Where a group returned fewer than 20 questionnaires in a wave, only the share agreeing is given
+# (–): a breakdown of a handful of answers would point to individuals.
 
 # %%
 if sec.ok:
@@ -79,14 +81,16 @@ if sec.ok:
         rows = []
         for d in qs.values():
             for w, a in d["waves"].items():
-                rows.append((d["text"], wave_name(w), a["answered"], *[a["pct"][k] for k in SCALE], a["agree_pct"],
+                pct = a["pct"] or {}
+                rows.append((d["text"], wave_name(w), sv["questionnaires"]["by_group_wave"][g][w],
+                             *[pct.get(k, "–") for k in [*SCALE, surveys.NO_ANSWER]], a["agree_pct"],
                              nb.ci_text(a["agree_ci95"], 1, "%")))
         if not rows:
             continue
-        cols = ["Question", "Wave", "Answered", *[f"{sv['scale'][k].capitalize()} (%)" for k in SCALE],
-                "Agreeing (%)", "95% CI"]
+        cols = ["Question", "Wave", "Questionnaires", *[f"{sv['scale'][k].capitalize()} (%)" for k in SCALE],
+                "No answer (%)", "Agreeing (%)", "95% CI"]
         display(nb.md(f"**{LABELS[g]}**"))
-        display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object), decimals={"Answered": 0}))
+        display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object), decimals={"Questionnaires": 0}))
 
 # %%
 if sec.ok and any(sv["questions"].values()):

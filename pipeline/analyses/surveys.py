@@ -7,10 +7,15 @@ Definitions:
 
 - **Questionnaires**: distinct ``response_id`` per respondent group and wave (the contract gives
   each questionnaire one group and one wave).
-- **Answered**: the questionnaires of the group and wave with a ``response`` (1..5) to the
-  question; an empty response (skipped, "don't know") is left out of the question's base.
+- **Answers**: per question and wave, the group's questionnaires by response 1..5, and
+  ``no_answer`` for those with no response to it (skipped, "don't know", or no row). Every share
+  is of the wave's questionnaires returned by the group (the base shared by all its questions).
 - **Agreeing**: a response of 4 (agree) or 5 (strongly agree). The share agreeing is published
   with a 95% Wilson score interval.
+- **Small groups**: when a group returned fewer than :data:`MIN_BREAKDOWN_BASE` questionnaires in
+  a wave (link-worker teams often do), its answers are not broken down by point of the scale:
+  six counts of a handful of people would each be known to be small even when withheld. Only the
+  share agreeing is published, and the layer withholds that too when it rests on too few.
 - **Change between waves**: the share agreeing in the question's last wave minus its first, in
   percentage points, with Newcombe's hybrid score interval and a two-proportion z-test. The waves
   are treated as independent samples: surveys are anonymous, so the same person answering twice
@@ -22,8 +27,10 @@ Definitions:
 comment can reach ``results.json``, a notebook or the report.
 
 Disclosure (:mod:`pipeline.disclosure`): the questionnaires form a group x wave table with both
-margins; each question's answered count in a wave is part of that wave's questionnaires (the rest
-unpublished), its five answers add up to it and "agreeing" is the sum of the top two. Every share
+margins; each question's answers in a wave (the five points and ``no_answer``) add up to that
+wave's questionnaires, and "agreeing" is the sum of the top two. The base is the questionnaires
+returned, not those answering the question: both published exactly would give away a small
+number of people who skipped it. Every share
 is computed from the rounded counts, and every interval and test from the published rounded
 counts too (``rel.derived``), so none can be back-solved to an exact count.
 """
@@ -36,6 +43,7 @@ import pandas as pd
 
 from ..contract import LIKERT_LABELS, SURVEY_GROUPS
 from ..disclosure import Release
+from ..disclosure.cells import Cell
 from ..extract import Extract
 from ..formatting import ci_text, fmt
 from ..sections import Headline, NotAvailable, Section
@@ -44,6 +52,10 @@ from .proportions import newcombe, two_proportion_p, wilson
 TABLE = "survey_responses"
 SCALE = tuple(LIKERT_LABELS)
 AGREE = (4, 5)
+NO_ANSWER = "no_answer"
+#: the fewest questionnaires of a group in a wave for which each question's answers are broken down
+#: by point of the scale; below it only the share agreeing is published
+MIN_BREAKDOWN_BASE = 20
 GROUP_LABELS = {"patient": "Patients", "link_worker": "Link workers", "practice_staff": "Practice staff"}
 #: a change's direction, judged on its published interval
 UP, DOWN, UNCLEAR = "higher", "lower", "no clear change"
@@ -51,14 +63,16 @@ COLUMNS = ("response_id", "respondent_group", "survey_wave", "question_id", "que
 
 METHOD = {
     "questionnaires": "distinct response_id per respondent group and wave",
-    "answered": "questionnaires with a response of 1 to 5 to the question; skipped and don't-know answers are "
-                "left out of its base",
+    "base": "every share is of the questionnaires the group returned in the wave; no_answer counts those "
+            "with no response to the question (skipped or don't know), which are not agreeing",
     "agree": "a response of 4 (agree) or 5 (strongly agree)",
     "agree_ci95": "Wilson score interval, from the published rounded counts",
     "change": "share agreeing in the question's last wave minus its first, in percentage points; 95% interval "
               "by Newcombe's hybrid score method and p-value by the two-proportion z-test (the chi-squared test "
               "of the 2 x 2 table), both from the published rounded counts, treating the waves as independent "
               "samples",
+    "breakdown": f"answers by point of the scale only where the group returned at least {MIN_BREAKDOWN_BASE} "
+                 "questionnaires in the wave; otherwise the share agreeing alone",
     "free_text": "never published: comments are not read by the analysis",
 }
 CAVEATS = [
@@ -125,27 +139,35 @@ def _direction(ci: list[float]) -> str:
     return UP if ci[0] > 0 else DOWN if ci[1] < 0 else UNCLEAR
 
 
-def _question(rel: Release, qr: QuestionRaw, returned: dict[str, object], label: str) -> dict:
+def _question(rel: Release, qr: QuestionRaw, returned: dict[str, Cell], label: str) -> dict:
     """One question's published answers per wave and its change between its first and last wave.
-    ``returned``: the cells of the group's questionnaires per wave."""
+    ``returned``: the cells of the group's questionnaires per wave, the base of every share. A
+    count goes with its base: withheld whenever the base is (a share of a withheld base is)."""
     waves: dict[str, dict] = {}
     for w, answers in qr.answers.items():
         key = str(w)
-        answered = rel.subset(returned[key], sum(answers.values()), f"{label}[{key}].answered")
-        cells = rel.split(answered, {str(k): answers[k] for k in SCALE}, f"{label}[{key}]")
-        agree = rel.cell(sum(answers[k] for k in AGREE), f"{label}[{key}].agree")
-        rel.group(agree, [cells[str(k)] for k in AGREE])
-        n, k = rel.count(answered), rel.count(agree)
-        waves[key] = {"answered": n, "counts": rel.counts(cells), "pct": rel.pcts(cells, answered),
-                      "agree": k, "agree_pct": rel.pct(agree, answered),
-                      "agree_ci95": rel.derived(wilson, k, n, decimals=1)}
+        base = returned[key]
+        n_agree = sum(answers[k] for k in AGREE)
+        if base.value >= MIN_BREAKDOWN_BASE:
+            parts = {str(k): answers[k] for k in SCALE} | {NO_ANSWER: base.value - sum(answers.values())}
+            cells = rel.split(base, parts, f"{label}[{key}]")
+            agree = rel.cell(n_agree, f"{label}[{key}].agree")
+            rel.group(agree, [cells[str(k)] for k in AGREE])
+            counts, pct = {c: rel.given(rel.count(cell), base) for c, cell in cells.items()}, rel.pcts(cells, base)
+        else:  # agreeing or not only: six cells of a handful of people would each be known to be small
+            agree = rel.split(base, {"agree": n_agree, "not": base.value - n_agree}, f"{label}[{key}]")["agree"]
+            counts = pct = None
+        k = rel.given(rel.count(agree), base)
+        waves[key] = {"breakdown": counts is not None, "counts": counts, "pct": pct, "agree": k,
+                      "agree_pct": rel.pct(agree, base), "agree_ci95": rel.derived(wilson, k, rel.count(base), decimals=1)}
     out = {"text": qr.text, "waves": waves, "change": None}
     if len(waves) >= 2:
-        a, b = waves[min(waves, key=int)], waves[max(waves, key=int)]
-        counts = (a["agree"], a["answered"], b["agree"], b["answered"])
+        first, last = min(waves, key=int), max(waves, key=int)
+        a, b = waves[first], waves[last]
+        counts = (a["agree"], rel.count(returned[first]), b["agree"], rel.count(returned[last]))
         ci = rel.derived(newcombe, *counts, decimals=1)
         out["change"] = {
-            "from_wave": min(waves, key=int), "to_wave": max(waves, key=int),
+            "from_wave": first, "to_wave": last,
             "agree_pct_points": rel.derived(lambda x, y: y - x, a["agree_pct"], b["agree_pct"], decimals=1),
             "ci95": ci,
             "p_value": rel.derived(two_proportion_p, *counts, decimals=4),
