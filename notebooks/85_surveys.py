@@ -48,7 +48,6 @@ sv = sec.data
 if sec.ok and period is not None:
     display(nb.md(f"*This section covers every survey wave in the extract, not only the period {period}.*"))
 LABELS = surveys.GROUP_LABELS
-SCALE = list(sv["scale"]) if sec.ok else []
 
 
 def wave_name(w):
@@ -57,38 +56,39 @@ def wave_name(w):
 
 # %% [markdown]
 # ## Who answered
-# Descriptive. Questionnaires returned by each group in each survey wave (rounded to the nearest 5).
+# Descriptive. Questionnaires returned by each group in each survey wave (rounded to the nearest
+# 5). Groups are not added together: each is its own survey.
 
 # %%
 if sec.ok:
     q = sv["questionnaires"]
     rows = [(LABELS[g], *[q["by_group_wave"][g][w] for w in sv["waves"]], q["by_group"][g]) for g in sv["groups"]]
-    rows.append(("All groups", *[q["by_wave"][w] for w in sv["waves"]], q["total"]))
     cols = ["Respondent group", *[wave_name(w) for w in sv["waves"]], "All waves"]
     display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object), decimals=0))
 
 # %% [markdown]
 # ## How each question was answered
 # Descriptive. For each question and wave: the share of the group's questionnaires giving each
-# answer, *no answer* (skipped or don't know), and the share agreeing (agree or strongly agree)
+# answer (*no answer*: skipped or don't know), and the share agreeing (agree or strongly agree)
 # with its 95% Wilson interval. Percentages are of the rounded number of questionnaires returned.
-# Where a group returned fewer than 20 questionnaires in a wave, only the share agreeing is given
-# (–): a breakdown of a handful of answers would point to individuals.
+# Where a point of the scale has only a handful of answers, the answers are shown in three
+# (disagree, neither, agree) or only the share agreeing is given: a few withheld cells of a
+# breakdown could be worked out from the rest.
 
 # %%
+def answers_text(a):
+    if a["pct"] is None:
+        return "only the share agreeing is published"
+    return "; ".join(f"{sv['categories'][c]} {nb.fmt(p, 1)}" for c, p in a["pct"].items())
+
+
 if sec.ok:
     for g, qs in sv["questions"].items():
-        rows = []
-        for d in qs.values():
-            for w, a in d["waves"].items():
-                pct = a["pct"] or {}
-                rows.append((d["text"], wave_name(w), sv["questionnaires"]["by_group_wave"][g][w],
-                             *[pct.get(k, "–") for k in [*SCALE, surveys.NO_ANSWER]], a["agree_pct"],
-                             nb.ci_text(a["agree_ci95"], 1, "%")))
+        rows = [(d["text"], wave_name(w), sv["questionnaires"]["by_group_wave"][g][w], answers_text(a), a["agree_pct"],
+                 nb.ci_text(a["agree_ci95"], 1, "%")) for d in qs.values() for w, a in d["waves"].items()]
         if not rows:
             continue
-        cols = ["Question", "Wave", "Questionnaires", *[f"{sv['scale'][k].capitalize()} (%)" for k in SCALE],
-                "No answer (%)", "Agreeing (%)", "95% CI"]
+        cols = ["Question", "Wave", "Questionnaires", "Answers (% of questionnaires)", "Agreeing (%)", "95% CI"]
         display(nb.md(f"**{LABELS[g]}**"))
         display(nb.table(pd.DataFrame(rows, columns=cols, dtype=object), decimals={"Questionnaires": 0}))
 
@@ -103,29 +103,34 @@ if sec.ok and any(sv["questions"].values()):
     heights = [max(1.2, 0.55 * len(sv["questions"][g]) + 0.8) for g in groups]
     fig, axes = plt.subplots(len(groups), 1, figsize=(9, sum(heights) + 0.6), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
-    markers = ["o", "s", "^", "D", "v", "P"]
+    shapes = [("o", "circles"), ("s", "squares"), ("^", "triangles"), ("D", "diamonds"), ("v", "down-triangles")]
+    handles = {}
     for ax, g in zip(axes[:, 0], groups, strict=True):
         qs = list(sv["questions"][g].values())
         y = np.arange(len(qs))
         for i, w in enumerate(sv["waves"]):
             off = (i - (len(sv["waves"]) - 1) / 2) * 0.25
-            pts = [(yy + off, d["waves"][w]) for yy, d in zip(y, qs, strict=True) if w in d["waves"]]
-            pts = [(yy, a) for yy, a in pts if a["agree_pct"] is not None]
-            if not pts:
-                continue
-            ys = [p[0] for p in pts]
-            xs = [p[1]["agree_pct"] for p in pts]
-            err = [[x - (a["agree_ci95"] or [x, x])[0] for x, (_, a) in zip(xs, pts, strict=True)],
-                   [(a["agree_ci95"] or [x, x])[1] - x for x, (_, a) in zip(xs, pts, strict=True)]]
-            ax.errorbar(xs, ys, xerr=err, fmt=markers[i % len(markers)], capsize=3, color=f"C{i}", label=wave_name(w))
+            for yy, d in zip(y, qs, strict=True):
+                a = d["waves"].get(w)
+                if a is None:
+                    continue
+                if a["agree_pct"] is None:  # withheld: said so where the point would be
+                    ax.text(1, yy + off, f"{wave_name(w)}: [c]", va="center", fontsize=8, color="#444")
+                    continue
+                x, ci = a["agree_pct"], a["agree_ci95"] or [a["agree_pct"]] * 2
+                handles[w] = ax.errorbar([x], [yy + off], xerr=[[x - ci[0]], [ci[1] - x]],
+                                         fmt=shapes[i % len(shapes)][0], capsize=3, color=f"C{i}")
         ax.set_yticks(y, [textwrap.fill(d["text"], 45) for d in qs], fontsize=9)
-        ax.invert_yaxis()
+        ax.set_ylim(len(qs) - 0.5, -0.5)
         ax.set_xlim(0, 100)
         ax.set_title(LABELS[g], loc="left", fontsize=11)
-        ax.legend(loc="lower right", fontsize=8)
+    if handles:
+        labels = [f"{wave_name(w)} ({shapes[sv['waves'].index(w) % len(shapes)][1]})" for w in handles]
+        fig.legend(list(handles.values()), labels, loc="upper right", ncols=len(handles), fontsize=9, frameon=False)
     axes[-1, 0].set_xlabel("Agreeing (agree or strongly agree), % with 95% CI")
     withheld = int(data["Agreeing (%)"].isna().sum())
-    nb.show(fig, data=data, alt=(
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    nb.show(fig, data=data, layout=False, alt=(
         "Share agreeing with each survey question, by respondent group and wave (each wave its own marker "
         "shape: circles for the first, squares for the second), with 95% intervals: "
         + "; ".join(f"{LABELS[g].lower()}, “{t}”, {wave_name(w).lower()} {nb.fmt(p, 1)}%" for g, t, w, p, _ in drawn)

@@ -12,10 +12,15 @@ Definitions:
   is of the wave's questionnaires returned by the group (the base shared by all its questions).
 - **Agreeing**: a response of 4 (agree) or 5 (strongly agree). The share agreeing is published
   with a 95% Wilson score interval.
-- **Small groups**: when a group returned fewer than :data:`MIN_BREAKDOWN_BASE` questionnaires in
-  a wave (link-worker teams often do), its answers are not broken down by point of the scale:
-  six counts of a handful of people would each be known to be small even when withheld. Only the
-  share agreeing is published, and the layer withholds that too when it rests on too few.
+- **Whole or collapsed**: a question's answers in a wave are broken down by point of the scale
+  (and no answer) only when none of the six counts is small (1..min_count-1); otherwise into
+  disagreeing (1-2), neither (3), agreeing (4-5) and no answer when none of those is small;
+  otherwise to agreeing or not, and only the share agreeing is published (the layer withholds it
+  too when it rests on too few). Withholding a few cells of a six-way split leaves each of them
+  known to be small from what the published cells leave of the total (a reader takes the
+  rounding windows of the total and the published parts, and each withheld cell is at least 1),
+  which the release check rightly calls a disclosure; combining categories, the usual remedy for
+  a table with small cells, leaves nothing to bound.
 - **Change between waves**: the share agreeing in the question's last wave minus its first, in
   percentage points, with Newcombe's hybrid score interval and a two-proportion z-test. The waves
   are treated as independent samples: surveys are anonymous, so the same person answering twice
@@ -26,13 +31,15 @@ Definitions:
 **Free text is never read.** ``compute`` takes the table without its ``free_text`` column, so no
 comment can reach ``results.json``, a notebook or the report.
 
-Disclosure (:mod:`pipeline.disclosure`): the questionnaires form a group x wave table with both
-margins; each question's answers in a wave (the five points and ``no_answer``) add up to that
-wave's questionnaires, and "agreeing" is the sum of the top two. The base is the questionnaires
-returned, not those answering the question: both published exactly would give away a small
-number of people who skipped it. Every share
-is computed from the rounded counts, and every interval and test from the published rounded
-counts too (``rel.derived``), so none can be back-solved to an exact count.
+Disclosure (:mod:`pipeline.disclosure`): each group's questionnaires are split by wave (no total
+across groups: adding patients to practice staff means nothing, and in a group x wave table one
+small cell would withhold a whole rectangle, the patients' waves with it). Each question's
+answers in a wave (1, 2, 3, ``no_answer`` and agreeing) add up to that wave's questionnaires, and
+agreeing splits into 4 and 5: nested sums, not overlapping ones, so that what the published parts
+leave of any sum is never a small number. The base is the questionnaires returned, not those
+answering the question: both published exactly would give away a small number of people who
+skipped it. Every share is computed from the rounded counts, and every interval and test from the
+published rounded counts too (``rel.derived``), so none can be back-solved to an exact count.
 """
 
 from __future__ import annotations
@@ -53,9 +60,16 @@ TABLE = "survey_responses"
 SCALE = tuple(LIKERT_LABELS)
 AGREE = (4, 5)
 NO_ANSWER = "no_answer"
-#: the fewest questionnaires of a group in a wave for which each question's answers are broken down
-#: by point of the scale; below it only the share agreeing is published
-MIN_BREAKDOWN_BASE = 20
+#: how a question's answers in a wave are broken down, finest first: the first with no small count
+#: is published (agreeing last; every other point in one category), else agreeing or not only
+FIVE_POINT, THREE_POINT, AGREE_ONLY = "five_point", "three_point", "agree_only"
+BREAKDOWNS = {
+    FIVE_POINT: {"1": (1,), "2": (2,), "3": (3,), "4": (4,), "5": (5,)},
+    THREE_POINT: {"disagree": (1, 2), "neither": (3,), "agree": (4, 5)},
+}
+CATEGORY_LABELS = {**{str(k): v for k, v in LIKERT_LABELS.items()}, "disagree": "disagree or strongly disagree",
+                   "neither": "neither agree nor disagree", "agree": "agree or strongly agree",
+                   NO_ANSWER: "no answer"}
 GROUP_LABELS = {"patient": "Patients", "link_worker": "Link workers", "practice_staff": "Practice staff"}
 #: a change's direction, judged on its published interval
 UP, DOWN, UNCLEAR = "higher", "lower", "no clear change"
@@ -71,8 +85,9 @@ METHOD = {
               "by Newcombe's hybrid score method and p-value by the two-proportion z-test (the chi-squared test "
               "of the 2 x 2 table), both from the published rounded counts, treating the waves as independent "
               "samples",
-    "breakdown": f"answers by point of the scale only where the group returned at least {MIN_BREAKDOWN_BASE} "
-                 "questionnaires in the wave; otherwise the share agreeing alone",
+    "breakdown": "five_point: answers by point of the scale and no answer, where none of the six counts is small; "
+                 "else three_point: disagree (1-2), neither (3), agree (4-5) and no answer, where none of those is "
+                 "small; else agree_only: the share agreeing alone",
     "free_text": "never published: comments are not read by the analysis",
 }
 CAVEATS = [
@@ -139,6 +154,16 @@ def _direction(ci: list[float]) -> str:
     return UP if ci[0] > 0 else DOWN if ci[1] < 0 else UNCLEAR
 
 
+def _breakdown(answers: dict[int, int], no_answer: int, small) -> tuple[str, dict[str, int]]:
+    """The finest of :data:`BREAKDOWNS` none of whose counts is ``small``: its name and counts
+    (agreeing last, for the nesting), or ``AGREE_ONLY`` and no counts."""
+    for name, categories in BREAKDOWNS.items():
+        counts = {c: sum(answers[k] for k in points) for c, points in categories.items()} | {NO_ANSWER: no_answer}
+        if not any(small(n) for n in counts.values()):
+            return name, counts
+    return AGREE_ONLY, {}
+
+
 def _question(rel: Release, qr: QuestionRaw, returned: dict[str, Cell], label: str) -> dict:
     """One question's published answers per wave and its change between its first and last wave.
     ``returned``: the cells of the group's questionnaires per wave, the base of every share. A
@@ -148,18 +173,23 @@ def _question(rel: Release, qr: QuestionRaw, returned: dict[str, Cell], label: s
         key = str(w)
         base = returned[key]
         n_agree = sum(answers[k] for k in AGREE)
-        if base.value >= MIN_BREAKDOWN_BASE:
-            parts = {str(k): answers[k] for k in SCALE} | {NO_ANSWER: base.value - sum(answers.values())}
-            cells = rel.split(base, parts, f"{label}[{key}]")
-            agree = rel.cell(n_agree, f"{label}[{key}].agree")
-            rel.group(agree, [cells[str(k)] for k in AGREE])
-            counts, pct = {c: rel.given(rel.count(cell), base) for c, cell in cells.items()}, rel.pcts(cells, base)
-        else:  # agreeing or not only: six cells of a handful of people would each be known to be small
+        name, parts = _breakdown(answers, base.value - sum(answers.values()), rel.rules.is_small)
+        counts = pct = None
+        if name == AGREE_ONLY:
             agree = rel.split(base, {"agree": n_agree, "not": base.value - n_agree}, f"{label}[{key}]")["agree"]
-            counts = pct = None
+        else:
+            # nested, not overlapping: the categories below agreeing, no answer and agreeing add up
+            # to the base, and (five-point) 4 and 5 to agreeing
+            top = rel.split(base, {c: n for c, n in parts.items() if c not in ("4", "5")} | {"agree": n_agree},
+                            f"{label}[{key}]")
+            agree = top["agree"]
+            cells = top | (rel.split(agree, {c: parts[c] for c in ("4", "5")}, f"{label}[{key}].agree")
+                           if name == FIVE_POINT else {})
+            cells = {c: cells[c] for c in parts}
+            counts, pct = {c: rel.given(rel.count(cell), base) for c, cell in cells.items()}, rel.pcts(cells, base)
         k = rel.given(rel.count(agree), base)
-        waves[key] = {"breakdown": counts is not None, "counts": counts, "pct": pct, "agree": k,
-                      "agree_pct": rel.pct(agree, base), "agree_ci95": rel.derived(wilson, k, rel.count(base), decimals=1)}
+        waves[key] = {"breakdown": name, "counts": counts, "pct": pct, "agree": k, "agree_pct": rel.pct(agree, base),
+                      "agree_ci95": rel.derived(wilson, k, rel.count(base), decimals=1)}
     out = {"text": qr.text, "waves": waves, "change": None}
     if len(waves) >= 2:
         first, last = min(waves, key=int), max(waves, key=int)
@@ -177,19 +207,18 @@ def _question(rel: Release, qr: QuestionRaw, returned: dict[str, Cell], label: s
 
 
 def publish(raw: SurveysRaw, rel: Release) -> dict:
-    table = rel.table({g: {str(w): raw.questionnaires[g][w] for w in raw.waves} for g in raw.groups}, "questionnaires")
     waves = [str(w) for w in raw.waves]
+    totals = {g: rel.cell(sum(raw.questionnaires[g].values()), f"questionnaires[{g}]") for g in raw.groups}
+    returned = {g: rel.split(totals[g], {w: raw.questionnaires[g][int(w)] for w in waves}, f"questionnaires[{g}]")
+                for g in raw.groups}
     return {
         "groups": {g: GROUP_LABELS[g] for g in raw.groups},
         "waves": waves,
         "scale": {str(k): v for k, v in LIKERT_LABELS.items()},
-        "questionnaires": {
-            "total": rel.count(table.total),
-            "by_group": {g: rel.count(table.row_total[g]) for g in raw.groups},
-            "by_wave": {w: rel.count(table.col_total[w]) for w in waves},
-            "by_group_wave": {g: {w: rel.count(table.cell[(g, w)]) for w in waves} for g in raw.groups},
-        },
-        "questions": {g: {q: _question(rel, qr, {w: table.cell[(g, w)] for w in waves}, f"{g}.{q}")
+        "categories": dict(CATEGORY_LABELS),
+        "questionnaires": {"by_group": {g: rel.count(totals[g]) for g in raw.groups},
+                           "by_group_wave": {g: rel.counts(returned[g]) for g in raw.groups}},
+        "questions": {g: {q: _question(rel, qr, returned[g], f"{g}.{q}")
                           for q, qr in raw.questions[g].items()} for g in raw.groups},
         "free_text_only_questions": {g: dict(qs) for g, qs in raw.unscored.items()},
         "method": dict(METHOD),
@@ -224,7 +253,7 @@ def reading(pub: dict) -> str:
     """A plain-English reading of the published section (published figures only)."""
     q = pub["questionnaires"]
     by = ", ".join(f"{GROUP_LABELS[g].lower()} {fmt(q['by_group'][g])}" for g in pub["groups"])
-    parts = [f"About {fmt(q['total'])} questionnaires came back over {len(pub['waves'])} wave(s) ({by})."]
+    parts = [f"Questionnaires came back over {len(pub['waves'])} wave(s): {by}."]
     clear = [(g, k) for g, k, c in changes(pub) if c["direction"] in (UP, DOWN)]
     if clear:
         parts += [change_text(pub, g, k) for g, k in clear]
@@ -238,12 +267,10 @@ def reading(pub: dict) -> str:
 
 
 def headlines(pub: dict) -> list[Headline]:
-    q = pub["questionnaires"]
-    if not q["total"]:
-        return []
-    out = [Headline("Survey questionnaires returned", fmt(q["total"]),
-                    "; ".join(f"{GROUP_LABELS[g].lower()} {fmt(q['by_group'][g])}" for g in pub["groups"])
-                    + f" over {len(pub['waves'])} wave(s)")]
+    q = pub["questionnaires"]["by_group"]
+    out = [Headline("Survey questionnaires returned",
+                    "; ".join(f"{GROUP_LABELS[g].lower()} {fmt(q[g])}" for g in pub["groups"]),
+                    f"over {len(pub['waves'])} wave(s); each group is its own survey")]
     for g, k, c in changes(pub):
         if c["direction"] in (UP, DOWN):
             d = pub["questions"][g][k]
