@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 from statsmodels.stats.proportion import proportion_confint
-from test_contract import add_row, find_problem, load_error, set_cell
+from test_contract import add_row, find_problem, load_error, set_cell, tiny  # noqa: F401  (tiny: a fixture)
 
 from pipeline import synthetic as S
 from pipeline.analyses import surveys
@@ -26,27 +26,10 @@ from pipeline.synthetic.surveys import SURVEY_AREAS
 
 FILE = "survey_responses.csv"
 OPEN = Rules(DisclosureSettings(enabled=False))
-HEADER = "response_id,respondent_group,survey_wave,response_date,question_id,question_text,response,free_text\n"
-#: spreadsheet rows 2..7
-VALID = (
-    "S1,patient,1,2022-06-03,connected_community,I feel more connected to my community,4,\n"
-    "S1,patient,1,2022-06-03,anything_else,Anything else?,,\"The group helped, thanks\"\n"
-    "S2,patient,1,,connected_community,I feel more connected to my community,,\n"
-    "S3,link_worker,2,2023-06-10,manageable_caseload,My caseload is manageable,2,\n"
-    "S4,practice_staff,2,2023-06-11,easy_to_refer,It is easy to refer patients to the service,5,\n"
-    "S5,patient,2,2023-06-12,connected_community,I feel more connected to my community,1,\n"
-)
+#: tests/fixtures/tiny/survey_responses.csv, spreadsheet rows 2..7: S1 (patient, wave 1: an answer
+#: and a free-text comment), S2 (patient, wave 1, skipped), S3 (link worker, wave 2), S4 (practice
+#: staff, wave 2), S5 (patient, wave 2)
 
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    from test_contract import FIXTURE
-    import shutil
-
-    d = tmp_path / "tiny"
-    shutil.copytree(FIXTURE, d)
-    (d / FILE).write_text(HEADER + VALID)
-    return d
 
 
 # ---------------------------------------------------------------------------------- the contract
