@@ -5,6 +5,7 @@ disclosure rules where they bite, and the planted rise recovered from a syntheti
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 from statsmodels.stats.proportion import proportion_confint
-from test_contract import add_row, find_problem, load_error, set_cell, tiny  # noqa: F401  (tiny: a fixture)
+from test_contract import FIXTURE, add_row, find_problem, load_error, set_cell
 
 from pipeline import synthetic as S
 from pipeline.analyses import surveys
@@ -21,14 +22,20 @@ from pipeline.config import DisclosureSettings
 from pipeline.disclosure import Rules, release
 from pipeline.extract import Extract, ExtractConfig
 from pipeline.load import load_extract
+from pipeline.publish import scan_for_identifiers
 from pipeline.synthetic.planted import PLANTED
-from pipeline.synthetic.surveys import SURVEY_AREAS
+from pipeline.synthetic.surveys import SKIP, SURVEY_AREAS
 
 FILE = "survey_responses.csv"
 OPEN = Rules(DisclosureSettings(enabled=False))
 #: tests/fixtures/tiny/survey_responses.csv, spreadsheet rows 2..7: S1 (patient, wave 1: an answer
 #: and a free-text comment), S2 (patient, wave 1, skipped), S3 (link worker, wave 2), S4 (practice
 #: staff, wave 2), S5 (patient, wave 2)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(FIXTURE, tmp_path / "tiny"))
 
 
 
@@ -201,7 +208,7 @@ def test_the_planted_rise_is_recovered_from_the_published_section(merton):
     d = release(surveys.publish, surveys.compute(merton)).data
     base = d["questionnaires"]["by_group_wave"]["patient"]
     planted = PLANTED["survey"]
-    expected = planted["change_pct_points"] * (1 - 0.04)
+    expected = planted["change_pct_points"] * (1 - SKIP)
     assert planted["agree_pct"] == {1: 45.0, 2: 60.0} and expected == pytest.approx(14.4)
     for q, d_q in d["questions"]["patient"].items():
         c = d_q["change"]
@@ -211,3 +218,11 @@ def test_the_planted_rise_is_recovered_from_the_published_section(merton):
         assert abs(c["agree_pct_points"] - target) < 3 * se, (q, c, se)
         if q == planted["question"]:
             assert c["ci95"][0] < expected < c["ci95"][1] and c["direction"] == surveys.UP
+
+
+def test_a_published_response_id_is_an_identifier(tiny, tmp_path):
+    """The publisher's identifier scan knows survey response ids as it knows patient and referral ids."""
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "index.html").write_text("<p>Questionnaire S3 said its caseload was unmanageable.</p>")
+    assert scan_for_identifiers(out, load_extract(tiny)) == [("index.html", "S3")]
