@@ -34,8 +34,8 @@ comment can reach ``results.json``, a notebook or the report.
 Disclosure (:mod:`pipeline.disclosure`): each group's questionnaires are split by wave (no total
 across groups: adding patients to practice staff means nothing, and in a group x wave table one
 small cell would withhold a whole rectangle, the patients' waves with it). Each question's
-answers in a wave (1, 2, 3, ``no_answer`` and agreeing) add up to that wave's questionnaires, and
-agreeing splits into 4 and 5: nested sums, not overlapping ones, so that what the published parts
+answers in a wave (the categories below agreeing, ``no_answer`` and agreeing) add up to that
+wave's questionnaires, and in the five-point breakdown agreeing splits into 4 and 5: nested sums, not overlapping ones, so that what the published parts
 leave of any sum is never a small number. The base is the questionnaires returned, not those
 answering the question: both published exactly would give away a small number of people who
 skipped it. Every share is computed from the rounded counts, and every interval and test from the
