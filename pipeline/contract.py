@@ -51,6 +51,12 @@ ONS4_ITEMS: list[str] = ["life_satisfaction", "worthwhile", "happiness", "anxiet
 ONS4_INSTRUMENT = "ons4"
 ONS4_SCORE_RANGE = (0, 10)
 
+#: who answered a survey (``survey_responses.respondent_group``), and the five-point agreement
+#: scale of ``survey_responses.response``: 1 = strongly disagree .. 5 = strongly agree
+SURVEY_GROUPS: list[str] = ["patient", "link_worker", "practice_staff"]
+LIKERT_LABELS: dict[int, str] = {1: "strongly disagree", 2: "disagree", 3: "neither agree nor disagree",
+                                 4: "agree", 5: "strongly agree"}
+
 #: allowed values, keyed by column name (the same list wherever the column appears).
 CATEGORIES: dict[str, list[str]] = {
     "referral_source": [
@@ -107,6 +113,7 @@ CATEGORIES: dict[str, list[str]] = {
     "measure": list(CLINICAL_MEASURE_RANGES),
     "admission_method": ["emergency", "elective", "other"],
     "ons4_item": ONS4_ITEMS,
+    "respondent_group": SURVEY_GROUPS,
 }
 
 PRACTICE_CODE_PATTERN = r"^[A-Z][0-9]{5}$"
@@ -362,6 +369,24 @@ _TABLE_LIST = [
             _n("nonelective_cost_gbp", min=0),
         ),
         "PCN panel for workforce regressions",
+    ),
+    TableSpec(
+        "survey_responses",
+        False,
+        (
+            _s("response_id", description="one returned questionnaire; its rows share one respondent_group, "
+                                          "survey_wave and response_date"),
+            _c("respondent_group"),
+            _i("survey_wave", min=1, max=99, description="1 for the first round of the survey, 2 for the next, ..."),
+            _d("response_date", False, description="the day the questionnaire was returned"),
+            _snake("question_id", "the question's short name, the same in every wave, e.g. connected_community"),
+            _s("question_text", description="the question as asked; one wording per question_id; published"),
+            _i("response", False, min=1, max=5,
+               description="1 strongly disagree, 2 disagree, 3 neither, 4 agree, 5 strongly agree; empty = "
+                           "not answered or don't know"),
+            _s("free_text", False, description="a comment in the respondent's own words: never published"),
+        ),
+        "survey answers from patients, link workers and practice staff, one row per question answered",
     ),
 ]
 

@@ -34,7 +34,7 @@ from .render import NOT_FOR_PUBLICATION, SYNTHETIC_NOTE, ReportMeta, combine, nu
 from .resultsjson import dumps
 from .summary import markdown as summary_markdown
 
-ID_COLUMNS = ("patient_id", "referral_id")
+ID_COLUMNS = ("patient_id", "referral_id", "response_id")
 
 
 class PublishError(BuildError):
@@ -136,8 +136,8 @@ def _text_columns(extract: Extract) -> Iterator[tuple[str, str, pa.Array]]:
 
 
 def identifiers_among(tokens: set[str], extract: Extract, processed_dir: Path | None = None) -> set[str]:
-    """The tokens that are input identifiers: a patient or referral id, or a 10-digit number that
-    is the whole of a value in any text column.
+    """The tokens that are input identifiers: a patient, referral or survey response id, or a
+    10-digit number that is the whole of a value in any text column.
 
     The published text is small and the extract may be large, so the scan goes from the tokens
     to the extract: each column is checked against the few thousand tokens (a vectorised set

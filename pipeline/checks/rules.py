@@ -1,8 +1,7 @@
 """The contract's rules that need more than one column or more than one table: dates in order, the
 extract period, closure reasons, ONS4 items and scores (other instruments': :mod:`.instruments`),
-per-measure ranges, quarter starts (one
-table's rows), and referral_ids that exist in referrals, contacts after their referral (across
-tables)."""
+per-measure ranges, quarter starts, survey questionnaires (one table's rows; :mod:`.surveys`), and
+referral_ids that exist in referrals, contacts after their referral (across tables)."""
 
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ from ..errors import Problem
 from ..textcodes import Codes, ExtractCodes, column_codes
 from .instruments import instrument_problems
 from .locate import Locator, display_value, number_text
+from .surveys import survey_rules
 
 
 def row_rules(
@@ -109,6 +109,8 @@ def row_rules(
                 bad,
             )
         )
+    elif table == "survey_responses":
+        out += survey_rules(df, ctx)
     return [p for p in out if p is not None]
 
 

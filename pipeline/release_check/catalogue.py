@@ -148,6 +148,9 @@ def resolve(results: dict, spec: Spec | None, bound: dict[str, Any]) -> list[tup
 A = "activity"
 DQ = "data_quality"
 OT = "outcome_tools"
+SV = "surveys"
+SV_Q = "surveys.questions.{g}.{q}.waves.{w}"
+SV_BASE = "surveys.questionnaires.by_group_wave.{g}.{w}"
 PARTICIPANT_DIMS = "activity.participants.{dim}"
 
 
@@ -349,6 +352,16 @@ RELATIONS: list[Relation] = [
                       ("cost_benefit", "_gbp", "hospital.cost_benefit.n"),
                       ("cost_benefit.by_outcome.{o}", "_gbp", "hospital.cost_benefit.by_outcome.{o}.n"),
                       ("cost_benefit.net_of_budget", "_gbp", "hospital.cost_benefit.net_of_budget.n"))],
+    # ---- surveys: each group's questionnaires by wave; per question and wave, the answers (1..5
+    # and no_answer) add up to the wave's questionnaires, the base of every share
+    Sum(f"{SV}.questionnaires.by_group_wave.{{g}}.*", f"{SV}.questionnaires.by_group.{{g}}", "a group's waves"),
+    Sum(f"{SV_Q}.counts.*", SV_BASE, "every questionnaire answered the question on the scale, or not"),
+    Sum((f"{SV_Q}.counts.4", f"{SV_Q}.counts.5"), f"{SV_Q}.agree", "agreeing: agree or strongly agree"),
+    Sum(f"{SV_Q}.pct.*", SV_BASE, "answers by point of the scale", pct=True),
+    Share(f"{SV_Q}.pct.{{k}}", SV_BASE, "share of the questionnaires", numerator=f"{SV_Q}.counts.{{k}}"),
+    Share(f"{SV_Q}.agree_pct", SV_BASE, "share agreeing", numerator=f"{SV_Q}.agree"),
+    Sum(f"{SV_Q}.agree", SV_BASE, "those agreeing are some of the wave's questionnaires", at_most=True),
+    Same(f"{SV_Q}.counts.agree", f"{SV_Q}.agree", "the three-point breakdown's agreeing is the share's count"),
 ]
 
 

@@ -26,6 +26,7 @@ The modules, one concept each:
 - :mod:`.gp`: GP appointments and the comparison pool
 - :mod:`.clinical`: clinical measurements
 - :mod:`.pcn`: the PCN-quarter panel
+- :mod:`.surveys`: survey answers (a documented subset of areas, on their own stream)
 - :mod:`.build`: the order of the draws, and where a new table's generator goes
 - :mod:`.write`: writing an extract, refusing to overwrite real data
 """

@@ -39,11 +39,14 @@ from .outcomes import outcome_measures
 from .pcn import pcn_quarterly
 from .people import draw_referrals, practice_codes_fit, practices, referrals_table
 from .signposting import signposting, unmet_needs
+from .surveys import survey_responses
 from .world import World
 
 #: table name -> generator drawing from its own stream (see the module's docstring), in the order
 #: they are added to the extract, after the tables of the shared stream
-OWN_STREAM_TABLES: dict[str, Callable[[World], pd.DataFrame | None]] = {}
+OWN_STREAM_TABLES: dict[str, Callable[[World], pd.DataFrame | None]] = {
+    "survey_responses": survey_responses,
+}
 #: table name -> generator of rows appended, from their own stream, after the rows a shared-stream
 #: table already has (``None``: none for this area), so those rows stay byte for byte as they were
 OWN_STREAM_ROWS: dict[str, Callable[[World], pd.DataFrame | None]] = {"outcome_measures": instrument_rows}

@@ -18,6 +18,10 @@ them (the same generating model in every area; ``docs/synthetic-data.md`` descri
   t <= N - 1).
 - ``workforce``: the PCN-quarter slope of A&E attendances and non-elective cost per 100,000
   registered on link-worker FTE per 100,000.
+- ``survey``: in the areas with survey answers (:data:`pipeline.synthetic.surveys.SURVEY_AREAS`),
+  the patients' answers to "I feel more connected to my community" in each of the two waves
+  (a distribution over 1..5) and the share agreeing (4 or 5) it gives: 45% in wave 1, 60% in
+  wave 2, a rise of 15 percentage points. Every other question is answered alike in both waves.
 
 :data:`INSTRUMENT_MODEL` is the generating model of the instruments beyond ONS4
 (:mod:`pipeline.synthetic.instruments`) and :func:`instrument_expected` what an analysis should find
@@ -54,6 +58,9 @@ GP_BASE_RATE = 6.0
 GP_RISK_BAND_RATE = {"very_high": 1.8, "high": 1.3, "medium": 1.0, "low": 0.7}
 GP_REFERRED_LEVEL = 1.15
 WORKFORCE = {"ae_per_100k_per_fte_per_100k": -60.0, "cost_gbp_per_100k_per_fte_per_100k": -40000.0}
+#: the planted survey question: its answers (probabilities of 1..5) in waves 1 and 2
+SURVEY_PLANTED = {"group": "patient", "question": "connected_community",
+                  "answers": {1: (0.08, 0.17, 0.30, 0.30, 0.15), 2: (0.05, 0.12, 0.23, 0.36, 0.24)}}
 
 
 def _ons4_expected_change(mu: float, sd: float, delta: float) -> float:
@@ -91,6 +98,10 @@ PLANTED: dict = {
     "targets": TARGETS,
     "readmission": _planted_readmission(),
     "workforce": WORKFORCE,
+    "survey": SURVEY_PLANTED | {
+        "agree_pct": {w: round(100 * sum(p[3:]), 4) for w, p in SURVEY_PLANTED["answers"].items()},
+        "change_pct_points": round(100 * (sum(SURVEY_PLANTED["answers"][2][3:]) - sum(SURVEY_PLANTED["answers"][1][3:])), 4),
+    },
 }
 
 
