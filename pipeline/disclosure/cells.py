@@ -15,7 +15,9 @@ rows of a two-way table add up to its column margins).
    carries into every table that shares a cell;
 3. **audit**: the groups are a system of linear equations; a hidden cell that the published cells
    determine exactly (by any combination of equations, across tables) is protected by hiding one
-   more cell of a group it belongs to, and the whole check runs again.
+   more cell of the equations that pin it down, and the whole check runs again;
+4. **clean-up**: a cell hidden to protect another is published again when the cells hidden after
+   it already protect that one (the costliest to lose first).
 
 Published cells are rounded, which already blurs any equation; the rules above hold even if a
 reader knew every published cell exactly.
@@ -94,8 +96,31 @@ def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell
         _spread(groups, seen, hidden, rules, cost)
         exposed = _determined(groups, seen, hidden)
         if not exposed:
-            return hidden
+            break
         _protect(exposed, seen, hidden, cost)
+    _release_unneeded(groups, seen, hidden, rules, cost)
+    return hidden
+
+
+def _safe(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rules: Rules) -> bool:
+    """Whether every hidden cell is protected: no sum with a known total leaves a single hidden part
+    or hidden parts adding up to a small number, and no combination of sums pins one down."""
+    for g in groups:
+        if _unseen(g.total, shown, hidden):
+            continue
+        unseen = [p for p in g.parts if _unseen(p, shown, hidden)]
+        if any(p in hidden for p in unseen) and (len(unseen) == 1 or sum(p.value for p in unseen) < rules.min_count):
+            return False
+    return not _determined(groups, shown, hidden)
+
+
+def _release_unneeded(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rules: Rules, cost) -> None:
+    """Publish again each cell hidden to protect another that turns out not to need it (cells hidden
+    later in the search can make an earlier choice redundant), the costliest to lose first."""
+    for c in sorted((c for c, why in hidden.items() if why == SECONDARY), key=cost, reverse=True):
+        del hidden[c]
+        if not _safe(groups, shown, hidden, rules):
+            hidden[c] = SECONDARY
 
 
 def _unseen(c: Cell, shown: set[Cell], hidden: dict[Cell, str]) -> bool:
