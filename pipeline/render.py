@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from .execute import RESET_TAG
 from .sections import SECTION_MARK
 
 QUARTO_FORMATS = {"html": "index.html", "typst": "report.pdf", "docx": "report.docx"}
@@ -55,7 +56,7 @@ class Rendered:
 
 def _is_hidden_cell(cell) -> bool:
     tags = set(cell.get("metadata", {}).get("tags", []))
-    return bool(tags & {"parameters", "injected-parameters", "injected-reset", "remove_cell", "remove"})
+    return bool(tags & {"parameters", "injected-parameters", RESET_TAG, "remove_cell", "remove"})
 
 
 def _clean_outputs(outputs: list) -> list:
