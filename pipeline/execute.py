@@ -22,6 +22,10 @@ borough's ``make report`` (``bench/README.md`` has the measurements):
 - the reset cell freezes what survives it (modules, the cached extract) out of the garbage
   collector (``gc.freeze``), so the reset's collection and those during the analyses do not walk
   every imported module again.
+
+The reset cell also hands the heap the last notebook freed back to the operating system
+(:func:`pipeline.memory.release`): at a million referrals that lowers the stage's peak memory by
+about 125 MB (3%), which keeps it under the 4 GB goal with room to spare.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from typing import Any
 
 RESET_TAG = "injected-reset"
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
-RESET_CODE = 'get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc'
+RESET_CODE = ('get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc\n'
+              'from pipeline.memory import release as _release\n_release()\ndel _release')
 ENGINE = "pipeline-open-client"
 STARTUP_TIMEOUT = 120
 #: seconds spent in each phase of the last :func:`run_notebooks` (read by ``bench/breakdown.py``)
