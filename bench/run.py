@@ -265,8 +265,8 @@ def markdown(res: dict) -> str:
                   f"{r['cpu_seconds'] / r['seconds']:.2f} |" for r in runs]
         busy = f["j1"]["cpu_seconds"] / f["j1"]["seconds"]
         lines += ["", f"Speed-up (mean -j1 wall / mean -j2 wall): **{f['speedup']:.2f}×** over {f['areas']} areas."
-                  + (f" A -j1 build already keeps {busy:.2f} cores busy (each borough's kernel starts and imports "
-                     "while its driver prepares the notebooks), so the most -j2 can gain on 2 cores is about "
+                  + (f" A -j1 build already keeps {busy:.2f} cores busy (each borough's kernel starts "
+                     "while its driver imports Papermill), so the most -j2 can gain on 2 cores is about "
                      f"{2 / busy:.2f}×." if busy > 1 else "")
                   + _drift(f, runs),
                   "", "## 3. No-op and one-borough rebuilds", "",

@@ -18,6 +18,7 @@ One module per concern:
 - :mod:`pipeline.config`      project defaults and per-borough overrides
 - :mod:`pipeline.disclosure`  statistical disclosure control for everything published
 - :mod:`pipeline.analyses`    one module per analysis
+- :mod:`pipeline.execute`     a borough's notebooks run by Papermill in one kernel
 - :mod:`pipeline.render`      Quarto / nbconvert rendering
 - :mod:`pipeline.publish`     results.json assembly and publishing
 - :mod:`pipeline.atomic`      a report folder swapped into place atomically
@@ -32,6 +33,9 @@ __version__ = "0.1.0"
 CONTRACT_VERSION = 1
 
 # nbformat imports jsonschema, which imports rfc3987_syntax when it is installed (JupyterLab's
-# jupyter-events brings it) and builds some 40 grammars on import: about 1 s in every process that
-# reads or writes a notebook, for an "iri" format check nbformat never asks for. Keep it out.
+# jupyter-events brings it) and builds some 40 grammars on import, for an "iri" format check
+# nbformat never asks for. Two processes of every borough's build import nbformat (the notebooks'
+# driver and publish): measured on 4 December, Merton's publish stage took 1.53 s of CPU with this
+# line and 2.67 s without, and `make report` from clean notebooks 8.9 s of CPU with it and 10.9 s
+# without (median of 8 runs each; bench/README.md). Keep it out.
 _sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

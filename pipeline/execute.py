@@ -2,30 +2,34 @@
 
 Starting a kernel and importing pandas, statsmodels, lifelines and seaborn costs seconds; doing
 it once per borough rather than once per notebook makes the pipeline close to the cost of its
-own analyses. Each notebook still starts from an empty namespace (a ``%reset -f`` cell is run
-first and never published), so a notebook cannot depend on another's variables, and it runs
-the same way on its own in JupyterLab. The processed extract is read once per kernel
-(:func:`pipeline.nb.setup` caches it).
+own analyses. Each notebook still starts from an empty namespace (a ``%reset -f`` cell tagged
+:data:`RESET_TAG` is run first and never published), so a notebook cannot depend on another's
+variables, and it runs the same way on its own in JupyterLab. The processed extract is read once
+per kernel (:func:`pipeline.nb.setup` caches it).
 
-What else keeps the fixed costs down (``bench/RESULTS.md`` has the measured breakdown):
+The kernel keeps no IPython history (:data:`KERNEL_ARGS`): that is a SQLite database in the
+user's home, committed and synced to disk after every cell and shared by the kernels of a
+``make -j`` build, and a build's cells do not belong in the user's own history.
 
-- the kernel is started first and imports what the notebooks import while this process is still
-  importing Papermill and preparing the notebooks (the two run side by side);
-- every notebook is run through one connected kernel client (a new client per notebook waits
-  ~0.2 s for ZeroMQ's subscription handshake);
-- Papermill writes each output notebook once, when it is complete (not after every cell);
-- the kernel keeps no IPython history: that is a SQLite database in the user's home, committed
-  and synced to disk after every cell (three disk flushes a cell, some 400 a borough), shared by
-  the kernels of a ``make -j`` build, and read back from disk once the machine has dropped it
-  from its cache; the cells of a build do not belong in the user's interactive history anyway;
-- after the imports and after each reset the surviving objects (modules, the cached extract) are
-  frozen out of the garbage collector (``gc.freeze``), so a reset does not walk every imported
-  module again (~0.2 s a notebook) and neither do the collections during the analyses.
+Three things beyond plain Papermill calls, each kept because it is worth 5% or more of one
+borough's ``make report`` (``bench/README.md`` has the measurements):
+
+- one kernel client for every notebook, through a Papermill engine (:data:`ENGINE`, Papermill's
+  own nbclient execution handed the open client): a new client per notebook waits at least 0.2 s
+  for ZeroMQ before its first cell;
+- Papermill writes each output notebook once, when it is complete, not after every cell (a failed
+  notebook is still written);
+- the reset cell freezes what survives it (modules, the cached extract) out of the garbage
+  collector (``gc.freeze``), so the reset's collection and those during the analyses do not walk
+  every imported module again.
+
+The reset cell also hands the heap the last notebook freed back to the operating system
+(:func:`pipeline.memory.release`): at a million referrals that lowers the stage's peak memory by
+about 125 MB (3%), which keeps it under the 4 GB goal with room to spare.
 """
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
 import time
@@ -40,6 +44,7 @@ RESET_TAG = "injected-reset"
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 RESET_CODE = ('get_ipython().run_line_magic("reset", "-f")\nimport gc as _gc\n_gc.freeze()\ndel _gc\n'
               f'from {memory.__name__} import {memory.release.__name__} as _release\n_release()\ndel _release')
+ENGINE = "pipeline-open-client"
 STARTUP_TIMEOUT = 120
 #: seconds spent in each phase of the last :func:`run_notebooks` (read by ``bench/breakdown.py``)
 TIMINGS: dict[str, float] = {}
@@ -49,7 +54,8 @@ class NotebookFailed(BuildError):
     pass
 
 
-def _input_notebook(src: Path):
+def input_notebook(src: Path):
+    """The jupytext notebook ``src`` as Papermill's input: the reset cell first."""
     import jupytext
     import nbformat
 
@@ -63,55 +69,34 @@ def _input_notebook(src: Path):
     return nb
 
 
-def preload_code(sources: Sequence[Path]) -> str:
-    """Code the kernel runs as it starts: the notebooks' own top-level imports (each guarded: a
-    failing import fails later, in its notebook, with a proper message), then ``gc.freeze()``.
+def open_client_engine():
+    """Papermill's nbclient engine run through the kernel client ``kc`` it is given (with the
+    kernel manager ``km``), left open for the next notebook. Made on first use: render and publish
+    import this module for :data:`RESET_TAG` and must not pay for importing Papermill."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import Engine
 
-    A jupytext percent notebook is a Python file, so its imports are read with :mod:`ast`."""
-    stmts: list[str] = []
-    for src in sources:
-        try:
-            tree = ast.parse(Path(src).read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, ValueError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and node.level == 0):
-                stmt = ast.unparse(node)
-                if stmt not in stmts:
-                    stmts.append(stmt)
-    body = "".join(f"try:\n    {s}\nexcept Exception:\n    pass\n" for s in stmts)
-    return body + "import gc\ngc.collect()\ngc.freeze()\ndel gc\n"
+    class OpenClientEngine(Engine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, km=None, kc=None, **kwargs: Any):
+            client = PapermillNotebookClient(nb_man, km=km, kernel_name=kernel_name)
+            client.kc = kc  # nbclient opens a client only when it has none
+            return client.execute()
+
+    return OpenClientEngine
 
 
-def _kernel_manager():
-    """A kernel manager whose ``client()`` always returns the same connected client, whose
-    ``start_channels`` and ``wait_for_ready`` are no-ops once done (Papermill asks for a client per
-    notebook)."""
-    from jupyter_client.blocking import BlockingKernelClient
-    from jupyter_client.manager import KernelManager
+def failure_message(e, src: Path, label: str, executed: Path) -> str:
+    """What failed, for a reader of ``src``: the cell by its place in ``src`` (the kernel's execution
+    count runs on across notebooks, and the injected cells are not in the file) and first line."""
+    import nbformat
 
-    class ReusedClient(BlockingKernelClient):
-        _ready = False
-
-        def start_channels(self, *args: Any, **kwargs: Any) -> None:
-            if not self.channels_running:
-                super().start_channels(*args, **kwargs)
-
-        def wait_for_ready(self, timeout: float | None = None) -> None:
-            if not self._ready:
-                super().wait_for_ready(timeout=timeout)
-                self._ready = True
-
-    class OneClientManager(KernelManager):
-        shared: Any = None
-
-        def client(self, **kwargs: Any):
-            if self.shared is None:
-                self.client_factory = ReusedClient
-                self.shared = super().client(**kwargs)
-            return self.shared
-
-    return OneClientManager(kernel_name="python3")
+    injected = {RESET_TAG, "injected-parameters"}
+    cells = nbformat.read(executed, as_version=4).cells[:e.cell_index + 1]
+    number = sum(1 for c in cells if not injected & set(c.metadata.get("tags", [])))
+    first_line = next((line for line in e.source.splitlines() if line.strip()), "")
+    return (f"notebook {src.stem} failed for {label} in cell {number} of {src.name} ({first_line}): "
+            f"{e.ename}: {e.evalue}\n(the partly executed notebook is {executed})")
 
 
 def run_notebooks(jobs: Sequence[tuple[Path, Path, dict[str, Any]]], cwd: Path,
@@ -122,55 +107,40 @@ def run_notebooks(jobs: Sequence[tuple[Path, Path, dict[str, Any]]], cwd: Path,
     Each output is written to a hidden temporary name and renamed into place only when its
     notebook succeeded; the first failure stops the run and raises :class:`NotebookFailed`.
     """
+    from jupyter_client.manager import KernelManager
+
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     TIMINGS.clear()
     t = time.perf_counter()
-    km = _kernel_manager()
-    km.start_kernel(extra_arguments=[*KERNEL_ARGS, "--IPKernelApp.code_to_run=" + preload_code([j[0] for j in jobs])],
-                    cwd=str(cwd))
-    done: list[Path] = []
-    inputs: list[tuple[Path, Path, dict[str, Any], Path]] = []
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(extra_arguments=KERNEL_ARGS, cwd=str(cwd))
     kc = None
-    TIMINGS["kernel spawn"] = time.perf_counter() - t
+    done: list[Path] = []
     try:
-        # while the kernel starts and imports, this process imports Papermill and prepares the inputs
-        t = time.perf_counter()
-        import nbformat
         import papermill as pm
+        from papermill.engines import papermill_engines
 
-        TIMINGS["driver imports"] = time.perf_counter() - t
-        t = time.perf_counter()
-        for src, dest, params in jobs:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp_in = dest.with_name(f".{dest.stem}.input.ipynb")
-            nbformat.write(_input_notebook(src), tmp_in)
-            inputs.append((src, dest, params, tmp_in))
-        TIMINGS["prepare notebooks"] = time.perf_counter() - t
-        t = time.perf_counter()
+        papermill_engines.register(ENGINE, open_client_engine())
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
         kc.allow_stdin = False
-        TIMINGS["wait for kernel (start + imports)"] = time.perf_counter() - t
-        for src, dest, params, tmp_in in inputs:
-            tmp_out = dest.with_name(f".{dest.stem}.running.ipynb")
-            t0 = time.perf_counter()
+        TIMINGS["kernel start"] = time.perf_counter() - t
+        for src, dest, params in jobs:
+            t = time.perf_counter()
             log(f"[{label}] running {src.stem} ...")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp_out = dest.with_name(f".{dest.stem}.running.ipynb")
             try:
-                pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params, kernel_name="python3",
-                                    km=km, cwd=str(cwd), progress_bar=False, log_output=False,
-                                    request_save_on_cell_execute=False)
+                pm.execute_notebook(input_notebook(src), tmp_out, parameters=params, engine_name=ENGINE, km=km, kc=kc,
+                                    cwd=str(cwd), progress_bar=False, request_save_on_cell_execute=False)
             except pm.PapermillExecutionError as e:
-                raise NotebookFailed(
-                    f"notebook {src.stem} failed for {label} in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
-                    f"(the partly executed notebook is {tmp_out})") from None
+                raise NotebookFailed(failure_message(e, src, label, tmp_out)) from None
             os.replace(tmp_out, dest)
             done.append(dest)
-            TIMINGS[f"notebook {src.stem}"] = time.perf_counter() - t0
+            TIMINGS[f"notebook {src.stem}"] = time.perf_counter() - t
             log(f"[{label}] {src.stem} done in {TIMINGS[f'notebook {src.stem}']:.1f} s")
     finally:
-        for *_, tmp_in in inputs:
-            tmp_in.unlink(missing_ok=True)
         t = time.perf_counter()
         if kc is not None:
             kc.stop_channels()

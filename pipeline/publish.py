@@ -26,6 +26,7 @@ from .disclosure import Rules
 from .disclosure.statement import markdown as statement_markdown
 from .disclosure.statement import statement
 from .errors import BuildError
+from .execute import RESET_TAG
 from .extract import Extract
 from .periods import Period
 from .processed import text_columns
@@ -218,7 +219,7 @@ def strip_notebook(src: Path, dst: Path) -> None:
     """Copy an executed notebook for publishing: outputs kept (they are disclosure-controlled),
     stderr streams, error tracebacks and machine-specific metadata dropped."""
     nb = nbformat.read(src, as_version=4)
-    nb.cells = [c for c in nb.cells if "injected-reset" not in c.get("metadata", {}).get("tags", [])]
+    nb.cells = [c for c in nb.cells if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", [])

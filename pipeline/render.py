@@ -27,6 +27,7 @@ import nbformat
 
 from .downloads import SOURCE
 from .errors import BuildError
+from .execute import RESET_TAG
 from .sections import SECTION_MARK
 
 QUARTO_FORMATS = {"html": "index.html", "typst": "report.pdf", "docx": "report.docx"}
@@ -57,7 +58,7 @@ class Rendered:
 
 def _is_hidden_cell(cell) -> bool:
     tags = set(cell.get("metadata", {}).get("tags", []))
-    return bool(tags & {"parameters", "injected-parameters", "injected-reset", "remove_cell", "remove"})
+    return bool(tags & {"parameters", "injected-parameters", RESET_TAG, "remove_cell", "remove"})
 
 
 def _clean_outputs(outputs: list) -> list:

@@ -86,6 +86,22 @@ def test_the_kernel_writes_no_ipython_history(project):
     assert not (profile / "history.sqlite").exists()
 
 
+def test_the_reset_cell_runs_but_is_never_published(project):
+    import nbformat
+
+    from pipeline.execute import RESET_TAG
+
+    def tagged(nb_path):
+        return [c for c in nbformat.read(nb_path, as_version=4).cells if RESET_TAG in c.metadata.get("tags", [])]
+
+    built = sorted((project / "build" / SMALL / "notebooks").glob("*.ipynb"))
+    assert built and all(tagged(p) for p in built), "every notebook ran from an emptied namespace"
+    published = sorted((project / "reports" / SMALL / "notebooks").glob("*.ipynb"))
+    assert published and not any(tagged(p) for p in published)
+    html = (project / "reports" / SMALL / "index.html").read_text()
+    assert "run_line_magic" not in html  # the reset cell's code
+
+
 def test_second_run_does_no_work(project):
     rep = project / "reports" / SMALL
     before = tree_hash(rep)
