@@ -26,6 +26,8 @@ The modules, one concept each:
 - :mod:`.gp`: GP appointments and the comparison pool
 - :mod:`.clinical`: clinical measurements
 - :mod:`.pcn`: the PCN-quarter panel
+- :mod:`.practice_lists`: practices' registered list sizes by financial year (its own stream)
+- :mod:`.reviews`: link workers' RAG ratings and safeguarding escalations (its own stream)
 - :mod:`.build`: the order of the draws, and where a new table's generator goes
 - :mod:`.write`: writing an extract, refusing to overwrite real data
 """

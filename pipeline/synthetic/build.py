@@ -32,12 +32,17 @@ from .hospital import deaths_table, draw_spells_and_deaths, spells_table
 from .outcomes import outcome_measures
 from .pcn import pcn_quarterly
 from .people import draw_referrals, practice_codes_fit, practices, referrals_table
+from .practice_lists import practice_lists
+from .reviews import caseload_reviews
 from .signposting import signposting, unmet_needs
 from .world import World
 
 #: table name -> generator drawing from its own stream (see the module's docstring), in the order
 #: they are added to the extract, after the tables of the shared stream
-OWN_STREAM_TABLES: dict[str, Callable[[World], pd.DataFrame | None]] = {}
+OWN_STREAM_TABLES: dict[str, Callable[[World], pd.DataFrame | None]] = {
+    "practices": practice_lists,
+    "caseload_reviews": caseload_reviews,
+}
 
 
 def new_world(area: Area, n_referrals: int | None = None) -> World:

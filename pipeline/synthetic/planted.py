@@ -18,6 +18,10 @@ them (the same generating model in every area; ``docs/synthetic-data.md`` descri
   t <= N - 1).
 - ``workforce``: the PCN-quarter slope of A&E attendances and non-elective cost per 100,000
   registered on link-worker FTE per 100,000.
+- ``practice_lists``: practices' referral rates per registered list vary (``rate_cv``), and one
+  practice per PCN-service area refers at ``low_rate_ratio`` of the others' rate (:data:`PRACTICE_LISTS`).
+- ``caseload``: RAG ratings at assessment, their drift from red towards green between reviews, and
+  safeguarding escalations by rating (:data:`CASELOAD`).
 """
 
 from __future__ import annotations
@@ -85,3 +89,27 @@ PLANTED: dict = {
     "readmission": _planted_readmission(),
     "workforce": WORKFORCE,
 }
+
+#: practices' list sizes (pipeline/synthetic/practice_lists.py): referrals are drawn in proportion
+#: to each practice's share of the area's patients, so a practice's referral rate per list is set
+#: by its list size: its share divided by a Gamma multiplier (mean 1, coefficient of variation
+#: ``rate_cv``: practices vary more than chance), and for the one planted under-referrer (the
+#: practice of median share) by ``low_rate_ratio``; lists add up to the registered population
+#: and grow by ``list_growth_per_year`` a year
+PRACTICE_LISTS = {"low_rate_ratio": 0.4, "rate_cv": 0.15, "list_growth_per_year": 0.005}
+#: link workers' RAG ratings (pipeline/synthetic/reviews.py): a case is rated at its first attended
+#: contact (``first_rating``), and at each later attended contact with ``review_probability``; the
+#: rating moves from one review to the next by ``transition`` (rows: from; a drift from red
+#: towards green); a safeguarding concern is escalated at a review with ``escalation_probability``
+#: by the rating given there; ``escalation_missing`` of reviews leave it empty
+CASELOAD = {
+    "first_rating": {"red": 0.15, "amber": 0.30, "green": 0.55},
+    "review_probability": 0.7,
+    "transition": {"red": {"red": 0.50, "amber": 0.35, "green": 0.15},
+                   "amber": {"red": 0.05, "amber": 0.50, "green": 0.45},
+                   "green": {"red": 0.01, "amber": 0.06, "green": 0.93}},
+    "escalation_probability": {"red": 0.25, "amber": 0.04, "green": 0.0},
+    "escalation_missing": 0.03,
+}
+PLANTED["practice_lists"] = PRACTICE_LISTS
+PLANTED["caseload"] = CASELOAD
