@@ -175,10 +175,11 @@ def _direction(rel: Release, table: Any) -> dict[str, Any]:
     }
 
 
-def _escalations(rel: Release, raw: CaseloadRaw, reviews: dict[str, Any]) -> dict[str, Any]:
+def _escalations(rel: Release, raw: CaseloadRaw, reviews: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The escalations as published, and the cell of cases escalated (None when not recorded)."""
     if not raw.escalation_recorded:
         return {"status": "not_recorded",
-                "reason": "the extract records no safeguarding escalations (safeguarding_escalation is empty)"}
+                "reason": "the extract records no safeguarding escalations (safeguarding_escalation is empty)"}, None
     total = rel.cell(sum(raw.escalations_by_rating.values()), "escalations")
     by_rating = rel.split(total, raw.escalations_by_rating, "escalations.by_rating")
     for r in RATINGS:
