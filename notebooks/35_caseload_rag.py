@@ -139,7 +139,8 @@ if sec.ok:
                 label=f"latest {LABEL[b].lower()}")
         for i, val in enumerate(v):
             if val >= 8:
-                ax.text(left[i] + val / 2, i, f"{val:.0f}%", ha="center", va="center", fontsize=8)
+                ax.text(left[i] + val / 2, i, f"{val:.0f}%", ha="center", va="center", fontsize=8,
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
         left += np.nan_to_num(v)
     ax.set_yticks(y)
     ax.set_yticklabels([f"first {LABEL[a].lower()}" for a in caseload_rag.RATINGS])
