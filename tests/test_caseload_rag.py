@@ -30,7 +30,6 @@ green->amber, R005 red->green: 2 improved, 2 worsened; both first rated red left
 import json
 import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 
