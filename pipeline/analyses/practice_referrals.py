@@ -13,12 +13,13 @@
   ``practices``; referrals whose ``pcn`` says otherwise are counted (a data-quality note).
 - **Rates**: referrals per 1,000 registered patients a year, from the rounded counts, by
   practice, by PCN and for the borough (all practices with a list size).
-- **Funnel limits** (Spiegelhalter 2005), as ``make london`` draws them for boroughs, with its
-  functions (:func:`pipeline.london.compare.limits_at`): exact Poisson 95% and 99.8% limits
-  around the borough's published rate at each practice's (and PCN's) patient-years. When the
-  practices vary more than chance allows (overdispersion from 10%-winsorised z-scores, at least
-  10 practices: :func:`pipeline.london.funnel.overdispersion`), additive random-effects limits
-  are given too and a practice is read against both. A practice *below* the 99.8% limit refers
+- **Funnel limits** (Spiegelhalter 2005), as ``make london`` draws them for boroughs, with the
+  same functions (:mod:`pipeline.funnel`): exact Poisson 95% and 99.8% limits around the
+  borough's published rate at each practice's (and PCN's) patient-years. When the practices vary
+  more than chance allows (overdispersion from 10%-winsorised z-scores, at least 10 practices:
+  :func:`pipeline.funnel.overdispersion`), additive random-effects limits (normal, with variance
+  rate / exposure + tau2, as the London comparison's) are given too and a practice is read
+  against both. A practice *below* the 99.8% limit refers
   fewer people than chance explains: a prompt to ask why (its list, its population, how it
   uses the service), not a verdict.
 
@@ -41,19 +42,10 @@ import pandas as pd
 from ..disclosure import Release
 from ..extract import Extract
 from ..formatting import fmt
-from ..london.compare import limits_at, position
-from ..london.funnel import LEVELS, MIN_FOR_OVERDISPERSION, overdispersion, poisson_interval
-from ..london.indicators import Indicator
+from ..funnel import LEVELS, MIN_FOR_OVERDISPERSION, normal_limits, overdispersion, poisson_interval, poisson_limits
 from ..sections import Headline, NotAvailable, Section
 from .inputs import financial_year
 
-#: the indicator as the London comparison's funnel functions take it (a rate per 1,000 a year
-#: over patient-years)
-PRACTICE_RATE = Indicator(
-    key="practice_referral_rate", label="Referrals per 1,000 registered patients a year", unit="", kind="rate",
-    x_label="Registered patient-years", describe="referrals over the practices' registered patient-years",
-    caution="list sizes, populations and referral routes differ between practices",
-    extract=lambda results, slug: "a practice indicator, not compared across boroughs")
 CURVE_POINTS = 25  # points along each funnel limit
 
 
@@ -152,10 +144,21 @@ def compute(extract: Extract) -> PracticeReferralsRaw:
 
 # ---------------------------------------------------------------------------------- publish
 def _limits(rate0: float, py: float, level: str, tau2: float = 0.0) -> list[float] | None:
+    """Limits for a rate per 1,000 a year at ``py`` patient-years around ``rate0``: exact Poisson,
+    or with ``tau2`` normal limits allowing for overdispersion."""
     if py <= 0:
         return None
-    lo, hi = limits_at(PRACTICE_RATE, rate0, py, LEVELS[level], tau2=tau2)
+    exposure = py / 1000
+    if tau2 > 0:
+        lo, hi = normal_limits(rate0, np.sqrt(rate0 / exposure + tau2), LEVELS[level])
+    else:
+        lo, hi = poisson_limits(rate0, exposure, LEVELS[level])
     return [max(float(lo[0]), 0.0), float(hi[0])]
+
+
+def position(value: float, limits: list[float]) -> str:
+    """below | within | above the limits."""
+    return "below" if value < limits[0] else "above" if value > limits[1] else "within"
 
 
 def _ci(n: int, py: float) -> list[float] | None:
@@ -244,7 +247,7 @@ def publish(raw: PracticeReferralsRaw, rel: Release) -> dict[str, Any]:
         "rate_per_1000_per_year": borough,
         "funnel": {
             "method": ("Spiegelhalter funnel limits around the borough's rate: exact Poisson 95% and 99.8% limits at "
-                       "each practice's patient-years (pipeline.london, as for boroughs); with overdispersion, "
+                       "each practice's patient-years (pipeline/funnel.py, as for boroughs); with overdispersion, "
                        "additive random-effects limits too"),
             "levels": list(LEVELS),
             "overdispersion": over,

@@ -9,7 +9,7 @@ import io
 import numpy as np
 
 from .compare import Comparison, limits_at, outside
-from .funnel import LEVELS
+from ..funnel import LEVELS
 from .read import display_name
 from .readings import fmt_value
 

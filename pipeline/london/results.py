@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import paths
 from .compare import Comparison, position
-from .funnel import LEVELS
+from ..funnel import LEVELS
 
 
 def _r(x: float | None, d: int = 4) -> float | None:
