@@ -2,7 +2,7 @@
 ``caseload_reviews`` table, disclosure where it bites (checked with the release check's own
 attack), and the planted drift from red to green and escalations recovered from synthetic Merton.
 
-The reviews written here (``REVIEWS``), against tests/fixtures/tiny/referrals.csv (closures: R001
+The reviews of tests/fixtures/tiny (caseload_reviews.csv), against tests/fixtures/tiny/referrals.csv (closures: R001
 2022-08-30, R004 2022-09-30, R006 2023-05-31; R002 and R005 open):
 
 | referral | reviews |
@@ -28,7 +28,6 @@ green->amber, R005 red->green: 2 improved, 2 worsened; both first rated red left
 """
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -43,28 +42,13 @@ from pipeline.release_check import differencing, from_results
 from pipeline.synthetic import PLANTED, generate
 
 TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
-REVIEWS = """referral_id,review_date,rag_rating,safeguarding_escalation
-R001,2022-04-19,red,true
-R001,2022-05-20,amber,false
-R001,2022-07-01,green,false
-R002,2022-05-10,amber,
-R002,2022-06-10,red,true
-R004,2022-07-05,green,false
-R004,2022-10-15,amber,false
-R005,2022-09-22,red,false
-R005,2022-10-01,green,false
-R006,2023-01-16,green,false
-"""
 OFF = DisclosureSettings(enabled=False)
 RULES = {"enabled": True, "min_count": 8, "rounding": 5, "min_base": 8, "pct_decimals": 1}
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny") / "tiny"
-    shutil.copytree(TINY, d)
-    (d / "caseload_reviews.csv").write_text(REVIEWS)
-    return load_extract(d)
+def tiny():
+    return load_extract(TINY)
 
 
 @pytest.fixture(scope="module")

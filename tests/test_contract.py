@@ -126,6 +126,8 @@ def test_contract_tables_and_constants():
         "hospital_spells",
         "deaths",
         "pcn_quarterly",
+        "practices",
+        "caseload_reviews",
     ]
     assert REQUIRED_TABLES == ["referrals", "sp_contacts"]
     assert set(OPTIONAL_TABLES) == set(TABLES) - set(REQUIRED_TABLES)

@@ -60,6 +60,8 @@ def test_loads_every_table(extract):
         "hospital_spells": 4,
         "deaths": 1,
         "pcn_quarterly": 8,
+        "practices": 7,
+        "caseload_reviews": 10,
     }
 
 
@@ -116,7 +118,7 @@ def test_config_and_hash(extract):
     assert extract.sha256 == overall and len(overall) == 64
     assert list(per_file) == sorted(per_file)
     assert "extract.yml" in per_file and "referrals.csv" in per_file and "README.md" not in per_file
-    assert len(per_file) == 12  # extract.yml + 11 tables
+    assert len(per_file) == 14  # extract.yml + 13 tables
 
 
 def test_hash_changes_with_any_input(tiny):

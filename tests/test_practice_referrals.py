@@ -3,7 +3,7 @@
 overdispersion by hand, disclosure where it bites (checked by the release check's own attack), and
 the planted under-referrer recovered from synthetic Merton and City of London.
 
-The practices table written here (``PRACTICES``), against tests/fixtures/tiny/referrals.csv
+The practices table of tests/fixtures/tiny, against tests/fixtures/tiny/referrals.csv
 (extract 2022-04-01..2024-03-31: financial years 2022/23 and 2023/24, each wholly inside):
 
 - F84001 (PCN North) 4,000 then 4,200: 8,200 patient-years; R001, R002, R006 (2022/23) and R011
@@ -20,7 +20,6 @@ Referrals with a list size 4 + 2 + 3 + 0 = 9 of 12 (R008, R009, R010 without); P
 """
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -41,25 +40,13 @@ from pipeline.synthetic.build import new_world
 from pipeline.synthetic.practice_lists import planted_low_practice
 
 TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
-PRACTICES = """practice_code,pcn,year,list_size
-F84001,PCN North,2021/22,3900
-F84001,PCN North,2022/23,4000
-F84001,PCN North,2023/24,4200
-F84002,PCN North,2022/23,2000
-F84003,PCN South,2022/23,3000
-F84003,PCN North,2023/24,3000
-F84005,PCN South,2023/24,1500
-"""
 OFF = DisclosureSettings(enabled=False)
 RULES = {"enabled": True, "min_count": 8, "rounding": 5, "min_base": 8, "pct_decimals": 1}
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny") / "tiny"
-    shutil.copytree(TINY, d)
-    (d / "practices.csv").write_text(PRACTICES)
-    return load_extract(d)
+def tiny():
+    return load_extract(TINY)
 
 
 @pytest.fixture(scope="module")
