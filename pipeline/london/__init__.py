@@ -43,8 +43,8 @@ published atomically).
 from __future__ import annotations
 
 from .. import paths
-from .compare import Comparison, Row, compare, limits_at
 from ..funnel import binomial_limits, overdispersion, poisson_interval, poisson_limits, wilson_interval
+from .compare import Comparison, Row, compare, limits_at
 from .indicators import Indicator, Point, gp_ratio, indicators
 from .read import LONDON_BOROUGHS, LondonError, display_name, read_all
 from .report import build
