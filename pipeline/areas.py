@@ -77,7 +77,7 @@ _DIRECTIONS = ("Central", "North", "South", "East", "West", "North East", "North
 # data it is given is exercised: Bexley is an activity-only service; Harrow has no GP data
 _OMIT = {
     "bexley": ("outcome_measures", "unmet_needs", "gp_appointments", "comparison_patients",
-               "clinical_measurements", "hospital_spells", "deaths", "pcn_quarterly"),
+               "clinical_measurements", "hospital_spells", "deaths", "pcn_quarterly", "practices", "caseload_reviews"),
     "harrow": ("gp_appointments", "comparison_patients"),
 }
 

@@ -114,10 +114,12 @@ CATEGORIES: dict[str, list[str]] = {
     "admission_method": ["emergency", "elective", "other"],
     "ons4_item": ONS4_ITEMS,
     "respondent_group": SURVEY_GROUPS,
+    "rag_rating": ["red", "amber", "green"],
 }
 
 PRACTICE_CODE_PATTERN = r"^[A-Z][0-9]{5}$"
 SNAKE_CASE_PATTERN = r"^[a-z0-9]+(_[a-z0-9]+)*$"
+FINANCIAL_YEAR_PATTERN = r"^[0-9]{4}/[0-9]{2}$"
 
 # --------------------------------------------------------------------------------------------
 # Specs
@@ -388,6 +390,33 @@ _TABLE_LIST = [
         ),
         "survey answers from patients, link workers and practice staff, one row per question answered",
     ),
+    TableSpec(
+        "practices",
+        False,
+        (
+            _practice(),
+            _s("pcn"),
+            _s(
+                "year",
+                pattern=FINANCIAL_YEAR_PATTERN,
+                pattern_hint="a financial year written 2023/24 (1 April 2023 to 31 March 2024)",
+                description="one row per practice and year",
+            ),
+            _i("list_size", min=1),
+        ),
+        "GP practices' registered list sizes by financial year",
+    ),
+    TableSpec(
+        "caseload_reviews",
+        False,
+        (
+            _s("referral_id"),
+            _d("review_date", description="on or after the referral's referral_date; one review per referral and day"),
+            _c("rag_rating"),
+            _b("safeguarding_escalation", False),
+        ),
+        "link workers' RAG ratings of open cases and safeguarding escalations",
+    ),
 ]
 
 #: table name -> spec, in contract order
@@ -395,7 +424,7 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in _TABLE_LIST}
 REQUIRED_TABLES: list[str] = [t.name for t in _TABLE_LIST if t.required]
 OPTIONAL_TABLES: list[str] = [t.name for t in _TABLE_LIST if not t.required]
 #: tables whose referral_id must exist in referrals
-REFERRAL_CHILD_TABLES: list[str] = ["sp_contacts", "outcome_measures", "signposting", "unmet_needs"]
+REFERRAL_CHILD_TABLES: list[str] = ["sp_contacts", "outcome_measures", "signposting", "unmet_needs", "caseload_reviews"]
 
 
 def empty_table(table: str) -> pd.DataFrame:

@@ -19,7 +19,8 @@ from pipeline.disclosure import Rules
 from pipeline.extract import Extract
 from pipeline.release_check.published import get
 
-SECTIONS = ("activity", "wellbeing", "targets", "gp_appointments", "readmission", "data_quality", "hospital")
+SECTIONS = ("activity", "wellbeing", "targets", "gp_appointments", "readmission", "data_quality", "hospital",
+            "practice_referrals", "caseload_rag")
 CURVE_KEY = re.compile(r"(readmission|death)s (?:on days (\d+)-(\d+)|by day (\d+))")
 
 

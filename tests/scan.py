@@ -12,7 +12,7 @@ from pathlib import Path
 
 # integer-valued JSON keys that are not counts of people or records
 NOT_COUNTS = {"contract_version", "row", "min_count", "rounding", "min_base", "pct_decimals", "df", "f_df",
-              "df_resid", "df_model", "quarters", "horizon", "horizons_days", "day", "days", "window_days",
+              "df_resid", "df_model", "quarters", "horizon", "n_practices", "horizons_days", "day", "days", "window_days",
               "min_days_between", "decile", "k", "year", "bins", "n_tests", "n_quarters", "n_pcns",
               "regression_min_pcns", "pcns", "lower", "upper", "months_above", "months_below", "months_within",
               "months_unknown", "distinct_needs", "regression_min_quarters", "small_band_warning", "targets_in_cohort",

@@ -127,6 +127,8 @@ def test_contract_tables_and_constants():
         "deaths",
         "pcn_quarterly",
         "survey_responses",
+        "practices",
+        "caseload_reviews",
     ]
     assert REQUIRED_TABLES == ["referrals", "sp_contacts"]
     assert set(OPTIONAL_TABLES) == set(TABLES) - set(REQUIRED_TABLES)

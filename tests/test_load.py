@@ -61,6 +61,8 @@ def test_loads_every_table(extract):
         "deaths": 1,
         "pcn_quarterly": 8,
         "survey_responses": 6,
+        "practices": 7,
+        "caseload_reviews": 10,
     }
 
 
@@ -117,7 +119,7 @@ def test_config_and_hash(extract):
     assert extract.sha256 == overall and len(overall) == 64
     assert list(per_file) == sorted(per_file)
     assert "extract.yml" in per_file and "referrals.csv" in per_file and "README.md" not in per_file
-    assert len(per_file) == 13  # extract.yml + 12 tables
+    assert len(per_file) == 15  # extract.yml + 14 tables
 
 
 def test_hash_changes_with_any_input(tiny):

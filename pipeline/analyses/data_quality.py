@@ -50,7 +50,7 @@ from .referral_index import ReferralIndex
 LATE_CONTACT_DAYS = 28  # an appointment this many days after closure is "long after"
 NEVER_SEEN_AFTER_DAYS = 28  # a referral without a first contact this long before the extract end
 LONG_OPEN_DAYS = 365
-NOT_ABOUT_PEOPLE = ("pcn_quarterly",)  # tables whose rows are not records about people
+NOT_ABOUT_PEOPLE = ("pcn_quarterly", "practices")  # tables whose rows are not records about people
 
 
 @dataclass

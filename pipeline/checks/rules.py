@@ -1,7 +1,8 @@
 """The contract's rules that need more than one column or more than one table: dates in order, the
 extract period, closure reasons, ONS4 items and scores (other instruments': :mod:`.instruments`),
-per-measure ranges, quarter starts, survey questionnaires (one table's rows; :mod:`.surveys`), and
-referral_ids that exist in referrals, contacts after their referral (across tables)."""
+per-measure ranges, quarter starts, financial-year labels, survey questionnaires (:mod:`.surveys`),
+keys of several columns given once (:mod:`.repeats`) (one table's rows), and referral_ids that exist
+in referrals, contacts and caseload reviews after their referral (across tables)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ from ..textcodes import Codes, ExtractCodes, column_codes
 from .instruments import instrument_problems
 from .locate import Locator, display_value, number_text
 from .surveys import survey_rules
+from .repeats import repeated_keys
+
+#: tables whose rows must be dated on or after their referral's referral_date: table -> date column
+DATED_AFTER_REFERRAL = {"sp_contacts": "contact_date", "caseload_reviews": "review_date"}
 
 
 def row_rules(
@@ -111,6 +116,13 @@ def row_rules(
         )
     elif table == "survey_responses":
         out += survey_rules(df, ctx)
+    elif table == "practices":
+        y = df["year"].astype("string")
+        first, second = pd.to_numeric(y.str[:4], errors="coerce"), pd.to_numeric(y.str[5:7], errors="coerce")
+        bad = first.notna() & second.notna() & (second != (first + 1) % 100)
+        out.append(ctx.at(table, "year", "is not a financial year: the second part must be the year after the "
+                          "first, as in 2023/24", bad.fillna(False).astype(bool)))
+    out.extend(repeated_keys(table, df, ctx))
     return [p for p in out if p is not None]
 
 
@@ -136,17 +148,19 @@ def cross_rules(tables: Mapping[str, pd.DataFrame], ctx: Locator, codes: Extract
         k = _codes_or_factorize(codes, child, df["referral_id"])  # once per distinct referral_id
         orphan = pd.Series(k.gather(~pd.Index(k.uniques).isin(ref_dates.index), False), index=df.index)
         out.append(ctx.at(child, "referral_id", f"has referral_ids that are not in {ref_file}", orphan))
-    if "sp_contacts" in tables:
-        df = tables["sp_contacts"]
-        k = _codes_or_factorize(codes, "sp_contacts", df["referral_id"])
+    for child, date_column in DATED_AFTER_REFERRAL.items():
+        if child not in tables:
+            continue
+        df = tables[child]
+        k = _codes_or_factorize(codes, child, df["referral_id"])
         per_id = pd.Series(k.uniques, dtype=object).map(ref_dates).to_numpy(dtype="datetime64[ns]")
         rdate = pd.Series(k.gather(per_id, np.datetime64("NaT", "ns")), index=df.index)
         out.append(
             ctx.at(
-                "sp_contacts",
-                "contact_date",
+                child,
+                date_column,
                 f"is before the referral's referral_date in {ref_file}",
-                df["contact_date"] < rdate,
+                df[date_column] < rdate,
             )
         )
     return [p for p in out if p is not None]

@@ -33,7 +33,7 @@ below the publication threshold is ever derived or printed. Boroughs built with 
 control switched off are left out entirely.
 
 The modules: :mod:`.read` (the boroughs' results.json files, and which are compared),
-:mod:`.indicators` (each borough's point for each indicator), :mod:`.funnel` (limits, intervals,
+:mod:`.indicators` (each borough's point for each indicator), :mod:`pipeline.funnel` (limits, intervals,
 overdispersion), :mod:`.compare` (one indicator across boroughs: London's value, positions,
 ranks), :mod:`.readings` (the words), :mod:`.figures` (funnel plots), :mod:`.results`
 (results.json), :mod:`.page` with ``page.html.j2`` (index.html) and :mod:`.report` (the build,
@@ -43,8 +43,8 @@ published atomically).
 from __future__ import annotations
 
 from .. import paths
+from ..funnel import binomial_limits, overdispersion, poisson_interval, poisson_limits, wilson_interval
 from .compare import Comparison, Row, compare, limits_at
-from .funnel import binomial_limits, overdispersion, poisson_interval, poisson_limits, wilson_interval
 from .indicators import Indicator, Point, gp_ratio, indicators
 from .read import LONDON_BOROUGHS, LondonError, display_name, read_all
 from .report import build

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .funnel import LEVELS, binomial_limits, normal_limits, overdispersion, poisson_limits
+from ..funnel import LEVELS, binomial_limits, normal_limits, overdispersion, poisson_limits
 from .indicators import Indicator, Point
 
 RANK_DRAWS = 2000

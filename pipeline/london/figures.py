@@ -8,8 +8,8 @@ import io
 
 import numpy as np
 
+from ..funnel import LEVELS
 from .compare import Comparison, limits_at, outside
-from .funnel import LEVELS
 from .read import display_name
 from .readings import fmt_value
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from scipy import stats
 
-from .funnel import poisson_interval, wilson_interval
+from ..funnel import poisson_interval, wilson_interval
 
 GP_WINDOW = "12m"
 

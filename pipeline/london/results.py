@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import paths
+from ..funnel import LEVELS
 from .compare import Comparison, position
-from .funnel import LEVELS
 
 
 def _r(x: float | None, d: int = 4) -> float | None:

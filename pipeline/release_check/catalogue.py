@@ -402,6 +402,8 @@ def _whole_extract_only(rel: Relation) -> bool:
 
 def relations(results: dict) -> list[Relation]:
     """The catalogue for one report (the fixed list and those that depend on published values)."""
-    rels = [r for r in RELATIONS if not (isinstance(r, Sum) and r.when is not None and not r.when(results))
+    from .catalogue_practices_caseload import PRACTICE_CASELOAD  # it builds on this module's types
+
+    rels = [r for r in (*RELATIONS, *PRACTICE_CASELOAD) if not (isinstance(r, Sum) and r.when is not None and not r.when(results))
             and not ("period" in results and _whole_extract_only(r))]
     return rels + list(worst_band_aliases(results)) + list(readmission_counts(results))

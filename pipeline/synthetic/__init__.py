@@ -27,6 +27,8 @@ The modules, one concept each:
 - :mod:`.clinical`: clinical measurements
 - :mod:`.pcn`: the PCN-quarter panel
 - :mod:`.surveys`: survey answers (a documented subset of areas, on their own stream)
+- :mod:`.practice_lists`: practices' registered list sizes by financial year (its own stream)
+- :mod:`.reviews`: link workers' RAG ratings and safeguarding escalations (its own stream)
 - :mod:`.build`: the order of the draws, and where a new table's generator goes
 - :mod:`.write`: writing an extract, refusing to overwrite real data
 """

@@ -38,6 +38,8 @@ from .instruments import instrument_rows
 from .outcomes import outcome_measures
 from .pcn import pcn_quarterly
 from .people import draw_referrals, practice_codes_fit, practices, referrals_table
+from .practice_lists import practice_lists
+from .reviews import caseload_reviews
 from .signposting import signposting, unmet_needs
 from .surveys import survey_responses
 from .world import World
@@ -46,6 +48,8 @@ from .world import World
 #: they are added to the extract, after the tables of the shared stream
 OWN_STREAM_TABLES: dict[str, Callable[[World], pd.DataFrame | None]] = {
     "survey_responses": survey_responses,
+    "practices": practice_lists,
+    "caseload_reviews": caseload_reviews,
 }
 #: table name -> generator of rows appended, from their own stream, after the rows a shared-stream
 #: table already has (``None``: none for this area), so those rows stay byte for byte as they were

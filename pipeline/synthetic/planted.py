@@ -22,6 +22,10 @@ them (the same generating model in every area; ``docs/synthetic-data.md`` descri
   the patients' answers to "I feel more connected to my community" in each of the two waves
   (a distribution over 1..5) and the share agreeing (4 or 5) it gives: 45% in wave 1, 60% in
   wave 2, a rise of 15 percentage points. Every other question is answered alike in both waves.
+- ``practice_lists``: practices' referral rates per registered list vary (``rate_cv``), and one
+  practice per PCN-service area refers at ``low_rate_ratio`` of the others' rate (:data:`PRACTICE_LISTS`).
+- ``caseload``: RAG ratings at assessment, their drift from red towards green between reviews, and
+  safeguarding escalations by rating (:data:`CASELOAD`).
 
 :data:`INSTRUMENT_MODEL` is the generating model of the instruments beyond ONS4
 (:mod:`pipeline.synthetic.instruments`) and :func:`instrument_expected` what an analysis should find
@@ -168,3 +172,28 @@ def instrument_expected() -> dict[str, float]:
     sf = np.clip(np.round(sb + st["change"] + rng.normal(0, st["noise_sd"], n)), 1, 10)
     out["wellbeing_star_area"] = round(float((sf - sb).mean()), 3)
     return out
+
+
+#: practices' list sizes (pipeline/synthetic/practice_lists.py): referrals are drawn in proportion
+#: to each practice's share of the area's patients, so a practice's referral rate per list is set
+#: by its list size: its share divided by a Gamma multiplier (mean 1, coefficient of variation
+#: ``rate_cv``: practices vary more than chance), and for the one planted under-referrer (the
+#: practice of median share) by ``low_rate_ratio``; lists add up to the registered population
+#: and grow by ``list_growth_per_year`` a year
+PRACTICE_LISTS = {"low_rate_ratio": 0.4, "rate_cv": 0.15, "list_growth_per_year": 0.005}
+#: link workers' RAG ratings (pipeline/synthetic/reviews.py): a case is rated at its first attended
+#: contact (``first_rating``), and at each later attended contact with ``review_probability``; the
+#: rating moves from one review to the next by ``transition`` (rows: from; a drift from red
+#: towards green); a safeguarding concern is escalated at a review with ``escalation_probability``
+#: by the rating given there; ``escalation_missing`` of reviews leave it empty
+CASELOAD = {
+    "first_rating": {"red": 0.15, "amber": 0.30, "green": 0.55},
+    "review_probability": 0.7,
+    "transition": {"red": {"red": 0.50, "amber": 0.35, "green": 0.15},
+                   "amber": {"red": 0.05, "amber": 0.50, "green": 0.45},
+                   "green": {"red": 0.01, "amber": 0.06, "green": 0.93}},
+    "escalation_probability": {"red": 0.25, "amber": 0.04, "green": 0.0},
+    "escalation_missing": 0.03,
+}
+PLANTED["practice_lists"] = PRACTICE_LISTS
+PLANTED["caseload"] = CASELOAD

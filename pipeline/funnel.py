@@ -1,6 +1,7 @@
 """Funnel limits and intervals (Spiegelhalter 2005, *Funnel plots for comparing institutional
 performance*): exact binomial and Poisson limits with interpolation, normal limits, the
-intervals shown in the ranked tables, and the overdispersion estimate."""
+intervals shown in the ranked tables, and the overdispersion estimate. Used by the London
+comparison (boroughs) and by the referrals-by-practice section (practices)."""
 
 from __future__ import annotations
 
