@@ -250,7 +250,7 @@ def test_every_module_a_stage_imports_is_a_prerequisite(tmp_path):
     used = used_by_stage(log, root)
     # the probe saw each stage (the kernel too), and what every stage is known to use
     assert {"pipeline/load.py", "pipeline/textcodes.py", "pipeline/paths.py", "config/defaults.yml"} <= used["process"]
-    assert {"pipeline/nb.py", "pipeline/memory.py", "pipeline/analyses/activity.py",
+    assert {"pipeline/nb.py", "pipeline/memory.py", "pipeline/analyses/activity/__init__.py",
             "notebooks/20_activity.py"} <= used["notebooks"]
     assert {"pipeline/publish.py", "pipeline/render.py"} <= used["publish"]
     assert {"pipeline/london/page.py", "pipeline/london/page.html.j2", "pipeline/areas.py"} <= used["london"]

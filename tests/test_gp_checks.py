@@ -12,7 +12,7 @@ import pytest
 from test_gp_appointments import A, bench, hand_extract, make_extract, off
 
 from pipeline.analyses import gp_appointments as G
-from pipeline.analyses import stats as S
+from pipeline.analyses import poisson_fe as P
 from pipeline.analyses.gp_appointments import counter as GC
 from pipeline.analyses.gp_appointments import did as GD
 from pipeline.analyses.gp_appointments import event_study as GE
@@ -92,7 +92,7 @@ def test_joint_pre_referral_model_is_each_group_s_own_event_study(sim_raw, sim):
         p = GE.event_panel(u, counter, start, end, cfg.window_days, -8, -1)
         others = [q for q in range(-8, 0) if q != -4]
         codes = np.array([others.index(q) if q in others else -1 for q in p["q"]])
-        own = S.poisson_fe(p["y"].to_numpy(), S.OneHot(codes, [f"q{q}" for q in others]), p["unit"].to_numpy(),
+        own = P.poisson_fe(p["y"].to_numpy(), P.OneHot(codes, [f"q{q}" for q in others]), p["unit"].to_numpy(),
                            offset=np.log(p["exposure"].to_numpy(dtype=float)),
                            weights=u["weight"].to_numpy()[p["unit"].to_numpy()])
         for q in others:

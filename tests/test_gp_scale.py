@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_gp_appointments import make_extract
 
-from pipeline.analyses import stats as S
+from pipeline.analyses import poisson_fe as P
 from pipeline.analyses.gp_appointments import counter as GC
 from pipeline.analyses.gp_appointments import event_study as GE
 from pipeline.analyses.gp_appointments import matching as GM
@@ -167,8 +167,8 @@ def test_one_hot_poisson_equals_dense():
     names = [f"q{v}" for v in range(1, n_q)]
     dense = pd.DataFrame({f"q{v}": (q == v).astype(float) for v in range(1, n_q)})
     for kw in ({}, {"clusters": cl}, {"weights": np.where(g % 2, 0.5, 1.0)}):
-        a = S.poisson_fe(y, dense, g, offset=np.log(expo), **kw)
-        b = S.poisson_fe(y, S.OneHot(np.where(q > 0, q - 1, -1), names), g, offset=np.log(expo), **kw)
+        a = P.poisson_fe(y, dense, g, offset=np.log(expo), **kw)
+        b = P.poisson_fe(y, P.OneHot(np.where(q > 0, q - 1, -1), names), g, offset=np.log(expo), **kw)
         assert a.ok and b.ok and list(a.params.index) == list(b.params.index) == names
         np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(b.cov.to_numpy(), a.cov.to_numpy(), rtol=1e-7, atol=1e-14)
@@ -179,8 +179,8 @@ def test_one_hot_poisson_equals_dense():
     only5 = np.isin(g2, np.arange(n_g, n_g + 50))
     codes = np.where(only5, 5, np.where(q2 > 0, q2 - 1, -1))  # column "extra": only in single-row groups
     d2 = pd.DataFrame({n: (codes == i).astype(float) for i, n in enumerate(names + ["extra", "never"])})
-    a = S.poisson_fe(y2, d2, g2)
-    b = S.poisson_fe(y2, S.OneHot(codes, names + ["extra", "never"]), g2)
+    a = P.poisson_fe(y2, d2, g2)
+    b = P.poisson_fe(y2, P.OneHot(codes, names + ["extra", "never"]), g2)
     assert a.dropped == b.dropped == ["extra", "never"]
     np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), rtol=1e-9)
 
@@ -193,14 +193,14 @@ def test_one_hot_collinear_indicator_is_dropped_like_dense():
     g = np.repeat(np.arange(n_g), 3)
     q = np.tile([0, 1, 2], n_g)  # every group has exactly one row of each: q1 and q2 are not collinear
     y = rng.poisson(3, len(g))
-    a = S.poisson_fe(y, pd.DataFrame({"q1": (q == 1) * 1.0, "q2": (q == 2) * 1.0}), g)
-    b = S.poisson_fe(y, S.OneHot(np.where(q > 0, q - 1, -1), ["q1", "q2"]), g)
+    a = P.poisson_fe(y, pd.DataFrame({"q1": (q == 1) * 1.0, "q2": (q == 2) * 1.0}), g)
+    b = P.poisson_fe(y, P.OneHot(np.where(q > 0, q - 1, -1), ["q1", "q2"]), g)
     np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), rtol=1e-9)
     # a design where "q2" = 1 - "q1" within every group after centring (no reference rows)
     codes = np.where(q == 0, 0, 1)  # q1 on rows 0, q2 on rows 1 and 2: q1 + q2 = 1 in every row
     dense = pd.DataFrame({"q1": (codes == 0) * 1.0, "q2": (codes == 1) * 1.0})
-    a = S.poisson_fe(y, dense, g)
-    b = S.poisson_fe(y, S.OneHot(codes, ["q1", "q2"]), g)
+    a = P.poisson_fe(y, dense, g)
+    b = P.poisson_fe(y, P.OneHot(codes, ["q1", "q2"]), g)
     assert a.dropped == b.dropped == ["q2"]
     np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), rtol=1e-9)
 
@@ -222,7 +222,7 @@ def test_event_study_on_exposure_patterns_equals_the_patient_level_fit():
     unit = np.tile(np.arange(n), len(qs))[has]
     q = np.repeat(qs, n)[has]
     codes = np.array([{-2: 0, -1: 1, 1: 2, 2: 3}.get(v, -1) for v in q])
-    want = S.poisson_fe(y.T.ravel()[has], S.OneHot(codes, ["q-2", "q-1", "q1", "q2"]), unit,
+    want = P.poisson_fe(y.T.ravel()[has], P.OneHot(codes, ["q-2", "q-1", "q1", "q2"]), unit,
                         offset=np.log(expo.T.ravel()[has].astype(float)))
     assert got.ok and want.ok and list(got.params.index) == list(want.params.index)
     np.testing.assert_allclose(got.params.to_numpy(), want.params.to_numpy(), rtol=1e-9, atol=1e-12)

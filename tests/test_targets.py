@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from pipeline.analyses import poisson_fe as P
 from pipeline.analyses import stats as S
 from pipeline.analyses import targets as T
 from pipeline.analyses.targets import models as M
@@ -326,20 +327,20 @@ def test_poisson_fe_matches_glm_with_patient_dummies():
     x = rng.normal(size=len(g))
     off = np.log(rng.uniform(0.5, 2, len(g)))
     y = rng.poisson(np.exp(rng.normal(0, 1, 120)[g] + 0.4 * x + off))
-    fe = S.poisson_fe(y, pd.DataFrame({"x": x}), g, offset=off)
+    fe = P.poisson_fe(y, pd.DataFrame({"x": x}), g, offset=off)
     D = pd.get_dummies(pd.Series(g), dtype=float)
     glm = sm.GLM(y, pd.concat([pd.DataFrame({"x": x}), D], axis=1), family=sm.families.Poisson(), offset=off).fit()
     assert fe.params["x"] == pytest.approx(glm.params["x"], rel=1e-6)
     # weights: a group counted twice == weight 2
     w = np.where(g < 10, 2.0, 1.0)
     dup = g < 10
-    fe2 = S.poisson_fe(np.r_[y, y[dup]], pd.DataFrame({"x": np.r_[x, x[dup]]}), np.r_[g, g[dup] + 1000],
+    fe2 = P.poisson_fe(np.r_[y, y[dup]], pd.DataFrame({"x": np.r_[x, x[dup]]}), np.r_[g, g[dup] + 1000],
                        offset=np.r_[off, off[dup]])
-    fe3 = S.poisson_fe(y, pd.DataFrame({"x": x}), g, offset=off, weights=w)
+    fe3 = P.poisson_fe(y, pd.DataFrame({"x": x}), g, offset=off, weights=w)
     assert fe3.params["x"] == pytest.approx(fe2.params["x"], rel=1e-8)
     # a column constant within every group is not identified
     z = rng.normal(size=120)[g]
-    fe4 = S.poisson_fe(y, pd.DataFrame({"x": x, "z": z}), g, offset=off)
+    fe4 = P.poisson_fe(y, pd.DataFrame({"x": x, "z": z}), g, offset=off)
     assert fe4.dropped == ["z"] and fe4.params["x"] == pytest.approx(fe.params["x"])
 
 

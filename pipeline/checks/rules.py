@@ -24,8 +24,8 @@ from ..errors import Problem
 from ..textcodes import Codes, ExtractCodes, column_codes
 from .instruments import instrument_problems
 from .locate import Locator, display_value, number_text
-from .surveys import survey_rules
 from .repeats import repeated_keys
+from .surveys import survey_rules
 
 #: tables whose rows must be dated on or after their referral's referral_date: table -> date column
 DATED_AFTER_REFERRAL = {"sp_contacts": "contact_date", "caseload_reviews": "review_date"}

@@ -147,10 +147,6 @@ def resolve(results: dict, spec: Spec | None, bound: dict[str, Any]) -> list[tup
 
 A = "activity"
 DQ = "data_quality"
-OT = "outcome_tools"
-SV = "surveys"
-SV_Q = "surveys.questions.{g}.{q}.waves.{w}"
-SV_BASE = "surveys.questionnaires.by_group_wave.{g}.{w}"
 PARTICIPANT_DIMS = "activity.participants.{dim}"
 
 
@@ -258,29 +254,6 @@ RELATIONS: list[Relation] = [
     *[Mean(f"wellbeing.ons4.{{i}}.{m}", "wellbeing.ons4.{i}.n_pairs", "ONS4 scores are whole numbers 0 to 10",
            low=lo, high=10, decimals=2)
       for m, lo in (("mean_baseline", 0), ("mean_followup", 0), ("mean_change", -10))],
-    # ---- other outcome instruments (outcome_tools): completion, pairs by change, transition tables
-    Share(f"{OT}.{{ins}}.completion_pct", f"{OT}.{{ins}}.n_with_baseline", "share assessed again",
-          numerator=f"{OT}.{{ins}}.n_completers"),
-    Sum(f"{OT}.{{ins}}.n_completers", f"{OT}.{{ins}}.n_with_baseline", "completers had a baseline", at_most=True),
-    Sum(f"{OT}.{{ins}}.scores.{{s}}.n_pairs", f"{OT}.{{ins}}.n_completers", "a score's pairs are completers",
-        at_most=True),
-    Sum(f"{OT}.{{ins}}.scores.{{s}}.change_pct.*", f"{OT}.{{ins}}.scores.{{s}}.n_pairs", "pairs by change", pct=True),
-    Share(f"{OT}.{{ins}}.scores.{{s}}.change_pct.{{k}}", f"{OT}.{{ins}}.scores.{{s}}.n_pairs", "share of pairs"),
-    Sum(f"{OT}.eq5d5l.dimensions.{{d}}.*", f"{OT}.eq5d5l.n_completers", "pairs by a dimension's change", pct=True),
-    Share(f"{OT}.eq5d5l.dimensions.{{d}}.{{k}}", f"{OT}.eq5d5l.n_completers", "share of pairs"),
-    Sum(f"{OT}.eq5d5l.paretian_pct.*", f"{OT}.eq5d5l.n_completers", "pairs by Paretian class", pct=True),
-    Share(f"{OT}.eq5d5l.paretian_pct.{{k}}", f"{OT}.eq5d5l.n_completers", "share of pairs"),
-    *[r for t, main in (("pam.level_transitions", "pam.scores.level"), ("wsas.band_transitions", "wsas.scores.total"))
-      for r in (Sum(f"{OT}.{t}.counts.{{r}}.*", f"{OT}.{t}.baseline.{{r}}", "a baseline row of the table"),
-                Sum(f"{OT}.{t}.counts.*.{{c}}", f"{OT}.{t}.followup.{{c}}", "a follow-up column of the table"),
-                Sum(f"{OT}.{t}.baseline.*", f"{OT}.{main}.n_pairs", "pairs by baseline"),
-                Sum(f"{OT}.{t}.followup.*", f"{OT}.{main}.n_pairs", "pairs by follow-up"))],
-    *[Mean(f"{OT}.{s}.{m}", f"{OT}.{s}.n_pairs", why, low=lo, high=hi, decimals=2)
-      for s, lo, hi, why in (("wsas.scores.total", 0, 40, "WSAS totals are whole numbers 0 to 40"),
-                             ("eq5d5l.scores.vas", 0, 100, "EQ VAS scores are whole numbers 0 to 100"),
-                             ("pam.scores.level", 1, 4, "PAM levels are whole numbers 1 to 4"),
-                             ("wellbeing_star.scores.{a}", 1, 10, "Well-being Star scores are whole numbers 1 to 10"))
-      for m, lo, hi in (("mean_baseline", lo, hi), ("mean_followup", lo, hi), ("mean_change", lo - hi, hi - lo))],
     # ---- clinical targets: per cohort and risk band, patients by number of targets met
     *[Sum(f"targets.{{c}}.{{b}}.{t}.*", "targets.{c}.{b}.n", f"patients by {t}", pct=True)
       for t in ("prior_pct", "after_pct", "change_pct")],
@@ -352,16 +325,6 @@ RELATIONS: list[Relation] = [
                       ("cost_benefit", "_gbp", "hospital.cost_benefit.n"),
                       ("cost_benefit.by_outcome.{o}", "_gbp", "hospital.cost_benefit.by_outcome.{o}.n"),
                       ("cost_benefit.net_of_budget", "_gbp", "hospital.cost_benefit.net_of_budget.n"))],
-    # ---- surveys: each group's questionnaires by wave; per question and wave, the answers (1..5
-    # and no_answer) add up to the wave's questionnaires, the base of every share
-    Sum(f"{SV}.questionnaires.by_group_wave.{{g}}.*", f"{SV}.questionnaires.by_group.{{g}}", "a group's waves"),
-    Sum(f"{SV_Q}.counts.*", SV_BASE, "every questionnaire answered the question on the scale, or not"),
-    Sum((f"{SV_Q}.counts.4", f"{SV_Q}.counts.5"), f"{SV_Q}.agree", "agreeing: agree or strongly agree"),
-    Sum(f"{SV_Q}.pct.*", SV_BASE, "answers by point of the scale", pct=True),
-    Share(f"{SV_Q}.pct.{{k}}", SV_BASE, "share of the questionnaires", numerator=f"{SV_Q}.counts.{{k}}"),
-    Share(f"{SV_Q}.agree_pct", SV_BASE, "share agreeing", numerator=f"{SV_Q}.agree"),
-    Sum(f"{SV_Q}.agree", SV_BASE, "those agreeing are some of the wave's questionnaires", at_most=True),
-    Same(f"{SV_Q}.counts.agree", f"{SV_Q}.agree", "the three-point breakdown's agreeing is the share's count"),
 ]
 
 
@@ -402,8 +365,9 @@ def _whole_extract_only(rel: Relation) -> bool:
 
 def relations(results: dict) -> list[Relation]:
     """The catalogue for one report (the fixed list and those that depend on published values)."""
-    from .catalogue_practices_caseload import PRACTICE_CASELOAD  # it builds on this module's types
+    from .catalogue_practices_caseload import PRACTICE_CASELOAD  # they build on this module's types
+    from .catalogue_tools_surveys import TOOLS_SURVEYS
 
-    rels = [r for r in (*RELATIONS, *PRACTICE_CASELOAD) if not (isinstance(r, Sum) and r.when is not None and not r.when(results))
+    rels = [r for r in (*RELATIONS, *PRACTICE_CASELOAD, *TOOLS_SURVEYS) if not (isinstance(r, Sum) and r.when is not None and not r.when(results))
             and not ("period" in results and _whole_extract_only(r))]
     return rels + list(worst_band_aliases(results)) + list(readmission_counts(results))

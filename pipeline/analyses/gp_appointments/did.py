@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..stats import Z95, FitResult, poisson_fe
+from ..poisson_fe import poisson_fe
+from ..stats import Z95, FitResult
 from .balance import Mean, Share
 from .counter import AppointmentCounter
 from .event_study import EventStudyRaw

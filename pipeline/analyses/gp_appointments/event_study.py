@@ -21,7 +21,8 @@ import pandas as pd
 
 from ...config import GPSettings
 from ..order import combine_codes
-from ..stats import FitResult, OneHot, poisson_fe
+from ..poisson_fe import OneHot, poisson_fe
+from ..stats import FitResult
 from .counter import AppointmentCounter
 
 EVENT_METHOD = ("conditional fixed-effects Poisson (patient effects), quarter indicators, log days in the "

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ...config import GPSettings
-from ..stats import FitResult, OneHot, poisson_fe, wald
+from ..poisson_fe import OneHot, poisson_fe
+from ..stats import FitResult, wald
 from .counter import AppointmentCounter
 from .did import did_panel, fit_did
 from .event_study import event_matrices, event_quarters
