@@ -256,11 +256,16 @@ def cmd_london(all_areas: bool) -> int:
         log(f"error: {e}")
         return EXIT_DATA
     # the borough reports compared show the comparison's markers: render each again (its results.json
-    # is kept as it is, so Make sees nothing new); one whose build products are gone is left as it is
+    # is kept as it is, so Make sees nothing new); one whose build products are gone, or were made by
+    # an older set of notebooks, is left as it is
     for slug in london["boroughs"]:
         _, _, build_dir, dest = target_dirs(slug)
-        if (dest / "results.json").exists() and (build_dir / "notebooks" / STAMP).exists():
+        executed = [build_dir / "notebooks" / STAMP] + [build_dir / "notebooks" / f"{n}.ipynb" for n in notebook_names()]
+        if (dest / "results.json").exists() and all(p.exists() for p in executed):
             publish(slug, refresh=True)
+        elif (dest / "results.json").exists():
+            log(f"[{slug}] left without the London markers: its build is gone or out of date "
+                f"(make report BOROUGH={slug} shows them)")
     return 0
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import paths, sections
 from .config import Settings, load_settings
-from .disclosure import SDC, Rules
+from .disclosure import Rules
 from .extract import Extract
 from .formatting import ci_text, fmt, p_text  # noqa: F401  (re-exported for notebooks)
 from .periods import Period, check_within, parse_period, restrict
@@ -35,7 +35,6 @@ class Context:
     borough: str
     extract: Extract
     settings: Settings
-    sdc: SDC
     fragments_dir: Path
     period: Period | None = None
     _activity: Extract | None = None
@@ -66,26 +65,6 @@ class Context:
 
     def missing(self, *tables: str) -> list[str]:
         return [t for t in tables if t not in self.extract.tables]
-
-    def save_section(self, name: str, data: dict[str, Any] | None, *, status: str = "ok",
-                     reason: str | None = None) -> dict[str, Any]:
-        """Write this notebook's section of results.json (already disclosure-controlled)."""
-        frag: dict[str, Any] = {"section": name, "status": status}
-        if status == "ok":
-            frag["data"] = data
-            frag["suppressed"] = [p for p in self.sdc.suppressed if p == name or p.startswith(name + ".")]
-        else:
-            frag["reason"] = reason
-        self.fragments_dir.mkdir(parents=True, exist_ok=True)
-        (self.fragments_dir / f"{name}.json").write_text(json.dumps(frag, indent=1, sort_keys=True) + "\n")
-        return frag
-
-    def not_run(self, name: str, needs: list[str] | None = None, reason: str | None = None) -> str:
-        """Record that a section could not run; returns the reason to show in the notebook."""
-        if reason is None:
-            reason = "this extract has no " + " or ".join(f"`{t}`" for t in (needs or [])) + " table"
-        self.save_section(name, None, status="not_run", reason=reason)
-        return reason
 
 
 def ensure_processed(borough: str) -> Path:
@@ -129,7 +108,7 @@ def setup(borough: str, processed_dir: str | Path | None = None,
     default_frag = paths.build_dir(borough) / (per.label if per else "") / "fragments"
     frag = Path(fragments_dir) if fragments_dir else default_frag
     _style()
-    return Context(borough, extract, settings, SDC(settings.disclosure), frag, per)
+    return Context(borough, extract, settings, frag, per)
 
 
 

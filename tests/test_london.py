@@ -230,9 +230,17 @@ def test_cli_london(reports, monkeypatch, capsys):
     from pipeline import cli
 
     monkeypatch.setattr(london.paths, "REPORTS", reports)
+    monkeypatch.setattr(london.paths, "BUILD", reports.parent / "build")  # no borough's build: none re-rendered
     assert cli.main(["london"]) == 0
     assert (reports / "london" / "index.html").exists()
     assert "[london] published" in capsys.readouterr().err
+    # a borough built by an older set of notebooks keeps its report as it is, and says so
+    slug = next(p.name for p in sorted(reports.iterdir()) if (p / "results.json").exists() and p.name != "london")
+    stale = reports.parent / "build" / slug / "notebooks"
+    stale.mkdir(parents=True)
+    (stale / cli.STAMP).touch()
+    assert cli.main(["london"]) == 0
+    assert f"[{slug}] left without the London markers" in capsys.readouterr().err
     empty = reports.parent / "empty"
     empty.mkdir()
     monkeypatch.setattr(london.paths, "REPORTS", empty)

@@ -13,8 +13,7 @@ A withheld value is ``None`` (``null`` in JSON, ``[c]`` in tables and text).
 from __future__ import annotations
 
 from ..formatting import SUPPRESSED_MARK, fmt
-from .legacy import SDC
 from .release import Published, Release, release
 from .rules import Rules
 
-__all__ = ["SDC", "SUPPRESSED_MARK", "Published", "Release", "Rules", "fmt", "release"]
+__all__ = ["SUPPRESSED_MARK", "Published", "Release", "Rules", "fmt", "release"]
