@@ -32,9 +32,11 @@ PRACTICE_CASELOAD: list[Relation] = [
     Sum((f"{PR}.referrals_with_list_size", f"{PR}.referrals_without_list_size"), f"{PR}.referrals",
         "referrals with and without a list size"),
     Sum(f"{PR}.referrals_pcn_differs_from_list", f"{PR}.referrals", "some referrals", at_most=True),
+    # the borough's rate is of the referrals with a list size; a PCN's or practice's all have one
     *[Share(f"{PR}.{unit}rate_per_1000_per_year", f"{PR}.{unit}patient_years", "referrals per 1,000 patient-years",
-            numerator=f"{PR}.{unit}referrals", scale=1000, part=False)
-      for unit in ("", "by_pcn.{p}.", "by_pcn.{p}.practices.{c}.")],
+            numerator=f"{PR}.{unit}{count}", scale=1000, part=False)
+      for unit, count in (("", "referrals_with_list_size"), ("by_pcn.{p}.", "referrals"),
+                          ("by_pcn.{p}.practices.{c}.", "referrals"))],
     # the same referrals in the activity section of a report on the whole extract
     Sum(f"{PR}.referrals", f"{A}.referrals", "all referrals", when=_whole_report),
     Sum(f"{PR}.by_pcn.*.practices.{{c}}.referrals", f"{A}.referrals_by_practice.{{c}}", "a practice's referrals",
