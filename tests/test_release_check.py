@@ -100,6 +100,19 @@ def test_the_worst_band_count_publishes_the_hidden_band_cell():
                                                  "ons4_detail": {"life_satisfaction": item}})) == []
 
 
+def test_a_published_count_behind_a_percentage_withheld_for_its_hidden_base_is_no_finding():
+    """60 escalations at red reviews are published; their share of red reviews is withheld because
+    the number of red reviews is: the count behind the share tells nothing new."""
+    esc = {"status": "ok", "escalations": 60, "by_rating_at_review": {"red": 60, "amber": 0, "green": 0},
+           "pct_of_reviews_at_rating": {"red": None, "amber": 0.0, "green": 0.0}}
+    cr = {"reviews": None, "reviews_by_rating": {"red": None, "amber": 120, "green": 145}, "escalations": esc}
+    assert differencing.attack(report(caseload_rag=cr)) == []
+    cr["reviews_by_rating"]["red"] = 65  # the base published: the share's count is back and it is no secret
+    esc["pct_of_reviews_at_rating"]["red"] = None
+    found = differencing.attack(report(caseload_rag=cr))
+    assert [f.classification for f in found] == [SUPPRESSED_RECOVERED]
+
+
 def test_a_period_report_publishes_what_the_whole_report_hides():
     whole = {"activity": {"referrals": 200, "referrals_by_month": {"2023-07": None, "2023-08": 195}}}
     period = {"period": {"label": "2023-07", "start": "2023-07-01", "end": "2023-07-31"},

@@ -17,10 +17,13 @@ rows of a two-way table add up to its column margins).
    determine exactly (by any combination of equations, across tables) is protected by hiding one
    more cell of the equations that pin it down, and the whole check runs again;
 4. **clean-up**: a cell hidden to protect another is published again when the cells hidden after
-   it already protect that one (the costliest to lose first).
+   it already protect that one (the costliest to lose first);
+5. **bounds**: a reader also knows each published count's rounding window, that a withheld count
+   is at least 1 and that none is negative; a hidden cell those bounds squeeze too closely
+   (:mod:`.bounds`) is protected like an exposed one, and steps 2-3 run again.
 
-Published cells are rounded, which already blurs any equation; the rules above hold even if a
-reader knew every published cell exactly.
+Steps 2-3 hold even if a reader knew every published cell exactly; step 5 reads them as a reader
+does, as rounded.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import bounds
 from .rules import Rules
 
 WIDELY_USED = 3  # figures resting on a count that make it the last choice for secondary suppression
@@ -92,14 +96,22 @@ def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell
         return (uses.get(c, 0) >= WIDELY_USED, c.value, c.id)
 
     hidden = {c: SMALL for c in cells if rules.is_small(c.value)}
-    while True:
-        _spread(groups, seen, hidden, rules, cost)
-        exposed = _determined(groups, seen, hidden)
-        if not exposed:
-            break
-        _protect(exposed, seen, hidden, cost)
+    _settle(groups, seen, hidden, rules, cost)
     _release_unneeded(groups, seen, hidden, rules, cost)
+    while loose := bounds.exposed(groups, seen, hidden, rules):
+        _protect(loose, seen, hidden, cost)
+        _settle(groups, seen, hidden, rules, cost)
     return hidden
+
+
+def _settle(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rules: Rules, cost) -> None:
+    """Secondary suppression and the linear audit, until neither hides anything more."""
+    while True:
+        _spread(groups, shown, hidden, rules, cost)
+        exposed = _determined(groups, shown, hidden)
+        if not exposed:
+            return
+        _protect(exposed, shown, hidden, cost)
 
 
 def _safe(groups: list[Group], shown: set[Cell], hidden: dict[Cell, str], rules: Rules) -> bool:

@@ -233,12 +233,16 @@ def attack(report: Published, model: Model | None = None) -> list[Finding]:
 
 def _reported_elsewhere(model: Model, v: Var, eqs: list[Equation], reported: set[Key]) -> bool:
     """One finding per quantity: a count published under two names is reported once, and the
-    count behind a hidden percentage under its hidden count."""
+    count behind a hidden percentage under its hidden count; a published count behind a percentage
+    hidden because its base is hidden tells nothing the report does not say (the base, if a reader
+    can bound it, is a finding of its own)."""
     for e in eqs:
         if e.at_most or len(e.coef) != 2:
             continue
         other = next(k for k in e.coef if k != v.key)
-        if other in reported or (v.kind == "pct" and model.vars[other].kind == "count" and model.vars[other].hidden):
+        base_hidden = v.base is not None and model.vars[v.base].hidden
+        if other in reported or (v.kind == "pct" and model.vars[other].kind == "count"
+                                 and (model.vars[other].hidden or base_hidden)):
             return True
     return False
 
