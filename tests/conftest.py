@@ -1,4 +1,5 @@
-"""Shared fixtures: small executed notebooks and a hand-made typed extract."""
+"""Shared fixtures: the hand-checked tiny extract, small executed notebooks, a hand-made typed
+extract, and built project copies."""
 
 import base64
 from datetime import date
@@ -6,6 +7,7 @@ from datetime import date
 import nbformat
 import pandas as pd
 import pytest
+from notebook_runs import TINY
 
 from pipeline.extract import Extract, ExtractConfig
 
@@ -30,6 +32,14 @@ def make_executed_notebook(path, title, body_html="<table class='sp-table'><tr><
                 nbformat.v4.new_markdown_cell("## A subsection")]
     nbformat.write(nb, path)
     return path
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """tests/fixtures/tiny loaded (its README has the hand-computed facts); one copy per module."""
+    from pipeline.load import load_extract
+
+    return load_extract(TINY)
 
 
 @pytest.fixture

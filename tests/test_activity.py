@@ -1,14 +1,13 @@
 """Activity and participants on the hand-checked tiny extract (tests/fixtures/tiny/README.md)."""
 
 import pytest
+from notebook_runs import TINY, run_notebook
 
-from pipeline import paths
 from pipeline.analyses import activity, labels
 from pipeline.config import DisclosureSettings
 from pipeline.disclosure import release
 from pipeline.load import load_extract
 
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
 OFF = DisclosureSettings(enabled=False)
 ON = DisclosureSettings()
 
@@ -48,13 +47,16 @@ def test_published_exact_when_control_is_off(raw):
 def test_published_with_default_control_hides_small_numbers(raw):
     pub = published(raw)
     out = pub.data
-    assert out["referrals"] == 10 and out["patients_seen"] == 10
+    # 12 referrals, each month's count withheld (1 or 0): under a published 10 (8..12), twelve months
+    # that are each at least 1 would each be exactly 1, so the total is withheld too
+    assert out["referrals"] is None and out["patients_seen"] == 10
     # 11 patients of 12 referrals: the one re-referral is a small count, and in the whole extract the
     # patients are the new referrals, so the patient count goes with the hidden new-referral count
     assert out["patients"] is None and out["new_vs_rereferrals"] == {"new": None, "re_referral": None}
-    assert out["contacts_booked"] == 30 and out["contacts_attended"] == 25
-    # 9 missed of 32 booked -> rounded 10 of 30; 25 attended over 10 seen (rounded), not 23 / 10
-    assert out["dna_or_cancelled_pct"] == 33.3 and out["mean_attended_contacts_per_patient_seen"] == 2.5
+    # 32 booked: 23 attended, 5 not attended, 4 cancelled. Published 10 missed would squeeze the two
+    # small counts under it, so the missed total, the attended total and what rests on them go
+    assert out["contacts_booked"] == 30 and out["contacts_attended"] is None
+    assert out["dna_or_cancelled_pct"] is None and out["mean_attended_contacts_per_patient_seen"] is None
     assert all(v in (0, None) for v in out["referrals_by_month"].values())
     assert "referrals_by_month.2022-04" in pub.suppressed
     assert out["participants"]["gender"]["female"] is None
@@ -99,19 +101,12 @@ def test_age_bands_follow_the_merton_dashboard():
 """
 
 import json  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
 from dataclasses import replace  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
 from pipeline.extract import Extract  # noqa: E402
 from pipeline.periods import parse_period, restrict  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return load_extract(TINY)
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +259,10 @@ def test_secondary_suppression_in_the_contacts_table(controlled):
 
 def test_rates_and_percentages_rest_on_rounded_counts(controlled):
     out, pub = controlled
-    assert out["referral_rates"]["per_1000_registered"] == 1.0  # 12 -> 10 referrals
+    # the rate would be 10 (12 rounded) per 10,000, but the referral count it rests on is withheld
+    # (twelve months of 1 under it), so the rate goes with it: a hidden cell is hidden everywhere
+    assert out["referrals"] is None and out["referral_rates"]["per_1000_registered"] is None
+    assert "referral_rates.per_1000_registered" in pub.suppressed
     assert out["referral_rates"]["by_pcn"]["PCN North"]["per_1000"] is None  # 7 referrals: suppressed
     assert "referral_rates.by_pcn.PCN North.per_1000" in pub.suppressed
     assert out["wait"]["within_14_days_pct"] is None  # the 0-7 and 8-14 bins are hidden
@@ -321,53 +319,28 @@ def test_only_referrals_and_contacts(tiny, drop_columns):
 
 # ---------------------------------------------------------------------------- the notebooks, end to end
 
-def run_notebook(name, extract, tmp_path, monkeypatch, enabled=True, period=None):
-    """Execute notebooks/<name>.py on ``extract`` (written as a processed folder); returns the
-    fragments folder and the executed notebook's text outputs."""
-    import jupytext
-    import nbformat
-    import papermill as pm
-
-    from pipeline.load import write_processed
-
-    processed = write_processed(extract, tmp_path / "processed")
-    if not enabled:
-        (processed / "settings.yml").write_text("disclosure:\n  enabled: false\n")
-    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    src = tmp_path / f"{name}.ipynb"
-    nbformat.write(jupytext.read(paths.NOTEBOOKS / f"{name}.py"), src)
-    frags = tmp_path / "fragments"
-    pm.execute_notebook(str(src), str(tmp_path / f"{name}.out.ipynb"), kernel_name="python3", progress_bar=False,
-                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
-                                                        "fragments_dir": str(frags), "period": period})
-    nb = nbformat.read(tmp_path / f"{name}.out.ipynb", as_version=4)
-    text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    return frags, text
-
-
-def test_activity_notebook_with_only_referrals_and_contacts(tiny, tmp_path, monkeypatch):
-    frags, text = run_notebook("20_activity", _thin(tiny), tmp_path, monkeypatch, enabled=False)
+def test_activity_notebook_with_only_referrals_and_contacts(tiny, tmp_path):
+    frags, text = run_notebook("20_activity", _thin(tiny), tmp_path, enabled=False)
     frag = json.loads((frags / "activity.json").read_text())
     assert frag["status"] == "ok" and frag["data"]["referrals"] == 12
     assert "no `signposting` table" in text and "Not available" not in text
     assert "Traceback" not in text
 
 
-def test_participants_notebook_runs_for_a_period(tiny, tmp_path, monkeypatch):
-    frags, text = run_notebook("30_participants", tiny, tmp_path, monkeypatch, enabled=True, period="2023-24")
+def test_participants_notebook_runs_for_a_period(tiny, tmp_path):
+    frags, text = run_notebook("30_participants", tiny, tmp_path, enabled=True, period="2023-24")
     assert "financial year 2023/24" in text
     assert not (frags / "participants.json").exists()  # published in the activity section
     frag = json.loads((frags / "activity.json").read_text())
     assert frag["data"]["period_covered"] == {"start": "2023-04-01", "end": "2024-03-31"}
 
 
-def test_participants_notebook_reads_the_fragment_the_activity_notebook_saved(tiny, tmp_path, monkeypatch):
-    frags, _ = run_notebook("20_activity", tiny, tmp_path, monkeypatch)
+def test_participants_notebook_reads_the_fragment_the_activity_notebook_saved(tiny, tmp_path):
+    frags, _ = run_notebook("20_activity", tiny, tmp_path)
     saved = frags / "activity.json"
     frag = json.loads(saved.read_text())
     frag["data"]["participants_summary"]["core20_pct"] = 99.9  # a marker: only the saved fragment has it
     saved.write_text(json.dumps(frag))
-    _, text = run_notebook("30_participants", tiny, tmp_path, monkeypatch)
+    _, text = run_notebook("30_participants", tiny, tmp_path)
     assert json.loads(saved.read_text()) == frag  # not published a second time
     assert "99.9% of referrals with a recorded IMD decile" in text

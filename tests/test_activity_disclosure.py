@@ -6,22 +6,13 @@ the section published before the disclosure layer gave such a count away."""
 from dataclasses import replace
 
 import pandas as pd
-import pytest
 
-from pipeline import paths
 from pipeline.analyses import activity
 from pipeline.config import DisclosureSettings
 from pipeline.disclosure import release
 from pipeline.extract import Extract
-from pipeline.load import load_extract
 
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
 MIN_COUNT = DisclosureSettings().min_count
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return load_extract(TINY)
 
 
 def extract(tiny, groups, contacts=None, signposts=None, target=None, pool=False):

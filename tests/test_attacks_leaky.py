@@ -5,6 +5,7 @@ is the truth, checked against the extract the report was built from (release_tru
 from pathlib import Path
 
 import pytest
+from notebook_runs import TINY
 from release_truth import cohort, mismatches, open_results
 
 from pipeline import paths
@@ -121,7 +122,7 @@ def test_tiny_mean_gives_the_people_seen_away(tiny):
 
 
 def test_tiny_recovered_values_are_the_truth(tiny):
-    ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    ex = load_extract(TINY)
     wrong, checked = mismatches(tiny.findings, {"": open_results(ex)}, cohort(ex))
     assert not wrong
     assert checked >= 100

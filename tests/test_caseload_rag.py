@@ -32,7 +32,6 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline import paths
 from pipeline.analyses import caseload_rag as C
 from pipeline.config import DisclosureSettings
 from pipeline.disclosure import release
@@ -41,14 +40,8 @@ from pipeline.load import load_extract
 from pipeline.release_check import differencing, from_results
 from pipeline.synthetic import PLANTED, generate
 
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
 OFF = DisclosureSettings(enabled=False)
 RULES = {"enabled": True, "min_count": 8, "rounding": 5, "min_base": 8, "pct_decimals": 1}
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return load_extract(TINY)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from notebook_runs import TINY, run_notebook
 
 from pipeline.analyses import gp_appointments as G
 from pipeline.analyses.gp_appointments import counter as GC
@@ -180,10 +181,9 @@ def test_tiny_fixture_by_hand():
     2023-06-20 after), P008, P009, P010 (0/0) -> 0%. k = 2: 2022/23 only P006, no appointments -> not
     estimable; 2023/24 P007..P009 -> 0%. k = 3: 2022/23 P006 -> not estimable; 2023/24 P007, P008 -> 0%.
     k = 4 needs referral dates 2023-03-31 .. 2023-04-02: nobody."""
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    ex = load_extract(TINY)
     out = published(G.compute(ex, load_settings()), OFF).data
     assert out["variance_pct"] == {"2022/23": {"3m": 0.0, "6m": None, "9m": None, "12m": None},
                                    "2023/24": {"3m": 0.0, "6m": 0.0, "9m": 0.0, "12m": None}}
@@ -393,54 +393,24 @@ def test_published_section_passes_the_independent_scanner(tmp_path):
 
 
 def test_nothing_suppressed_when_disclosure_control_is_off():
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    pub = published(G.compute(load_extract(paths.ROOT / "tests" / "fixtures" / "tiny"), load_settings()), OFF)
+    pub = published(G.compute(load_extract(TINY), load_settings()), OFF)
     assert pub.suppressed == []
 
 
 # ------------------------------------------------------------------------------ the notebook
-def _run_notebook(name, extract, tmp_path, enabled=True):
-    """Execute notebooks/<name>.py on ``extract`` written as a processed folder; (fragment, text)."""
-    import os
-    import sys
-
-    import jupytext
-    import nbformat
-    import papermill as pm
-
-    from pipeline import paths
-    from pipeline.load import write_processed
-
-    processed = write_processed(extract, tmp_path / "processed")
-    if not enabled:
-        (processed / "settings.yml").write_text("disclosure:\n  enabled: false\n")
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    src = tmp_path / f"{name}.ipynb"
-    nbformat.write(jupytext.read(paths.NOTEBOOKS / f"{name}.py"), src)
-    frags = tmp_path / "fragments"
-    pm.execute_notebook(str(src), str(tmp_path / f"{name}.out.ipynb"), kernel_name="python3", progress_bar=False,
-                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
-                                                        "fragments_dir": str(frags), "period": None})
-    nb = nbformat.read(tmp_path / f"{name}.out.ipynb", as_version=4)
-    text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    return json.loads(next(frags.glob("*.json")).read_text()), text
-
-
 def test_notebook_not_run_without_appointments_and_ok_on_tiny(tmp_path):
     from dataclasses import replace
 
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    tiny = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    tiny = load_extract(TINY)
     thin = replace(tiny, tables={k: v for k, v in tiny.tables.items() if k != "gp_appointments"})
-    frag, text = _run_notebook("60_gp_appointments", thin, tmp_path / "thin")
+    frag, text = run_notebook("60_gp_appointments", thin, tmp_path / "thin", section="gp_appointments")
     assert frag["section"] == "gp_appointments" and frag["status"] == "not_run"
     assert "gp_appointments" in frag["reason"] and "not available" in text
-    frag, text = _run_notebook("60_gp_appointments", tiny, tmp_path / "full", enabled=False)
+    frag, text = run_notebook("60_gp_appointments", tiny, tmp_path / "full", enabled=False, section="gp_appointments")
     assert frag["status"] == "ok" and frag["data"]["variance_pct"]["2022/23"]["3m"] == 0.0
     assert frag["data"]["matched_did"]["status"] == "not_run"
     assert "Which estimate to quote" in text and "Traceback" not in text

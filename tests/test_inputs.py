@@ -18,28 +18,16 @@ Facts about tests/fixtures/tiny used here (hand-computed from the CSV files):
 - health_budget_gbp: only R005, £250 (published in the hospital section, not here).
 """
 
-import json
-import os
-import sys
 from dataclasses import replace
 
 import pytest
+from notebook_runs import run_notebook
 
-from pipeline import paths
 from pipeline.analyses import inputs
 from pipeline.config import DisclosureSettings
 from pipeline.disclosure import release
 from pipeline.extract import Extract
-from pipeline.load import load_extract
 from pipeline.periods import parse_period, restrict
-
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return load_extract(TINY)
-
 
 OFF = DisclosureSettings(enabled=False)
 
@@ -161,39 +149,13 @@ def test_large_counts_are_rounded_before_the_rate(tiny):
     assert out["caseload"]["referred_per_fte_year"] == round(45 / (693.1 / 365.25), 1)
 
 
-def test_notebook_without_pcn_quarterly_is_not_run(tiny, tmp_path, monkeypatch):
-    import jupytext
-    import nbformat
-    import papermill as pm
-
-    from pipeline.load import write_processed
-
+def test_notebook_without_pcn_quarterly_is_not_run(tiny, tmp_path):
     ex = Extract(replace(tiny.config), {"referrals": tiny["referrals"], "sp_contacts": tiny["sp_contacts"]},
                  tiny.sha256)
-    processed = write_processed(ex, tmp_path / "processed")
-    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    src = tmp_path / "in.ipynb"
-    nbformat.write(jupytext.read(paths.NOTEBOOKS / "10_inputs.py"), src)
-    pm.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
-                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
-                                                        "fragments_dir": str(tmp_path / "f"), "period": None})
-    frag = json.loads((tmp_path / "f" / "inputs.json").read_text())
+    frag, _ = run_notebook("10_inputs", ex, tmp_path, section="inputs")
     assert frag["status"] == "not_run" and "pcn_quarterly" in frag["reason"]
 
 
-def test_notebook_runs_on_tiny(tiny, tmp_path, monkeypatch):
-    import jupytext
-    import nbformat
-    import papermill as pm
-
-    from pipeline.load import write_processed
-
-    processed = write_processed(tiny, tmp_path / "processed")
-    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    src = tmp_path / "in.ipynb"
-    nbformat.write(jupytext.read(paths.NOTEBOOKS / "10_inputs.py"), src)
-    pm.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
-                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
-                                                        "fragments_dir": str(tmp_path / "f"), "period": "2022-23"})
-    frag = json.loads((tmp_path / "f" / "inputs.json").read_text())
+def test_notebook_runs_on_tiny(tiny, tmp_path):
+    frag, _ = run_notebook("10_inputs", tiny, tmp_path, period="2022-23", section="inputs")
     assert frag["status"] == "ok" and frag["data"]["period_covered"] == {"start": "2022-04-01", "end": "2023-03-31"}

@@ -2,14 +2,12 @@
 
 import pandas as pd
 import pytest
+from notebook_runs import TINY
 
-from pipeline import paths
 from pipeline.analyses import activity
 from pipeline.checks import validate_extract
 from pipeline.load import load_extract
 from pipeline.periods import PeriodError, check_within, parse_period, restrict, split_target
-
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
 
 
 @pytest.mark.parametrize("label,kind,start,end", [

@@ -26,7 +26,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pipeline import paths
 from pipeline.analyses import practice_referrals as P
 from pipeline.areas import AREAS
 from pipeline.config import DisclosureSettings
@@ -39,14 +38,8 @@ from pipeline.synthetic import PLANTED, generate
 from pipeline.synthetic.build import new_world
 from pipeline.synthetic.practice_lists import planted_low_practice
 
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
 OFF = DisclosureSettings(enabled=False)
 RULES = {"enabled": True, "min_count": 8, "rounding": 5, "min_base": 8, "pct_decimals": 1}
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return load_extract(TINY)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from notebook_runs import TINY
 
 from pipeline.analyses import readmission as R
 from pipeline.config import DisclosureSettings, load_settings
@@ -366,10 +367,9 @@ def test_tiny_fixture_by_hand():
     """tests/fixtures/tiny: P005's index spell ends 2022-09-20 and an emergency readmission starts
     2022-10-15 (t = 25); P004's elective spell and C001 (never referred, no sp_index) are not index
     spells; P010 died but had no index. So 1 index patient, readmitted within 30 (not 14) days."""
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    ex = load_extract(TINY)
     raw = R.compute(ex, load_settings())
     assert raw.cohort[["patient_id", "time", "status"]].values.tolist() == [["P005", 25, 1]]
     out = release(R.publish, raw, OFF).data

@@ -5,13 +5,12 @@ import shutil
 
 import pytest
 import yaml
+from notebook_runs import TINY
 
 from pipeline import paths, scaffold
 from pipeline.config import load_settings
 from pipeline.contract import TABLES
 from pipeline.validation import format_summary, summarise
-
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
 
 
 @pytest.mark.parametrize("name, slug", [

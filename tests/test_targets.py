@@ -11,6 +11,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from notebook_runs import TINY, run_notebook
 from scipy import stats
 
 from pipeline.analyses import poisson_fe as P
@@ -468,10 +469,9 @@ def test_tiny_fixture_by_hand():
     (very high) have no measurements -> 0 / 0. P010 (first contact 2023-12-04) is not eligible.
     SMI P002 (very high; 2022-05-10): prior smoker, BMI 31.2, alcohol 20 -> 0; after non-smoker, BMI 29.4 -> 2.
     P009 (first contact 2023-09-12) is not eligible."""
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    ex = load_extract(TINY)
     out = release(T.publish, T.compute(ex, load_settings()), OFF).data
     d = out["diabetes"]
     assert d["high"]["n"] == 2 and d["high"]["prior_pct"] == {"0": 100.0, "1": 0.0, "2": 0.0, "3": 0.0}
@@ -697,55 +697,25 @@ def test_published_section_passes_the_independent_scanner(tmp_path):
 def test_nothing_suppressed_when_disclosure_control_is_off():
     """The e2e golden test builds tiny with disclosure control off and expects ``suppressed == []``:
     a share of nobody is not estimable, not suppressed."""
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    pub = release(T.publish, T.compute(load_extract(paths.ROOT / "tests" / "fixtures" / "tiny"), load_settings()), OFF)
+    pub = release(T.publish, T.compute(load_extract(TINY), load_settings()), OFF)
     assert pub.suppressed == []
     assert "detail.severe_mental_illness.by_target.alcohol.after.met_if_measured_pct" in pub.not_estimable
 
 
 # ------------------------------------------------------------------------------ the notebook
-def _run_notebook(name, extract, tmp_path, enabled=True):
-    """Execute notebooks/<name>.py on ``extract`` written as a processed folder; (fragment, text)."""
-    import os
-    import sys
-
-    import jupytext
-    import nbformat
-    import papermill as pm
-
-    from pipeline import paths
-    from pipeline.load import write_processed
-
-    processed = write_processed(extract, tmp_path / "processed")
-    if not enabled:
-        (processed / "settings.yml").write_text("disclosure:\n  enabled: false\n")
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    src = tmp_path / f"{name}.ipynb"
-    nbformat.write(jupytext.read(paths.NOTEBOOKS / f"{name}.py"), src)
-    frags = tmp_path / "fragments"
-    pm.execute_notebook(str(src), str(tmp_path / f"{name}.out.ipynb"), kernel_name="python3", progress_bar=False,
-                        cwd=str(paths.ROOT), parameters={"borough": "tiny", "processed_dir": str(processed),
-                                                        "fragments_dir": str(frags), "period": None})
-    nb = nbformat.read(tmp_path / f"{name}.out.ipynb", as_version=4)
-    text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/html", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    return json.loads((frags / "targets.json").read_text()), text
-
-
 def test_notebook_not_run_without_measurements_and_ok_on_tiny(tmp_path):
     from dataclasses import replace
 
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    tiny = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    tiny = load_extract(TINY)
     thin = replace(tiny, tables={k: v for k, v in tiny.tables.items() if k != "clinical_measurements"})
-    frag, text = _run_notebook("50_targets", thin, tmp_path / "thin")
+    frag, text = run_notebook("50_targets", thin, tmp_path / "thin", section="targets")
     assert frag["section"] == "targets" and frag["status"] == "not_run"
     assert "clinical_measurements" in frag["reason"] and "not available" in text
-    frag, text = _run_notebook("50_targets", tiny, tmp_path / "full", enabled=False)
+    frag, text = run_notebook("50_targets", tiny, tmp_path / "full", enabled=False, section="targets")
     assert frag["status"] == "ok" and frag["data"]["diabetes"]["high"]["after_pct"]["3"] == 50.0
     assert "Stuart" in text and "no comparison group" in text and "Traceback" not in text
 

@@ -5,11 +5,10 @@ import re
 import shutil
 
 import pytest
+from notebook_runs import TINY
 
 from pipeline import cli, paths
 from pipeline.validation import format_summary, section_requirements, summarise
-
-TINY = paths.ROOT / "tests" / "fixtures" / "tiny"
 
 
 @pytest.fixture

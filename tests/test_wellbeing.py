@@ -10,6 +10,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from notebook_runs import TINY
 from scipy import stats
 
 from pipeline.analyses import wellbeing as W
@@ -407,10 +408,9 @@ def test_tiny_fixture_by_hand():
     life_satisfaction 3 -> 6 and 2 -> 5: mean 2.5 -> 5.5, change +3 (no variation: p not estimable);
     happiness 3 -> 5 and 2 -> 6: changes +2, +4, mean 3, SD sqrt(2), SE 1, t(0.975, 1) = 12.706
     -> CI 3 +/- 12.706; t = 3 on 1 df -> p = 0.2048."""
-    from pipeline import paths
     from pipeline.load import load_extract
 
-    ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    ex = load_extract(TINY)
     pub = release(W.publish, W.compute(ex, load_settings()), OFF)
     out = pub.data
     ls = out["ons4"]["life_satisfaction"]
