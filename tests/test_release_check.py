@@ -291,6 +291,14 @@ def test_a_number_results_json_withholds_is_reported():
     assert f.file == "notebooks/20_activity.ipynb"
 
 
+def test_a_unit_written_in_the_template_is_not_a_figure():
+    rep = report(activity={"fte_per_100k": 22.98})
+    rep.notebooks = {"10_inputs.ipynb": _notebook('nb.show(fig, alt=f"({x} per 100,000).")',
+                                                 "<p>FTE: 22.98 per 100,000.</p><p>4,321 per week</p>")}
+    f = only(traceability.attack(rep), SHOWN_BUT_WITHHELD)  # the unit is traced; 4,321 is not a unit here
+    assert f.recovered["number"] == "4,321"
+
+
 # ---------------------------------------------------------------------------------- verdict and command line
 
 def test_the_verdict_passes_a_safe_report_and_fails_a_leaky_one():

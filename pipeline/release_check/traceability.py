@@ -131,13 +131,17 @@ def template_text(report: Published) -> str:
 
 def _in_template(text: str, start: int, end: int, template: str) -> bool:
     """Is this number, read with a word or two either side, written in the template? (A
-    threshold such as ``<0.001`` counts when the template writes it.)"""
+    threshold such as ``<0.001`` counts when the template writes it; a number of thousands with the
+    one word before it, such as ``per 100,000``, is a unit.)"""
     if start and text[start - 1] in "<>\u2264\u2265" and text[start - 1:end] in template:
         return True
     left = text[max(0, start - 40):start].split()
     right = text[end:end + 40].split()
     num = text[start:end]
-    for lw, rw in ((1, 1), (2, 0), (0, 2), (3, 0), (0, 3)):
+    combos = ((1, 1), (2, 0), (0, 2), (3, 0), (0, 3))
+    if "," in num:  # a unit written out in the template: "per 100,000", "per 1,000"
+        combos = ((1, 0), *combos)
+    for lw, rw in combos:
         if (lw and len(left) < lw) or (rw and len(right) < rw):
             continue
         snippet = " ".join(left[len(left) - lw:] + [num] + right[:rw]) if lw else " ".join([num] + right[:rw])
