@@ -72,7 +72,8 @@ if sec.ok:
     tot = inp["fte_total_by_quarter"]
     nb.show(fig, alt=(f"Link-worker FTE by PCN and per 100,000 registered patients, quarter by quarter from {q[0]} to "
                       f"{q[-1]}: {nb.fmt(tot[q[0]], 2)} FTE in all PCNs in the first quarter and {nb.fmt(tot[q[-1]], 2)} "
-                      f"in the last ({nb.fmt(per[0], 2)} and {nb.fmt(per[-1], 2)} per 100,000)."))
+                      f"in the last ({nb.fmt(per[0], 2)} and {nb.fmt(per[-1], 2)} per 100,000)."),
+            data=inputs.fte_table(inp))
 
 # %% [markdown]
 # ## Caseload per FTE against the guidance
@@ -112,7 +113,7 @@ if sec.ok:
         nb.show(fig, alt=(f"People seen per full-time-equivalent link worker a year in each of {len(shown)} PCNs, "
                           f"against the guidance band of {lo}–{hi}: {verdicts.count('below')} below, "
                           f"{verdicts.count('within')} within and {verdicts.count('above')} above; all PCNs together "
-                          f"{nb.fmt(c['seen_per_fte_year'], 0)}."))
+                          f"{nb.fmt(c['seen_per_fte_year'], 0)}."), data=inputs.caseload_table(inp))
     if c["by_financial_year"]:
         rows = [(y, r["fte_years"], r["people_referred"], r["referred_per_fte_year"], r["people_seen"],
                  r["seen_per_fte_year"]) for y, r in c["by_financial_year"].items()]

@@ -61,7 +61,7 @@ def largest(cells):
 
 def hbar(ax, cells, title, xlabel="Referrals (rounded to 5)", order=None, top=None):
     """Horizontal bars of published counts; a withheld cell is drawn as an empty bar marked [c]."""
-    keys = order or sorted(cells, key=lambda k: -(cells[k] or 0))
+    keys = order or bar_order(cells)
     keys = keys[:top] if top else keys
     y = list(range(len(keys)))[::-1]
     ax.barh(y, [cells[k] or 0 for k in keys], color=BLUE)
@@ -74,12 +74,21 @@ def hbar(ax, cells, title, xlabel="Referrals (rounded to 5)", order=None, top=No
     ax.set_title(title)
 
 
+def count_frame(cells, label, value="Referrals", keys=None):
+    """Published counts as a table: a row per group (``keys``: their order), ``None`` where withheld."""
+    keys = list(cells) if keys is None else keys
+    return pd.DataFrame({label: [nice(k) for k in keys], value: pd.Series([cells[k] for k in keys], dtype=object)})
+
+
+def bar_order(cells):
+    """The groups in the order ``hbar`` draws them, top to bottom."""
+    return sorted(cells, key=lambda k: -(cells[k] or 0))
+
+
 def count_table(cells, label, pct=None):
-    keys = list(cells)
-    df = pd.DataFrame({label: [nice(k) for k in keys],
-                       "Referrals": pd.Series([cells[k] for k in keys], dtype=object)})
+    df = count_frame(cells, label)
     if pct is not None:
-        df["%"] = pd.Series([pct.get(k) for k in keys], dtype=object)
+        df["%"] = pd.Series([pct.get(k) for k in cells], dtype=object)
     return nb.table(df)
 
 
@@ -174,7 +183,7 @@ if sec.ok:
     if tgt:
         alt += (f"; against the monthly target of {tgt['lower']} to {tgt['upper']}, {tgt['months_below']} months were "
                 f"below it, {tgt['months_within']} within and {tgt['months_above']} above")
-    nb.show(fig, alt=alt + ".")
+    nb.show(fig, alt=alt + ".", data=count_frame(by_month, "Month", "Referrals (rounded to 5)"))
     if tgt:
         unknown = (f", and {tgt['months_unknown']} could not be judged because their count is withheld"
                    if tgt["months_unknown"] else "")
@@ -226,7 +235,11 @@ if sec.ok and showable(act["referrals_by_source"]) and showable(act["referrals_b
     src, why = largest(act["referrals_by_source"]), largest(act["referrals_by_reason"])
     nb.show(fig, alt=f"Referrals by source and by reason (rounded to 5): most came from {nice(src)} "
                      f"({nb.fmt(act['referrals_by_source'][src])}), and the most common reason was {nice(why)} "
-                     f"({nb.fmt(act['referrals_by_reason'][why])}).")
+                     f"({nb.fmt(act['referrals_by_reason'][why])}).",
+            data=pd.DataFrame([(by, nice(k), cells[k]) for by, cells in (("Referral source", act["referrals_by_source"]),
+                                                                         ("Reason for referral", act["referrals_by_reason"]))
+                               for k in bar_order(cells)],
+                              columns=["Grouped by", "Group", "Referrals (rounded to 5)"], dtype=object))
 elif sec.ok:
     display(nb.md("Too few referrals in each group to show after disclosure control."))
 
@@ -272,7 +285,9 @@ if sec.ok:
         ax.set_title("Days from referral to first contact")
         nb.show(fig, alt="Referrals by days from referral to first contact (rounded to 5): "
                          + "; ".join(f"{b} days {nb.fmt(dist[b])}" for b in w["bins"])
-                         + f". The median wait was {nb.fmt(w['median_days'], 0)} days.")
+                         + f". The median wait was {nb.fmt(w['median_days'], 0)} days.",
+                data=pd.DataFrame({"Days from referral to first contact": [f"{b} days" for b in w["bins"]],
+                                   "Referrals (rounded to 5)": pd.Series([dist[b] for b in w["bins"]], dtype=object)}))
 
 # %% [markdown]
 # ## Closures
@@ -315,7 +330,8 @@ elif sec.ok:
         hbar(ax, cats, "Signposts by service category", xlabel="Signposts (rounded to 5)")
         cat = largest(cats)
         nb.show(fig, alt=f"Signposts by service category (rounded to 5); the most used category was {nice(cat)} "
-                         f"({nb.fmt(cats[cat])} signposts, {nb.fmt(sp['by_category_pct'][cat], 1)}%).")
+                         f"({nb.fmt(cats[cat])} signposts, {nb.fmt(sp['by_category_pct'][cat], 1)}%).",
+                data=count_frame(cats, "Service category", "Signposts (rounded to 5)", bar_order(cats)))
 
 # %% [markdown]
 # ## Unmet needs: the gap report

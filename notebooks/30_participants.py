@@ -130,14 +130,13 @@ elif sec.ok:
             alt += (f" The most over-represented group among referrals is {LABELS[col].lower()} {k.replace('_', ' ')}: "
                     f"{nb.fmt(vs['columns'][col]['referred_pct'][k], 1)}% of referred people against "
                     f"{nb.fmt(vs['columns'][col]['pool_pct'][k], 1)}% of the pool.")
-        nb.show(fig, alt=alt, rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
-        rows = []
-        for col in shown:
-            r, p = vs["columns"][col]["referred_pct"], vs["columns"][col]["pool_pct"]
-            for i, k in enumerate(ordered(col, list(r))):
-                rows.append((LABELS[col] if i == 0 else "", k.replace("_", " "), r[k], p[k]))
-        display(nb.table(pd.DataFrame(rows, columns=["Characteristic", "Group", "% of referred people",
-                                                     "% of comparison pool"], dtype=object)))
+        rows = [(LABELS[col], k.replace("_", " "), vs["columns"][col]["referred_pct"][k], vs["columns"][col]["pool_pct"][k])
+                for col in shown for k in ordered(col, list(vs["columns"][col]["referred_pct"]))]
+        drawn = pd.DataFrame(rows, columns=["Characteristic", "Group", "% of referred people", "% of comparison pool"],
+                             dtype=object)
+        nb.show(fig, alt=alt, rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()), data=drawn)
+        display(nb.table(drawn.assign(Characteristic=drawn["Characteristic"].where(
+            drawn["Characteristic"].ne(drawn["Characteristic"].shift()), ""))))
 
 # %% [markdown]
 # ## Reading

@@ -52,10 +52,7 @@ from pipeline.analyses import gp_appointments as gp
 
 sec = nb.section("gp_appointments", borough, processed_dir, fragments_dir, period)
 ga = sec.data
-
-
-def months(k):
-    return f"{k[:-1]} months"
+months = gp.window_label
 
 
 # %% [markdown]
@@ -122,7 +119,8 @@ if shown:
     ax.legend(title="Financial year (bar pattern)", fontsize=8)
     said = [f"{c}: " + ", ".join(f"{nb.fmt(var[c][k], 1, '%')} at {months(k)}" for k in ks) for c in cohorts]
     nb.show(fig, alt="Bar chart of the % change in GP appointments after referral against before, by financial "
-                     "year of referral and window (published method, [c] where withheld): " + "; ".join(said) + ".")
+                     "year of referral and window (published method, [c] where withheld): " + "; ".join(said) + ".",
+            data=gp.variance_chart_table(ga))
 
 # %% [markdown]
 # ## GP use quarter by quarter around referral (event study)
@@ -190,7 +188,7 @@ if sec.ok:
         if comp:
             alt += (f"; for matched comparison patients {rr(comp, '-1')} in the quarter before and {rr(comp, '1')} "
                     "in the quarter after")
-        nb.show(fig, alt=alt + ".")
+        nb.show(fig, alt=alt + ".", data=gp.event_study_table(ga))
 
 # %% [markdown]
 # ## Matched comparison: difference in differences

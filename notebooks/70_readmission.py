@@ -124,7 +124,8 @@ if shown:
                       f"rising to {nb.fmt(rd['curve'][str(last)]['readmission_pct'], 1)}% by day {last}"
                       + (", with death shown as a competing event" if rd["deaths_modelled"] else "")
                       + "; the naive 1 - Kaplan-Meier curve on the right lies above it because it treats people "
-                        "who died as if they could still be readmitted."), layout=False)
+                        "who died as if they could still be readmitted."), layout=False,
+            data=readmission.curve_table(rd))
 
 # %% [markdown]
 # ## Comparison with the 30-day benchmark

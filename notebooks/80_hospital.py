@@ -116,7 +116,10 @@ if hsec.ok and any(d["mean"] is not None for d in hs["bed_days_saved"]["by_outco
     ax.set_xlim(0, max([m for m in means if m is not None] or [1]) * 1.5)
     nb.show(fig, alt="Mean bed days saved per referral by service outcome, by the service's own estimate: "
                      + "; ".join(f"{OUT[g].lower()} {nb.fmt(m, 1)} days" for g, m in zip(groups, means, strict=True))
-                     + ".")
+                     + ".",
+            data=pd.DataFrame([(OUT[g], by[g]["n"], by[g]["mean"]) for g in groups], dtype=object,
+                              columns=["Service outcome", "Referrals with an estimate (rounded)",
+                                       "Mean bed days saved per referral"]))
 
 # %%
 if hsec.ok:
@@ -155,7 +158,9 @@ if hsec.ok and hs["health_budget"]["recipients"]:
     ax.set_ylim(0, top * 1.2)
     ax.set_title("Amount of one-off personal health budget")
     nb.show(fig, alt="Recipients of a one-off personal health budget by amount (rounded to 5, [c] withheld): "
-                     + "; ".join(f"{hb['bin_labels'][k]} {nb.fmt(v)}" for k, v in zip(keys, vals, strict=True)) + ".")
+                     + "; ".join(f"{hb['bin_labels'][k]} {nb.fmt(v)}" for k, v in zip(keys, vals, strict=True)) + ".",
+            data=pd.DataFrame([(hb["bin_labels"][k], v) for k, v in zip(keys, vals, strict=True)], dtype=object,
+                              columns=["Amount of budget", "Recipients (rounded to 5)"]))
 
 # %%
 if hsec.ok:
@@ -239,7 +244,9 @@ if wsec.ok:
     nb.show(fig, alt=(f"A&E attendances per 100,000 (circles, solid line) and link-worker FTE per 100,000 (squares, "
                       f"dashed line) over all PCNs by quarter: from {nb.fmt(first['ae_per_100k'], 1)} and "
                       f"{nb.fmt(first['splw_fte_per_100k'], 2)} in {first['label']} to {nb.fmt(last['ae_per_100k'], 1)} "
-                      f"and {nb.fmt(last['splw_fte_per_100k'], 2)} in {last['label']}."))
+                      f"and {nb.fmt(last['splw_fte_per_100k'], 2)} in {last['label']}."),
+            data=pd.DataFrame([(v["label"], v["ae_per_100k"], v["splw_fte_per_100k"]) for v in bq.values()], dtype=object,
+                              columns=["Quarter", "A&E attendances per 100,000", "Link-worker FTE per 100,000"]))
 
 
 # %%
@@ -289,7 +296,8 @@ if wsec.ok:
                   and (r["ci95"][0] > 0 or r["ci95"][1] < 0)] for name, m in wr["seed_models"].items()}
     nb.show(fig, alt="Coefficients of the published specification with 95% intervals, one panel per outcome; "
                      + "; ".join(f"for {wr['seed_models'][n]['outcome']} the intervals of "
-                                 f"{', '.join(t) if t else 'no term'} exclude zero" for n, t in sig.items()) + ".")
+                                 f"{', '.join(t) if t else 'no term'} exclude zero" for n, t in sig.items()) + ".",
+            data=workforce.coefficient_table(wr))
 
 # %%
 if wsec.ok:

@@ -90,7 +90,7 @@ if ran:
     low = [f"{t}.{c}" for t, cols in comp.items() for c, v in cols.items()
            if v is not None and v < dq["complete_enough_pct"]]
     hidden = sum(v is None for cols in comp.values() for v in cols.values())
-    nb.show(fig, layout=False,  # laid out by hand above
+    nb.show(fig, layout=False, data=data_quality.completeness_table(dq),  # laid out by hand above
             alt=(f"Completeness of every column of the {len(comp)} tables provided, as the % of rows filled in "
                  f"(printed in each cell): {len(low)} columns are below {nb.fmt(dq['complete_enough_pct'], 0)}%"
                  + (f" ({', '.join(low[:8])}{', ...' if len(low) > 8 else ''})" if low else "")
@@ -127,7 +127,8 @@ if ran:
         nb.show(fig, alt=(f"Share of referrals with each optional column filled in, by financial year from {years[0]} "
                           f"to {years[-1]} (printed in each cell); "
                           + (f"recording changed by 10 points or more for {', '.join(moved)}" if moved
-                             else "no column changed by 10 points or more") + "."))
+                             else "no column changed by 10 points or more") + "."),
+                data=data_quality.completeness_by_year_table(dq))
     else:
         display(nb.md("Too few referrals in each year to show."))
 

@@ -176,12 +176,12 @@ def _style() -> None:
     pd.set_option("display.max_rows", 60)
 
 
-def show(fig: Any, alt: str | None = None, *, data: pd.DataFrame | None = None, layout: bool = True,
-         **tight: Any) -> None:
+def show(fig: Any, alt: str | None = None, *, data: pd.DataFrame, layout: bool = True, **tight: Any) -> None:
     """Show a figure with its alternative text: ``alt`` states the figure's message in a sentence
     or two (what a reader who cannot see it needs), and becomes the image's ``alt`` in the report.
-    ``data``: the published numbers the chart draws, as a table; the report offers them as a CSV
-    file beside the chart, which is also the chart's table alternative.
+    ``data`` (required): the published numbers the chart draws, as a table (withheld values as
+    ``None``); the report offers them as a CSV file beside the chart, which is also the chart's
+    table alternative. A chart with nothing to tabulate is a bug, so there is no default.
 
     ``layout``: run ``fig.tight_layout(**tight)`` first (``False`` for a figure laid out by hand).
     The figure is drawn once, to PNG, at its own size; one whose title or axis label overhangs
@@ -193,15 +193,16 @@ def show(fig: Any, alt: str | None = None, *, data: pd.DataFrame | None = None, 
     import matplotlib.pyplot as plt
     from IPython.display import display
 
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"show(data=...) takes the chart's published numbers as a DataFrame, not {type(data).__name__}")
     if layout:
         fig.tight_layout(**tight)
     fig.set_layout_engine(None)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight" if _overhangs(fig) else None)
     plt.close(fig)
-    bundle = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": alt or "<figure>"}
-    if data is not None:
-        bundle[CSV_MIME] = csv_text(data)
+    bundle = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": alt or "<figure>",
+              CSV_MIME: csv_text(data)}
     display(bundle, raw=True, metadata={"image/png": {"alt": alt}} if alt else None)
 
 

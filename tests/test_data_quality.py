@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from notebook_runs import TINY, run_notebook
 
+from pipeline import nb
 from pipeline.analyses import data_quality as dq
 from pipeline.analyses.data_quality_text import limitations
 from pipeline.analyses.referral_index import ReferralIndex
@@ -229,3 +230,27 @@ def test_ons4_follow_up_matches_groupby_by_referral_and_item():
     want = set(span[(span["max"] - span["min"]).dt.days >= 28].reset_index()["referral_id"])
     assert has.tolist() == ref["referral_id"].isin(set(ons["referral_id"])).tolist() == [True] * 5
     assert paired.tolist() == ref["referral_id"].isin(want).tolist() == [True, False, False, False, False]
+
+
+def test_completeness_tables_hold_the_published_shares(exact):
+    t = dq.completeness_table(exact)
+    assert list(t.columns) == ["Table", "Column", "% of rows filled in"]
+    assert t.values.tolist() == [[tb, c, v] for tb, cols in exact["completeness"].items() for c, v in cols.items()]
+    ref = t[t["Table"] == "referrals"].set_index("Column")["% of rows filled in"]
+    assert (ref["first_contact_date"], ref["closure_date"]) == (91.7, 33.3)
+    y = dq.completeness_by_year_table(exact)
+    assert list(y.columns) == ["Column of referrals", "Financial year", "% of referrals filled in"]
+    assert y[y["Column of referrals"] == "risk_band"].values.tolist() == [["risk_band", "2022/23", 100.0],
+                                                                          ["risk_band", "2023/24", 80.0]]
+
+
+def test_completeness_tables_keep_withheld_shares_withheld(tiny):
+    pub = publish(tiny, DisclosureSettings())
+    withheld = [(t, c) for t, cols in pub.data["completeness"].items() for c, v in cols.items() if v is None]
+    assert withheld, "the tiny extract has shares resting on few rows"
+    text = nb.csv_text(dq.completeness_table(pub.data))
+    for t, c in withheld:
+        assert f"{t},{c},[c]" in text.splitlines()
+    years = [(c, y) for c, ys in pub.data["completeness_by_year"].items() for y, v in ys.items() if v is None]
+    text = nb.csv_text(dq.completeness_by_year_table(pub.data))
+    assert years and all(f"{c},{y},[c]" in text.splitlines() for c, y in years)

@@ -5,6 +5,7 @@ import re
 
 import nbformat
 import pandas as pd
+import pytest
 
 from pipeline import downloads, nb
 
@@ -48,3 +49,22 @@ def test_downloads_are_named_linked_offline_and_written_with_a_dictionary(tmp_pa
     readme = (tmp_path / "tables" / "README.md").read_text()
     assert "## 20_activity-01-referrals-by-month.csv" in readme and "| Referrals | numbers ([c] where withheld) |" in readme
     assert "| Month | text" in readme and "disclosure control" in readme
+
+
+def test_a_chart_must_carry_its_numbers(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [10, 0])
+    with pytest.raises(TypeError):
+        nb.show(fig, alt="bars")  # no data=: a chart with nothing to tabulate is a bug
+    with pytest.raises(TypeError):
+        nb.show(fig, alt="bars", data=None)
+    nb.show(fig, alt="bars", data=pd.DataFrame({"Group": ["a", "b"], "n": [10, None]}, dtype=object))
+    assert shown[0]["text/csv"] == "Group,n\na,10\nb,[c]\n" and shown[0]["image/png"]

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from notebook_runs import TINY, run_notebook
 
+from pipeline import nb
 from pipeline.analyses import gp_appointments as G
 from pipeline.analyses.gp_appointments import counter as GC
 from pipeline.analyses.gp_appointments import event_study as GE
@@ -414,3 +415,38 @@ def test_notebook_not_run_without_appointments_and_ok_on_tiny(tmp_path):
     assert frag["status"] == "ok" and frag["data"]["variance_pct"]["2022/23"]["3m"] == 0.0
     assert frag["data"]["matched_did"]["status"] == "not_run"
     assert "Which estimate to quote" in text and "Traceback" not in text
+
+
+# ------------------------------------------------------------------------------ the charts' numbers
+def test_variance_chart_table_holds_the_published_variance():
+    from pipeline import paths
+    from pipeline.load import load_extract
+
+    ex = load_extract(paths.ROOT / "tests" / "fixtures" / "tiny")
+    out = published(G.compute(ex, load_settings()), OFF).data
+    t = G.variance_chart_table(out)
+    assert list(t.columns) == ["Financial year of referral", "Window before and after referral",
+                               "% change in GP appointments (after vs before)"]
+    assert t.values.tolist() == [[c, f"{k[:-1]} months", v] for c in sorted(out["variance_pct"])
+                                 for k, v in out["variance_pct"][c].items()]
+    lines = nb.csv_text(t).splitlines()
+    assert lines[1:3] == ["2022/23,3 months,0.0", "2022/23,6 months,[c]"]  # 6m not estimable: withheld
+
+
+EVENT = {"reference_quarter": -4, "quarters": {
+    "-4": {"n_patients": 40, "rate_ratio": 1.0, "ci95": None, "reference": True},
+    "-1": {"n_patients": 40, "rate_ratio": 1.52, "ci95": [1.21, 1.9]},
+    "1": {"n_patients": 35, "rate_ratio": None, "ci95": None}}}
+
+
+def test_event_study_table_holds_both_groups_and_leaves_the_reference_interval_empty():
+    comp = {"quarters": {"-4": {"rate_ratio": 1.0, "ci95": None, "reference": True},
+                         "-1": {"rate_ratio": 0.98, "ci95": [0.8, 1.2]}}}
+    t = G.event_study_table({"event_study": EVENT, "matched_did": {"event_study_comparison": comp}})
+    assert list(t.columns) == ["Group", "Quarter relative to referral", "Rate ratio of GP appointments (vs quarter -4)",
+                               "95% CI low", "95% CI high"]
+    assert nb.csv_text(t).splitlines()[1:] == [
+        "Referred patients,-4,1.0,,", "Referred patients,-1,1.52,1.21,1.9", "Referred patients,1,[c],[c],[c]",
+        "Matched comparison patients,-4,1.0,,", "Matched comparison patients,-1,0.98,0.8,1.2"]
+    alone = G.event_study_table({"event_study": EVENT, "matched_did": {"status": "not_run"}})
+    assert set(alone["Group"]) == {"Referred patients"}

@@ -23,6 +23,7 @@ from dataclasses import replace
 import pytest
 from notebook_runs import run_notebook
 
+from pipeline import nb
 from pipeline.analyses import inputs
 from pipeline.config import DisclosureSettings
 from pipeline.disclosure import release
@@ -159,3 +160,31 @@ def test_notebook_without_pcn_quarterly_is_not_run(tiny, tmp_path):
 def test_notebook_runs_on_tiny(tiny, tmp_path):
     frag, _ = run_notebook("10_inputs", tiny, tmp_path, period="2022-23", section="inputs")
     assert frag["status"] == "ok" and frag["data"]["period_covered"] == {"start": "2022-04-01", "end": "2023-03-31"}
+
+
+def test_fte_table_holds_the_published_fte_by_quarter(exact):
+    t = inputs.fte_table(exact)
+    assert list(t.columns) == ["Quarter starting", "PCN North (FTE)", "PCN South (FTE)",
+                               "All PCNs given: FTE per 100,000 registered"]
+    assert list(t["Quarter starting"]) == exact["quarters"]
+    assert list(t["PCN North (FTE)"]) == [1.0, 1.0, 1.5, 1.5]
+    assert list(t["PCN South (FTE)"]) == [0.5, 0.5, 0.8, 0.8]
+    assert list(t["All PCNs given: FTE per 100,000 registered"]) == [15.0, 15.0, 22.98, 22.98]
+
+
+def test_fte_table_keeps_a_missing_rate_withheld_and_a_missing_quarter_empty(exact):
+    inp = json.loads(json.dumps(exact))
+    inp["fte_per_100k_registered_by_quarter"]["2022-07-01"] = None
+    del inp["fte_by_pcn_quarter"]["PCN South"]["2023-01-01"]
+    lines = nb.csv_text(inputs.fte_table(inp)).splitlines()
+    assert lines[2] == "2022-07-01,1.0,0.5,[c]"
+    assert lines[4] == "2023-01-01,1.5,,22.98"
+
+
+def test_caseload_table_holds_the_published_rates_and_withheld_ones_stay_withheld(exact, tiny):
+    t = inputs.caseload_table(exact)
+    assert t.values.tolist() == [["PCN North", 2.4, "below"], ["PCN South", 3.1, "below"]]
+    assert list(t.columns) == ["PCN", "People seen per FTE-year", "Against the guidance of 200–250"]
+    hidden = publish(inputs.compute(tiny), DisclosureSettings()).data
+    text = nb.csv_text(inputs.caseload_table(hidden))
+    assert text.splitlines()[1:] == ["PCN North,[c],[c]", "PCN South,[c],[c]"]

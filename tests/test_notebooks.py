@@ -46,3 +46,33 @@ def test_package_importable_from_the_notebooks_folder():
                          cwd=paths.NOTEBOOKS, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert str(paths.ROOT / "pipeline") in out.stdout
+
+
+def shows_without_data(source: str) -> list[int]:
+    """Lines of ``show(...)`` / ``nb.show(...)`` calls in ``source`` that pass no ``data=``."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if (isinstance(f, ast.Name) and f.id == "show") or (isinstance(f, ast.Attribute) and f.attr == "show"
+                                                           and isinstance(f.value, ast.Name) and f.value.id == "nb"):
+            if not any(k.arg == "data" for k in node.keywords):
+                out.append(node.lineno)
+    return out
+
+
+def test_the_chart_check_finds_a_chart_without_its_numbers():
+    src = ("nb.show(fig, alt='a')\n"
+           "nb.show(fig, alt='b', data=df)\n"
+           "show(fig, layout=False)\n"
+           "fig.show()\n"
+           "if ok:\n    nb.show(\n        fig,\n        alt='c')\n")
+    assert shows_without_data(src) == [1, 3, 6]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_chart_passes_its_numbers(name):
+    """A chart's published numbers are its CSV download and table alternative: ``data=`` is required."""
+    missing = shows_without_data((paths.NOTEBOOKS / f"{name}.py").read_text())
+    assert not missing, f"notebooks/{name}.py: nb.show(...) without data= at line(s) {missing}"

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from notebook_runs import TINY
 
+from pipeline import nb
 from pipeline.analyses import readmission as R
 from pipeline.config import DisclosureSettings, load_settings
 from pipeline.contract import TABLES
@@ -253,6 +254,37 @@ def test_curve_and_at_risk_use_within_n_days():
     assert out["curve"]["30"]["readmission_pct"] == out["cif_30d_pct"]
     assert out["curve"]["7"]["readmission_pct"] == 20.0   # the t = 0 readmissions
     assert list(out["at_risk"]) == ["0", "14", "30", "60", "90"]
+
+
+def test_curve_table_holds_the_published_curve_and_at_risk_row():
+    raw = R.compute(cohort_extract(HAND), load_settings())
+    out = release(R.publish, raw, OFF).data
+    t = R.curve_table(out).set_index("Days after index discharge")
+    days = sorted({int(d) for d in out["curve"]} | {int(d) for d in out["at_risk"]})
+    assert list(t.index) == days and 0 in days and 60 in days and 7 in days
+    for d, point in out["curve"].items():
+        row = t.loc[int(d)]
+        assert row["Readmission: cumulative incidence (%)"] == point["readmission_pct"]
+        assert [row["Readmission: 95% CI low (%)"], row["Readmission: 95% CI high (%)"]] == point["readmission_ci95"]
+        assert row["Death before readmission: cumulative incidence (%)"] == point["death_pct"]
+        assert row["Naive 1 - Kaplan-Meier (%)"] == point["naive_1_minus_km_pct"]
+    assert t.loc[30, "Readmission: cumulative incidence (%)"] == 30.0
+    assert t.loc[30, "People at risk (rounded)"] == 12
+    assert t.loc[7, "People at risk (rounded)"] == ""  # no at-risk figure is published for day 7
+    assert t.loc[60, "Readmission: cumulative incidence (%)"] == ""  # nor a curve point for day 60
+
+
+def test_curve_table_keeps_withheld_figures_withheld():
+    raw = R.compute(cohort_extract(HAND), load_settings())
+    out = release(R.publish, raw).data  # fewer than 8 events: the rates are withheld
+    assert out["curve"]["30"]["readmission_pct"] is None
+    t = R.curve_table(out)
+    row = t[t["Days after index discharge"] == 30].iloc[0]
+    assert row["Readmission: cumulative incidence (%)"] is None and row["Readmission: 95% CI low (%)"] is None
+    line = next(x for x in nb.csv_text(t).splitlines() if x.startswith("30,"))
+    assert line.startswith("30,[c],[c],[c],")
+    without_deaths = dict(out, deaths_modelled=False)
+    assert not any(c.startswith("Death") for c in R.curve_table(without_deaths).columns)
 
 
 # ------------------------------------------------------------------------------ Cox model

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import nb
 from pipeline.analyses import workforce
 from pipeline.analyses import workforce_models as wm
 from pipeline.analyses.stats import holm
@@ -309,3 +310,19 @@ def test_with_few_pcns_the_bootstrap_is_the_published_inference():
     many = workforce.compute(extract(sim_panel(n_pcn=30)), load_settings())
     alt = release(workforce.publish, many, DisclosureSettings()).data["alternative"]["attendances"]
     assert alt["bootstrap"] is None and alt["p_value"] == alt["cr1"]["p_value"]
+
+
+def test_coefficient_table_holds_every_published_term_but_the_intercept():
+    raw = workforce.compute(extract(sim_panel()), load_settings())
+    out = release(workforce.publish, raw, DisclosureSettings()).data
+    t = workforce.coefficient_table(out)
+    assert list(t.columns) == ["Outcome", "Term", "Coefficient (SD units)", "95% CI low", "95% CI high"]
+    expected = [[m["outcome"], r["term"], r["coefficient"], *r["ci95"]]
+                for m in out["seed_models"].values() for r in m["coefficients"] if r["row"] > 0]
+    assert t.values.tolist() == expected and len(expected) == 22
+    assert "(Intercept)" not in set(t["Term"])
+    hidden = json.loads(json.dumps(out))
+    row = hidden["seed_models"]["attendances"]["coefficients"][1]
+    row["coefficient"], row["ci95"] = None, None  # as the layer publishes a withheld estimate
+    line = nb.csv_text(workforce.coefficient_table(hidden)).splitlines()[1]
+    assert line.endswith("PCN_attendances,[c],[c],[c]")

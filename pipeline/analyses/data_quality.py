@@ -363,6 +363,21 @@ def publish(raw: QualityRaw, rel: Release) -> dict[str, Any]:
     }
 
 
+def completeness_table(dq: dict[str, Any]) -> pd.DataFrame:
+    """The numbers the completeness chart draws, from the published section: a row per table and
+    column with the % of rows filled in (``None`` where withheld)."""
+    rows = [(t, c, v) for t, cols in dq["completeness"].items() for c, v in cols.items()]
+    return pd.DataFrame(rows, columns=["Table", "Column", "% of rows filled in"], dtype=object)
+
+
+def completeness_by_year_table(dq: dict[str, Any]) -> pd.DataFrame:
+    """The numbers the completeness-by-year chart draws, from the published section: a row per
+    optional column of ``referrals`` and financial year with the % of referrals filled in."""
+    rows = [(c, y, v) for c, ys in dq["completeness_by_year"].items() for y, v in ys.items()]
+    return pd.DataFrame(rows, columns=["Column of referrals", "Financial year", "% of referrals filled in"],
+                        dtype=object)
+
+
 SECTION = Section(
     name="data_quality",
     title="Data quality and what it means for the findings",

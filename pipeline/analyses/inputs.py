@@ -213,6 +213,27 @@ def publish(raw: InputsRaw, rel: Release) -> dict[str, Any]:
     }
 
 
+def fte_table(inp: dict[str, Any]) -> pd.DataFrame:
+    """The numbers the FTE chart draws, from the published section: a row per quarter, the FTE of
+    each PCN (empty where ``pcn_quarterly`` has no row for the PCN that quarter) and the FTE per
+    100,000 registered (``None``, shown as ``[c]``, where it is not published)."""
+    fte = inp["fte_by_pcn_quarter"]
+    per = inp["fte_per_100k_registered_by_quarter"]
+    rows = [{"Quarter starting": q, **{f"{p} (FTE)": fte[p].get(q, "") for p in fte},
+             "All PCNs given: FTE per 100,000 registered": per.get(q)} for q in inp["quarters"]]
+    return pd.DataFrame(rows, dtype=object)
+
+
+def caseload_table(inp: dict[str, Any]) -> pd.DataFrame:
+    """The numbers the caseload chart draws, from the published section: people seen per FTE-year
+    in each PCN and how that compares with the guidance (``None`` where withheld)."""
+    c = inp["caseload"]
+    lo, hi = c["guidance_per_fte_year"]
+    rows = [(p, r["seen_per_fte_year"], r["seen_vs_guidance"]) for p, r in c["by_pcn"].items()]
+    return pd.DataFrame(rows, columns=["PCN", "People seen per FTE-year", f"Against the guidance of {lo}–{hi}"],
+                        dtype=object)
+
+
 def reading(inp: dict[str, Any]) -> str:
     """A plain-English reading of the published section (published figures only)."""
     c = inp["caseload"]

@@ -305,6 +305,32 @@ def publish(raw: ReadmissionRaw, rel: Release) -> dict:
     return out
 
 
+def curve_table(rd: dict) -> pd.DataFrame:
+    """The numbers the cumulative-incidence chart draws, from the published section: a row per day
+    of the published curve or of the at-risk row under it, with the cumulative incidence of
+    readmission (and of death, when modelled) within that many days and its 95% interval, the
+    naive 1 - Kaplan-Meier, and the number still followed and event-free. ``None`` (``[c]``) where
+    withheld; empty where the section publishes no such figure for the day."""
+    causes = [("readmission", "Readmission")] + ([("death", "Death before readmission")] if rd["deaths_modelled"] else [])
+    columns = ["Days after index discharge"]
+    for _, label in causes:
+        columns += [f"{label}: cumulative incidence (%)", f"{label}: 95% CI low (%)", f"{label}: 95% CI high (%)"]
+    columns += ["Naive 1 - Kaplan-Meier (%)", "People at risk (rounded)"]
+    rows = []
+    for d in sorted({int(k) for k in rd["curve"]} | {int(k) for k in rd["at_risk"]}):
+        point = rd["curve"].get(str(d))
+        row: list = [d]
+        for key, _ in causes:
+            if point is None:
+                row += ["", "", ""]
+            else:
+                row += [point.get(f"{key}_pct"), *(point.get(f"{key}_ci95") or (None, None))]
+        row.append("" if point is None else point.get("naive_1_minus_km_pct"))
+        row.append(rd["at_risk"].get(str(d), ""))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
 def reading(rd: dict) -> str:
     """A plain-English reading of the published section (published figures only)."""
     if rd["cif_30d_pct"] is None:

@@ -316,6 +316,16 @@ def publish(raw: WorkforceRaw, rel: Release) -> dict[str, Any]:
     return out
 
 
+def coefficient_table(wr: dict[str, Any]) -> pd.DataFrame:
+    """The numbers the coefficient chart draws, from the published section: every term of each
+    published model but the intercept, with its coefficient and 95% interval (``None`` where
+    withheld)."""
+    rows = [(m["outcome"], r["term"], r["coefficient"], *(r["ci95"] or (None, None)))
+            for m in wr["seed_models"].values() for r in m["coefficients"] if r["row"] > 0]
+    return pd.DataFrame(rows, columns=["Outcome", "Term", "Coefficient (SD units)", "95% CI low", "95% CI high"],
+                        dtype=object)
+
+
 def reading(wr: dict[str, Any]) -> str:
     """A plain-English reading of the published section (published figures only)."""
     sm = wr["seed_models"]

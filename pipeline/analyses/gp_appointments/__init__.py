@@ -22,17 +22,20 @@ The modules, in the order the analysis runs:
 - :mod:`.analysis`     the extract to the raw (patient-level) result
 - :mod:`.publish`      the published figures, through the disclosure layer
 - :mod:`.prose`        the reading and the executive summary's rows
+- :mod:`.charts`       the numbers each chart draws, as tables
 """
 
 from __future__ import annotations
 
 from ...sections import Section
 from .analysis import GPRaw, compute, matched_did
+from .charts import event_study_table, variance_chart_table, window_label
 from .patients import COMPARISON
 from .prose import headlines, reading, trends_reading
 from .publish import publish
 
-__all__ = ["SECTION", "GPRaw", "compute", "headlines", "matched_did", "publish", "reading", "trends_reading"]
+__all__ = ["SECTION", "GPRaw", "compute", "event_study_table", "headlines", "matched_did", "publish", "reading",
+           "trends_reading", "variance_chart_table", "window_label"]
 
 SECTION = Section(
     name="gp_appointments",
