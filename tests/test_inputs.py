@@ -18,6 +18,7 @@ Facts about tests/fixtures/tiny used here (hand-computed from the CSV files):
 - health_budget_gbp: only R005, £250 (published in the hospital section, not here).
 """
 
+import json
 from dataclasses import replace
 
 import pytest
