@@ -72,17 +72,17 @@ def test_hidden_cells_pinned_by_their_total_are_exact():
     assert found[0].recovered == {"activity.referrals_by_month.2023-01": 1}
 
 
-def test_hidden_cells_bounded_within_1_to_7():
+def test_hidden_cells_bounded_more_tightly_than_1_to_7():
     # a need in five PCNs: 15 (13..17) in all, 10 (8..12) in one, 0 in another; the three hidden
-    # cells share 1..9 and each holds at least 1, so each is 1..7
+    # cells share 1..9 and each holds at least 1, so each is 1..7: what a [c] says, no finding
     cells = {"a": None, "b": None, "c": None, "d": 10, "e": 0}
     rep = report(activity={"unmet_needs": {"top_needs": {"x": 15}, "by_need_pcn": {"x": cells}}})
+    assert differencing.attack(rep) == []
+    # four hidden cells share 4..9: each is 1..6, narrower than a [c] allows
+    rep = report(activity={"unmet_needs": {"top_needs": {"x": 15}, "by_need_pcn": {"x": dict(cells, e=None)}}})
     found = differencing.attack(rep)
-    assert [f.classification for f in found] == [BOUNDED_SMALL] * 3
-    assert found[0].recovered == {"activity.unmet_needs.by_need_pcn.x.a": (1, 7)}
-    cells["d"] = 5  # safe: two hidden cells share 1..14
-    assert differencing.attack(report(activity={"unmet_needs": {
-        "top_needs": {"x": 15}, "by_need_pcn": {"x": dict(cells, c=5)}}})) == []
+    assert [f.classification for f in found] == [BOUNDED_SMALL] * 4
+    assert found[0].recovered == {"activity.unmet_needs.by_need_pcn.x.a": (1, 6)}
 
 
 def test_the_worst_band_count_publishes_the_hidden_band_cell():
@@ -218,6 +218,22 @@ def test_a_mean_beside_its_total_gives_the_count_away():
     hospital = {"health_budget": {"recipients": 20, "mean_gbp": 215.27, "total_gbp": 4090.0}}
     f = only(backsolve.attack(report(hospital=hospital)), EXACT_BEHIND_ROUNDED)
     assert f.recovered == {"hospital.health_budget.recipients": 19}
+
+
+def test_a_total_that_is_the_published_mean_times_the_published_count_gives_nothing():
+    """The layer publishes a total as mean x rounded count (90 x 10.12 = 910.8, rounded to 911):
+    total / mean is the published 90, not the exact count behind it."""
+    hospital = {"bed_days_saved": {"n": 90, "mean": 10.12, "total": 911.0}}
+    assert backsolve.attack(report(hospital=hospital)) == []
+
+
+def test_a_ratio_of_rounded_counts_gives_nothing_and_one_of_exact_counts_is_caught():
+    seen = {"contacts_attended": 95, "patients_seen": 25}
+    assert backsolve.attack(report(activity={**seen, "mean_attended_contacts_per_patient_seen": 3.8})) == []
+    # 98 attended by 26 people (3.77), published beside 100 and 25: only 26 people give 3.77
+    exact = {"contacts_attended": 100, "patients_seen": 25, "mean_attended_contacts_per_patient_seen": 3.77}
+    f = only(backsolve.attack(report(activity=exact)), EXACT_BEHIND_ROUNDED)
+    assert f.recovered == {"activity.patients_seen": 26}
 
 
 # ---------------------------------------------------------------------------------- d, g: curves and horizons

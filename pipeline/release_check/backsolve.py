@@ -292,6 +292,8 @@ def attack_means(report: Published) -> list[Finding]:
                     continue
                 m = float(val[0][2])
                 d = rel.decimals if rel.decimals is not None else field_decimals(res, rel.value, m)
+                if _as_promised(res, rel, b, m, d, w[1], total[0][2] if total else None):
+                    continue
                 key = tuple(show(p) for _, p, _ in base)
                 lo_b, hi_b = max(w[0][0], 1), w[0][1]
                 fits = _mean_bases(m, d, lo_b, hi_b, rel, total[0][2] if total else None, res, rel.total)
@@ -309,6 +311,21 @@ def attack_means(report: Published) -> list[Finding]:
                     + ", ".join(f"{p} = {m}" for p, m, _ in means[:4])
                     + " (a mean of whole numbers, or a published total over the count): it is exactly " + f"{n}."))
     return findings
+
+
+def _as_promised(res: dict, rel: Mean, b: dict, m: float, d: int, base: Any, total: Any) -> bool:
+    """Does the mean fit the rules' promise (computed from, or giving, only published rounded
+    counts)? Then the count it is read against is the published one, and nothing more is learned."""
+    if not isinstance(base, (int, float)) or not base:
+        return False
+    if rel.of is not None:
+        num = resolve(res, rel.of, b)
+        if num and isinstance(num[0][2], (int, float)) and abs(round(num[0][2] / base, d) - m) < 1e-9:
+            return True
+    if isinstance(total, (int, float)):
+        dt = field_decimals(res, rel.total, float(total)) if isinstance(total, float) else 0
+        return abs(round(m * base, dt) - total) < 1e-6
+    return False
 
 
 def _mean_bases(m: float, d: int, lo_b: int, hi_b: int, rel: Mean, total: Any, res: dict, total_pattern: str | None) -> set[int]:

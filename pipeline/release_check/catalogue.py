@@ -63,7 +63,12 @@ class Share:
 @dataclass(frozen=True)
 class Mean:
     """A mean over a count: of whole numbers between ``low`` and ``high`` (the sum is then a whole
-    number), or the published ``total`` divided by the count."""
+    number), or the published ``total`` divided by the count.
+
+    The rules promise two shapes that tell a reader nothing more than the published counts: a
+    ``total`` that is the published mean times the published (rounded) count, and a mean that is
+    the published count ``of`` (a numerator) over the published count (a ratio of rounded counts).
+    A figure that fits its promise is no evidence; one that does not is attacked as above."""
 
     value: str
     base: Spec
@@ -72,6 +77,7 @@ class Mean:
     high: int | None = None
     total: str | None = None
     decimals: int | None = None
+    of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +205,7 @@ RELATIONS: list[Relation] = [
     Mean(f"{A}.contacts_by_type.{{t}}.mean_minutes", f"{A}.contacts_by_type.{{t}}.minutes_recorded",
          "durations are whole minutes, 0 to 480", low=0, high=480),
     Mean(f"{A}.mean_attended_contacts_per_patient_seen", f"{A}.patients_seen", "attended appointments per person seen",
-         low=0, decimals=2),
+         low=0, decimals=2, of=f"{A}.contacts_attended"),
     # ---- closures, waits, signposting
     Sum(f"{A}.closures.reasons.*", f"{A}.closures.closed", "closures by reason"),
     Sum((f"{A}.closures.closed", f"{A}.closures.open_at_end"), f"{A}.referrals", "every referral is closed or open"),

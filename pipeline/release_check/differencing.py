@@ -8,10 +8,10 @@ published under two names, a period's referrals to the whole report's. A linear 
 hidden count, the least and the greatest value consistent with everything published.
 
 A hidden count is exposed when that range is a single value (``exact_small`` or
-``exact_behind_rounded``), lies within 1..7 (``bounded_small``; for a count suppressed on its own,
-which the rules already say is 1..7, only a narrower range), or is no wider than one rounding
-step (``suppressed_recovered``: as good as published). A difference the report never publishes
-(referrals outside a period) is exposed when it is a single value or lies within 1..7.
+``exact_behind_rounded``), lies within a narrower range than 1..7 (``bounded_small``: the rules
+already say a suppressed count may be 1..7, so proving that tells no more than a ``[c]`` does), or
+is no wider than one rounding step (``suppressed_recovered``: as good as published). A difference
+the report never publishes (referrals outside a period) is judged the same way.
 """
 
 from __future__ import annotations
@@ -185,8 +185,8 @@ def _classify(v: Var, lo: int, hi: float, m: int, r: int) -> str | None:
         return None
     if lo == hi:
         return exact_class([lo], m) if lo else None  # a zero is published as 0: nothing to protect
-    # a count suppressed on its own is 1..m-1 by the rules: only a narrower range tells more
-    if lo >= 1 and hi <= m - 1 and (v.in_table or v.kind == "derived" or lo > 1 or hi < m - 1):
+    # a suppressed count is 1..m-1 by the rules, a [c] says no more: only a narrower range tells more
+    if lo >= 1 and hi <= m - 1 and (lo > 1 or hi < m - 1):
         return BOUNDED_SMALL
     if v.hidden and hi - lo <= r - 1:
         return SUPPRESSED_RECOVERED

@@ -5,7 +5,7 @@ Classifications (``docs/release-check.md`` explains each with an example):
 - ``exact_small``: an exact count of 1..7 recovered;
 - ``exact_behind_rounded``: an exact value recovered where only a rounded (or suppressed) value
   was published;
-- ``bounded_small``: a hidden or unpublished count shown to lie within 1..7;
+- ``bounded_small``: a hidden or unpublished count shown to lie in a narrower range than 1..7;
 - ``suppressed_recovered``: a suppressed value recovered as precisely as if it had been published
   (a hidden cell pinned to within one rounding step, or a suppressed estimate read off its
   interval);
