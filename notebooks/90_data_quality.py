@@ -92,9 +92,9 @@ if ran:
     hidden = sum(v is None for cols in comp.values() for v in cols.values())
     nb.show(fig, layout=False, data=data_quality.completeness_table(dq),  # laid out by hand above
             alt=(f"Completeness of every column of the {len(comp)} tables provided, as the % of rows filled in "
-                 f"(printed in each cell): {len(low)} columns are below {nb.fmt(dq['complete_enough_pct'], 0)}%"
-                 + (f" ({', '.join(low[:8])}{', ...' if len(low) > 8 else ''})" if low else "")
-                 + (f"; {hidden} shares are withheld ([c])" if hidden else "") + "."))
+                 f"(printed in each cell); below {nb.fmt(dq['complete_enough_pct'], 0)}%: "
+                 + (f"{', '.join(low[:8])}{', and others' if len(low) > 8 else ''}" if low else "no column")
+                 + ("; shares resting on a small count are withheld ([c])" if hidden else "") + "."))
 
 # %% [markdown]
 # ## Completeness where it matters
