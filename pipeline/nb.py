@@ -139,22 +139,41 @@ def section(name: str, borough: str, processed_dir: str | Path | None = None,
     section saved for these same inputs instead of computing it again."""
     ctx = setup(borough, processed_dir, fragments_dir, period)
     sec = sections.get(name)
-    frag_path = ctx.fragments_dir / f"{name}.json"
-    frag = None
-    if reuse and frag_path.exists():
-        saved = json.loads(frag_path.read_text())
-        frag = saved if saved.get("inputs_sha256") == ctx.extract.sha256 else None
-    if frag is None:
-        inputs = sections.Inputs(ctx.activity_extract if sec.follows_period else ctx.extract, ctx.extract,
-                                 ctx.settings, ctx.period)
-        frag = sec.run(inputs, Rules(ctx.settings.disclosure)).fragment(ctx.extract.sha256)
-        ctx.fragments_dir.mkdir(parents=True, exist_ok=True)
-        frag_path.write_text(json.dumps(frag, indent=1, sort_keys=True) + "\n")
-        (ctx.fragments_dir / sections.SNAPSHOT).write_text(json.dumps(sections.snapshot(), indent=1) + "\n")
+    frag = _fragment(ctx, sec, reuse)
     view = SectionView(ctx, name, frag["status"], frag.get("data"), frag.get("reason"))
     if not view.ok:
         _show_not_available(sec, view.reason or "")
     return view
+
+
+def _fragment(ctx: Context, sec: "sections.Section", reuse: bool) -> dict[str, Any]:
+    """The section's fragment: the one saved for these inputs when ``reuse``, else computed,
+    released and saved."""
+    frag_path = ctx.fragments_dir / f"{sec.name}.json"
+    if reuse and frag_path.exists():
+        saved = json.loads(frag_path.read_text())
+        if saved.get("inputs_sha256") == ctx.extract.sha256:
+            return saved
+    inputs = sections.Inputs(ctx.activity_extract if sec.follows_period else ctx.extract, ctx.extract,
+                             ctx.settings, ctx.period)
+    frag = sec.run(inputs, Rules(ctx.settings.disclosure), _withheld_before(ctx, sec)).fragment(ctx.extract.sha256)
+    ctx.fragments_dir.mkdir(parents=True, exist_ok=True)
+    frag_path.write_text(json.dumps(frag, indent=1, sort_keys=True) + "\n")
+    (ctx.fragments_dir / sections.SNAPSHOT).write_text(json.dumps(sections.snapshot(), indent=1) + "\n")
+    return frag
+
+
+def _withheld_before(ctx: Context, sec: "sections.Section") -> set[str]:
+    """The ``results.json`` paths withheld by the sections ``sec`` comes after and repeats counts
+    of (their saved fragments, or computed now). A section restricted to a reporting period counts
+    other things than a whole-extract one, so it is skipped in a period report."""
+    out: set[str] = set()
+    for name in sec.after:
+        before = sections.get(name)
+        if before.follows_period != sec.follows_period and ctx.period is not None:
+            continue
+        out.update(_fragment(ctx, before, reuse=True).get("suppressed", []))
+    return out
 
 
 def _show_not_available(sec: "sections.Section", reason: str) -> None:

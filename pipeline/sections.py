@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,8 @@ class Section:
     follows_period: bool = False                # restricted to a reporting period (activity sections)
     contract: bool = False                      # a data-contract section (always in results.json)
     available: Callable[[Inputs], str | None] | None = None  # a reason it cannot run, beyond tables
+    after: tuple[str, ...] = ()                 # sections whose counts it repeats (Release.same_as): it is
+                                                # released after them and withholds what they withhold
     reading: Callable[[dict], str] | None = None             # plain-English reading of the published section
     headlines: Callable[[dict], list["Headline"]] | None = None  # its rows of the executive summary
 
@@ -77,7 +79,9 @@ class Section:
             return "this extract has no " + " or ".join(f"`{t}`" for t in missing) + " table"
         return self.available(inputs) if self.available else None
 
-    def run(self, inputs: Inputs, rules: "Rules") -> "Result":
+    def run(self, inputs: Inputs, rules: "Rules", withheld_elsewhere: Iterable[str] = ()) -> "Result":
+        """Compute and release the section; ``withheld_elsewhere``: the ``results.json`` paths the
+        sections it comes :attr:`after` withhold (for the counts it repeats)."""
         from .disclosure import release
 
         reason = self.why_not(inputs)
@@ -88,7 +92,7 @@ class Section:
                 reason = str(e)
         if reason is not None:
             return Result(self, NOT_RUN, reason=reason)
-        return Result(self, OK, published=release(self.publish, raw, rules), raw=raw)
+        return Result(self, OK, published=release(self.publish, raw, rules, withheld_elsewhere), raw=raw)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ SMALL_SERVICE = "small-service"
 # ---------------------------------------------------------------------------------- fast: the tiny fixture
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS)
 def test_the_built_tiny_report_passes_the_release_check(site):
     verdict = run(load(site.report("tiny")))
     scan_identifiers(verdict, site.report("tiny"), site.root / "data_processed" / "tiny")

@@ -271,3 +271,26 @@ def test_a_partial_derived_figure_sees_withheld_inputs_as_a_reader_does(rel):
     # b is small; a or the total goes with it (secondary): a reader sees a withheld input as None
     assert out.data["seen"][1] is None and out.data["all"] is None
     assert (out.data["seen"][0] is None) != (out.data["total"] is None)
+
+
+# ---------------------------------------------------------------------------------- across sections
+
+def _repeat_total(withheld):
+    """A section repeating another's referral total (200) beside its own split of it."""
+    rel = Release(withheld_elsewhere=withheld)
+    total = rel.same_as(200, "activity.referrals", "referrals")
+    parts = rel.split(total, {"north": 120, "south": 80})
+    return rel.publish({"referrals": rel.count(total), "by_pcn": rel.counts(parts),
+                        "south_pct": rel.pct(parts["south"], total)})
+
+
+def test_a_count_withheld_in_another_section_is_withheld_here_and_protected():
+    shown = _repeat_total(set())
+    assert shown.data == {"referrals": 200, "by_pcn": {"north": 120, "south": 80}, "south_pct": 40.0}
+    hidden = _repeat_total({"activity.referrals", "activity.something_else"})
+    # hidden with the rule that says why, and one part with it: otherwise the parts add up to it
+    assert hidden.data["referrals"] is None and hidden.data["south_pct"] is None
+    assert sorted(v is None for v in hidden.data["by_pcn"].values()) == [False, True]
+    rules = {e.path: e.rule for e in hidden.ledger}
+    assert rules["referrals"] == "elsewhere" and "secondary" in rules.values()
+    assert hidden.rules_applied()["elsewhere"] == 1

@@ -220,6 +220,17 @@ def test_a_mean_beside_its_total_gives_the_count_away():
     assert f.recovered == {"hospital.health_budget.recipients": 19}
 
 
+def test_a_mean_to_the_decimals_its_base_allows_gives_nothing():
+    """59.2 years over 35 (33..37) people: the rules allow one decimal there, and every count in
+    33..37 has a sum of whole years that rounds to 59.2. Read as 59.20, only 35 would fit."""
+    gp = {"matched_did": {"matching": {"n_referred_matched": 35}, "balance": {"age": {"referred": 59.2}}}}
+    leaky = backsolve.attack(report(gp_appointments=gp))
+    assert [f.recovered for f in leaky] == [{"gp_appointments.matched_did.matching.n_referred_matched": 35}]
+    rep = report(gp_appointments=gp)
+    rep.results["disclosure"] = {"mean_decimals_by_base": True}
+    assert backsolve.attack(rep) == []
+
+
 def test_a_total_that_is_the_published_mean_times_the_published_count_gives_nothing():
     """The layer publishes a total as mean x rounded count (90 x 10.12 = 910.8, rounded to 911):
     total / mean is the published 90, not the exact count behind it."""

@@ -188,3 +188,13 @@ print(spc.alt_text(r, "Referrals per month"))
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert out.startswith("Referrals per month, April 2021 to November 2022: special cause improvement")
     assert "1 month suppressed and not plotted (October 2021)" in out
+
+
+def test_alt_text_repeats_the_mean_as_published():
+    """Norfolk's missed-appointment chart: a mean of 18.4523... is published as 18.45, so the words
+    say 18.4 (18.45 read to 3 figures), never 18.5, a figure results.json does not hold."""
+    values = [18.4523 + (0.5 if i % 2 else -0.5) for i in range(20)]
+    values[-1] = 18.4523 * 20 - sum(values[:-1])
+    r = xmr(months(values))
+    assert abs(r.limits.mean - 18.4523) < 1e-9
+    assert "around a mean of 18.4;" in alt_text(r, "Missed (%)")

@@ -331,9 +331,18 @@ def _cells(rel: Release, tally: Tally) -> dict[str, Any]:
     return cells
 
 
+#: tables whose row count the activity section publishes too (over the whole extract): withheld
+#: here whenever it is withheld there
+ROWS_IN_ACTIVITY = {"referrals": "activity.referrals", "sp_contacts": "activity.contacts_booked",
+                    "signposting": "activity.signposting.signposts", "unmet_needs": "activity.unmet_needs.needs_recorded"}
+
+
 def publish(raw: QualityRaw, rel: Release) -> dict[str, Any]:
     tally = raw.tally
     cells = _cells(rel, tally)
+    for table, path in ROWS_IN_ACTIVITY.items():
+        if raw.rows.get(table) in cells:
+            rel.same_as(cells[raw.rows[table]], path)
 
     def count(name: str) -> Any:
         return rel.fact(tally.counts[name]) if name in tally.facts else rel.count(cells[name])
@@ -387,6 +396,7 @@ SECTION = Section(
     optional=tuple(t for t in TABLES if t != "referrals"),
     needs="Data quality is checked on every table the extract provides; it needs at least `referrals`.",
     compute=lambda inputs: compute(inputs.whole, inputs.settings),
+    after=("activity",),
     publish=publish,
     reading=reading,
 )

@@ -212,7 +212,7 @@ def _publish_overdispersion(rel: Release, over: dict[str, Any], base: Any) -> tu
 
 
 def publish(raw: PracticeReferralsRaw, rel: Release) -> dict[str, Any]:
-    total = rel.cell(raw.referrals, "referrals")
+    total = rel.same_as(raw.referrals, "activity.referrals", "referrals")  # all referrals, as there
     covered = rel.cell(raw.covered, "with_list_size")
     uncovered = rel.cell(raw.referrals - raw.covered, "without_list_size")
     rel.group(total, [covered, uncovered])
@@ -325,6 +325,7 @@ SECTION = Section(
     needs="This section needs the `practices` table: each GP practice's PCN and registered list size by financial "
           "year.",
     compute=lambda inputs: compute(inputs.whole),
+    after=("activity",),
     publish=publish,
     reading=reading,
     headlines=headlines,

@@ -40,6 +40,7 @@ from .rules import Rules
 WIDELY_USED = 3  # figures resting on a count that make it the last choice for secondary suppression
 SMALL = "small_count"
 SECONDARY = "secondary"
+ELSEWHERE = "elsewhere"  # the same count is withheld in another section of the report
 
 _ids = itertools.count()
 
@@ -77,8 +78,11 @@ class Group:
 
 
 def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell] | dict[Cell, int],
-                 rules: Rules) -> dict[Cell, str]:
-    """{cell: SMALL or SECONDARY} for the cells that must not be published.
+                 rules: Rules, elsewhere: Iterable[Cell] = ()) -> dict[Cell, str]:
+    """{cell: SMALL, SECONDARY or ELSEWHERE} for the cells that must not be published.
+
+    ``elsewhere``: cells that are counts another section of the report withholds (hidden from the
+    start, like small counts, and protected the same way).
 
     ``cells``: every cell in play; ``shown``: those a published figure reveals (a count, or a
     percentage or rate built on it), with how many figures reveal each when it is a mapping;
@@ -96,6 +100,7 @@ def hidden_cells(cells: Iterable[Cell], groups: Iterable[Group], shown: set[Cell
         return (uses.get(c, 0) >= WIDELY_USED, c.value, c.id)
 
     hidden = {c: SMALL for c in cells if rules.is_small(c.value)}
+    hidden.update({c: ELSEWHERE for c in elsewhere if c not in hidden})
     _settle(groups, seen, hidden, rules, cost)
     _release_unneeded(groups, seen, hidden, rules, cost)
     while loose := bounds.exposed(groups, seen, hidden, rules):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .cells import SECONDARY, SMALL, Cell
+from .cells import ELSEWHERE, SECONDARY, SMALL, Cell
 from .rules import Rules, rounded
 
 # what happened to a figure: published ...
@@ -25,13 +25,14 @@ FACT = "fact"              # not about people: a setting, a population, a number
 # ... or withheld
 SMALL_COUNT = SMALL        # a count of 1..min_count-1
 SECONDARY_CELL = SECONDARY  # hidden so that a small count cannot be recovered from a total
+WITHHELD_ELSEWHERE = ELSEWHERE  # the same count is withheld in another section of the report
 SMALL_BASE = "small_base"  # rests on fewer than min_base people
 SMALL_EVENTS = "small_events"  # rests on 1..min_count-1 events
 NOT_ESTIMABLE = "not_estimable"  # cannot be computed from these data (with a reason)
 NOT_APPLICABLE = "not_applicable"  # does not apply to this extract (a literal None in the tree)
 
 PUBLISHED = (COUNT, DERIVED, ESTIMATE, CURVE, FACT)
-SUPPRESSED = (SMALL_COUNT, SECONDARY_CELL, SMALL_BASE, SMALL_EVENTS)
+SUPPRESSED = (SMALL_COUNT, SECONDARY_CELL, WITHHELD_ELSEWHERE, SMALL_BASE, SMALL_EVENTS)
 
 
 @dataclass(frozen=True)

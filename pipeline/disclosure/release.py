@@ -6,7 +6,8 @@ dicts and lists whose leaves are figures made by ``rel`` (plus text, booleans an
 
 1. finds every count the tree reveals (a count, or a percentage, ratio or rate built on it),
 2. decides which cells are hidden, across every table of the section at once
-   (:func:`pipeline.disclosure.cells.hidden_cells`),
+   (:func:`pipeline.disclosure.cells.hidden_cells`), starting from the small counts and the counts
+   another section of the report withholds (:meth:`Release.same_as`),
 3. decides every figure (:mod:`pipeline.disclosure.figures`), and
 4. returns the plain JSON-ready tree with a ledger: one entry per leaf, with the rule that
    decided it. A bare number in the tree is a bug (it did not pass the layer) and raises.
@@ -115,12 +116,14 @@ class Table:
 class Release:
     """The builder of one section's published figures (see the module docstring)."""
 
-    def __init__(self, rules: Rules | DisclosureSettings | None = None):
+    def __init__(self, rules: Rules | DisclosureSettings | None = None, withheld_elsewhere: Iterable[str] = ()):
         if rules is None:
             rules = Rules.default()
         self.rules = rules if isinstance(rules, Rules) else Rules(rules)
+        self.withheld_elsewhere = frozenset(withheld_elsewhere)
         self._cells: list[Cell] = []
         self._groups: list[Group] = []
+        self._same: list[tuple[Cell, str]] = []
 
     # ------------------------------------------------------------------ cells and sums
     def cell(self, n: int | Cell, label: str = "") -> Cell:
@@ -129,6 +132,15 @@ class Release:
             return n
         c = Cell(n, label)
         self._cells.append(c)
+        return c
+
+    def same_as(self, n: int | Cell, path: str, label: str = "") -> Cell:
+        """A count that another section of the report also publishes, at ``path`` of ``results.json``
+        (``"activity.referrals"``): withheld here whenever that section withholds it (the section is
+        released after it: :attr:`pipeline.sections.Section.after`), so a hidden cell is hidden
+        everywhere."""
+        c = self.cell(n, label)
+        self._same.append((c, path))
         return c
 
     def group(self, total: Cell, parts: Iterable[Cell]) -> None:
@@ -259,7 +271,8 @@ class Release:
         for f in figures:
             for c in f.reveals(self.rules):
                 shown[c] = shown.get(c, 0) + 1
-        hidden = hidden_cells(self._cells, self._groups, shown, self.rules)
+        elsewhere = [c for c, path in self._same if path in self.withheld_elsewhere]
+        hidden = hidden_cells(self._cells, self._groups, shown, self.rules, elsewhere)
         resolve = Resolver(self.rules, hidden)
         ledger: list[Entry] = []
 
@@ -280,9 +293,10 @@ class Release:
 
 
 def release(publish: Callable[[Any, "Release"], Any], raw: Any,
-            rules: Rules | DisclosureSettings | None = None) -> Published:
-    """Run a section's ``publish(raw, rel)`` through a new release and decide it."""
-    rel = Release(rules)
+            rules: Rules | DisclosureSettings | None = None, withheld_elsewhere: Iterable[str] = ()) -> Published:
+    """Run a section's ``publish(raw, rel)`` through a new release and decide it;
+    ``withheld_elsewhere``: the ``results.json`` paths the sections released before it withhold."""
+    rel = Release(rules, withheld_elsewhere)
     return rel.publish(publish(raw, rel))
 
 

@@ -19,6 +19,7 @@ from .figures import (
     SMALL_COUNT,
     SMALL_EVENTS,
     SUPPRESSED,
+    WITHHELD_ELSEWHERE,
 )
 from .rules import Rules
 
@@ -30,6 +31,7 @@ LABELS = {
     FACT: "figures that do not describe people (settings, registered populations)",
     SMALL_COUNT: "withheld: a count of 1 to {small_max}",
     SECONDARY_CELL: "withheld: secondary suppression (a hidden count could be worked out from a total)",
+    WITHHELD_ELSEWHERE: "withheld: the same count is withheld in another section of the report",
     SMALL_BASE: "withheld: resting on fewer than {min_base} people",
     SMALL_EVENTS: "withheld: resting on 1 to {small_max} events",
     NOT_ESTIMABLE: "not estimable from these data (a reason is given for each)",
@@ -54,6 +56,9 @@ def statement(rules: Rules, by_rule: Mapping[str, int], facts: list[str] | None 
         "figures_withheld": sum(figures[k] for k in SUPPRESSED),
         "labels": {k: _fill(v, rules) for k, v in LABELS.items()},
         "facts": list(facts or []),
+        # a mean of whole numbers resting on a published count n carries at most
+        # floor(log10(n - rounding window)) decimals (Rules.mean_decimals): for a release checker
+        "mean_decimals_by_base": rules.enabled,
     }
 
 

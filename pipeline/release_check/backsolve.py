@@ -292,6 +292,9 @@ def attack_means(report: Published) -> list[Finding]:
                     continue
                 m = float(val[0][2])
                 d = rel.decimals if rel.decimals is not None else field_decimals(res, rel.value, m)
+                if rules.mean_decimals_by_base and rel.total is None and rel.of is None \
+                        and decimals(m) <= rules.mean_decimals(w[0][0]):
+                    d = min(d, rules.mean_decimals(w[0][0]))  # as the rules promise: 59.2 over 33..37 people
                 if _as_promised(res, rel, b, m, d, w[1], total[0][2] if total else None):
                     continue
                 key = tuple(show(p) for _, p, _ in base)
@@ -322,9 +325,10 @@ def _as_promised(res: dict, rel: Mean, b: dict, m: float, d: int, base: Any, tot
         num = resolve(res, rel.of, b)
         if num and isinstance(num[0][2], (int, float)) and abs(round(num[0][2] / base, d) - m) < 1e-9:
             return True
-    if isinstance(total, (int, float)):
-        dt = field_decimals(res, rel.total, float(total)) if isinstance(total, float) else 0
-        return abs(round(m * base, dt) - total) < 1e-6
+    if isinstance(total, (int, float)):  # the published mean (as rounded) times the published count
+        lo_m, hi_m = around(m, d)
+        t_lo, t_hi = around(float(total), field_decimals(res, rel.total, float(total)) if isinstance(total, float) else 0)
+        return t_lo <= hi_m * base and lo_m * base <= t_hi
     return False
 
 

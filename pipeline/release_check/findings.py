@@ -41,7 +41,7 @@ WARNING = (NOT_FROM_ROUNDED,)
 MEANING = {
     EXACT_SMALL: "an exact count of 1 to 7 can be recovered",
     EXACT_BEHIND_ROUNDED: "an exact value can be recovered where only a rounded or suppressed one was published",
-    BOUNDED_SMALL: "a hidden count can be shown to be between 1 and 7",
+    BOUNDED_SMALL: "a hidden count can be shown to lie in a narrower range than 1 to 7",
     SUPPRESSED_RECOVERED: "a suppressed value can be recovered as precisely as a published one",
     SHOWN_BUT_WITHHELD: "a number is shown in the report that results.json does not publish",
     SMALL_BASE: "a figure is published on fewer people than the minimum base",

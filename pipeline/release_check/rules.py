@@ -34,6 +34,8 @@ class Rules:
     min_base: int = 8
     pct_decimals: int = 1
     facts: frozenset[str] = frozenset()  # paths the report says describe no people (published as they are)
+    #: the report says a mean of whole numbers carries no more decimals than its base can hide
+    mean_decimals_by_base: bool = False
 
     @classmethod
     def of(cls, results: dict[str, Any]) -> Rules:
@@ -41,8 +43,14 @@ class Rules:
         if not isinstance(block, dict):
             block = _defaults()
         names = ("enabled", "min_count", "rounding", "min_base", "pct_decimals")
-        facts = (results.get("disclosure") or {}).get("facts") or []
-        return cls(**{k: block[k] for k in names if k in block}, facts=frozenset(facts))
+        stmt = results.get("disclosure") or {}
+        return cls(**{k: block[k] for k in names if k in block}, facts=frozenset(stmt.get("facts") or []),
+                   mean_decimals_by_base=bool(stmt.get("mean_decimals_by_base")))
+
+    def mean_decimals(self, lowest_base: int) -> int:
+        """The most decimals the report's rules allow a mean of whole numbers over a count whose
+        published value allows ``lowest_base`` at the least."""
+        return max(int(math.floor(math.log10(max(lowest_base, 1)))), 0)
 
     def text(self) -> str:
         if not self.enabled:

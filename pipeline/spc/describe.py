@@ -13,6 +13,7 @@ from pipeline.spc.model import (
     CONSISTENT_PASS,
     HIGH,
     IMPROVEMENT,
+    LIMIT_DECIMALS,
     OUTSIDE_LIMITS,
     SHIFT,
     TREND,
@@ -34,6 +35,11 @@ def fmt_number(x: float) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:,.3g}" if abs(x) < 10 else f"{x:,.1f}"
+
+
+def _published(x: float) -> float:
+    """A mean or limit as ``results.json`` publishes it (the words repeat the published figure)."""
+    return round(x, LIMIT_DECIMALS)
 
 
 def _plural(n: int, word: str) -> str:
@@ -67,7 +73,7 @@ def _why(result: SPCResult) -> str:
         which = "upper" if up else "lower"
         limit = lim.upper if up else lim.lower
         return f"{month_name(latest.label)} ({fmt_number(latest.value)}) is beyond the {which} process limit " \
-               f"of {fmt_number(limit)}"
+               f"of {fmt_number(_published(limit))}"
     if SHIFT in latest.rules and above == up:
         run = _run_back(shown, SHIFT, lambda a, b: (a.value > lim.mean) == above)
         return f"{len(run)} months in a row {'above' if above else 'below'} the mean from {month_name(run[0].label)}"
@@ -87,9 +93,9 @@ def _variation_sentence(result: SPCResult) -> str:
         outside = [p for p in result.plotted if OUTSIDE_LIMITS in p.rules]
         tail = f"{_plural(len(outside), 'month')} outside the limits ({_months(outside)})" if outside \
             else "no month outside the limits"
-        return f"common cause variation around a mean of {fmt_number(lim.mean)}; {tail}"
+        return f"common cause variation around a mean of {fmt_number(_published(lim.mean))}; {tail}"
     words = SIGNAL_WORDS.get(latest.signal, NEUTRAL_WORDS)
-    return f"{words} around a mean of {fmt_number(lim.mean)}: {_why(result)}"
+    return f"{words} around a mean of {fmt_number(_published(lim.mean))}: {_why(result)}"
 
 
 def _assurance_clause(result: SPCResult) -> str | None:
@@ -98,12 +104,13 @@ def _assurance_clause(result: SPCResult) -> str | None:
     lim, t = result.limits, fmt_number(result.target)
     if result.assurance in (CONSISTENT_PASS, CONSISTENT_FAIL):
         above = result.target > lim.upper
-        limit = f"{'upper' if above else 'lower'} process limit ({fmt_number(lim.upper if above else lim.lower)})"
+        edge = lim.upper if above else lim.lower
+        limit = f"{'upper' if above else 'lower'} process limit ({fmt_number(_published(edge))})"
         verdict = "met" if result.assurance == CONSISTENT_PASS else "missed"
         return f"the target of {t} is {'above' if above else 'below'} the {limit}, so it will be {verdict} " \
                f"every month unless the process changes"
-    return f"the target of {t} lies between the process limits ({fmt_number(lim.lower)} to " \
-           f"{fmt_number(lim.upper)}), so it will be hit and missed"
+    return f"the target of {t} lies between the process limits ({fmt_number(_published(lim.lower))} to " \
+           f"{fmt_number(_published(lim.upper))}), so it will be hit and missed"
 
 
 def alt_text(result: SPCResult, name: str) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Improvement directions a caller may pass.
+#: decimals of the published mean and limits; the words and labels show them as published
+LIMIT_DECIMALS = 2
+
 HIGHER = "higher"  # higher is better
 LOWER = "lower"  # lower is better
 NEITHER = "neither"  # no direction is better

@@ -14,7 +14,7 @@ from typing import Any
 from ... import spc
 from ...disclosure import Release
 from ...disclosure.figures import Figure
-from ...spc.model import HIGHER, LOWER, NEITHER
+from ...spc.model import HIGHER, LIMIT_DECIMALS, LOWER, NEITHER
 
 #: measure -> (the monthly key it reads, its label, unit, improvement direction)
 MEASURES = {
@@ -58,9 +58,9 @@ def summary(result: spc.SPCResult, label: str, unit: str) -> dict[str, Any]:
         "target": result.target,
         "latest_month": result.latest.label if result.latest else None,
         "latest_value": result.latest.value if result.latest else None,
-        "mean": round(lim.mean, 2) if lim else None,
-        "lower_limit": round(lim.lower, 2) if lim else None,
-        "upper_limit": round(lim.upper, 2) if lim else None,
+        "mean": round(lim.mean, LIMIT_DECIMALS) if lim else None,
+        "lower_limit": round(lim.lower, LIMIT_DECIMALS) if lim else None,
+        "upper_limit": round(lim.upper, LIMIT_DECIMALS) if lim else None,
         "trial_limits": result.trial,
         "variation": result.variation if lim else None,
         "assurance": result.assurance if lim else None,
