@@ -138,7 +138,7 @@ validate: | $(STAMP)
 test: | $(STAMP)
 	@$(PY) -m pytest
 
-## Run the slow checks: CI coverage simulations, every borough built and scanned (~5 min)
+## Run the slow checks: CI coverage simulations, every borough built, scanned and attacked (~20 min)
 test-slow: | $(STAMP)
 	@$(PY) -m pytest -m slow
 

@@ -9,6 +9,7 @@ rule that decided it, recorded in the section's ledger.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +79,7 @@ def _value(n: Cell | int | None) -> int | None:
     return n.value if isinstance(n, Cell) else (None if n is None else int(n))
 
 
-class Figure:
+class Figure(ABC):
     """A number on its way out. ``cells()``: the counts it reveals when published; ``reveals(rules)``:
     those it reveals given what is decided before any cell is hidden (a percentage on too small a
     base is never published, so it reveals nothing)."""
@@ -89,8 +90,9 @@ class Figure:
     def reveals(self, rules: Rules) -> Iterable[Cell]:
         return self.cells()
 
-    def decide(self, r: Resolver) -> Outcome:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def decide(self, r: Resolver) -> Outcome:
+        """Published, rounded or withheld, with the rule that decided it."""
 
 
 class Count(Figure):

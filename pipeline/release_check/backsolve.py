@@ -292,9 +292,9 @@ def attack_means(report: Published) -> list[Finding]:
                     continue
                 m = float(val[0][2])
                 d = rel.decimals if rel.decimals is not None else field_decimals(res, rel.value, m)
-                if rules.mean_decimals_by_base and rel.total is None and rel.of is None \
-                        and decimals(m) <= rules.mean_decimals(w[0][0]):
-                    d = min(d, rules.mean_decimals(w[0][0]))  # as the rules promise: 59.2 over 33..37 people
+                allowed = rules.mean_decimals(w[0][0])  # as the rules promise: 59.2 over 33..37 people
+                if rules.mean_decimals_by_base and rel.total is None and rel.of is None and decimals(m) <= allowed:
+                    d = min(d, allowed)
                 if _as_promised(res, rel, b, m, d, w[1], total[0][2] if total else None):
                     continue
                 key = tuple(show(p) for _, p, _ in base)
@@ -327,9 +327,14 @@ def _as_promised(res: dict, rel: Mean, b: dict, m: float, d: int, base: Any, tot
             return True
     if isinstance(total, (int, float)):  # the published mean (as rounded) times the published count
         lo_m, hi_m = around(m, d)
-        t_lo, t_hi = around(float(total), field_decimals(res, rel.total, float(total)) if isinstance(total, float) else 0)
+        t_lo, t_hi = _total_window(res, rel.total, total)
         return t_lo <= hi_m * base and lo_m * base <= t_hi
     return False
+
+
+def _total_window(res: dict, pattern: str | None, total: int | float) -> Interval:
+    """Everything a published total can stand for, at the decimals its field is published to."""
+    return around(float(total), field_decimals(res, pattern, float(total)) if isinstance(total, float) else 0)
 
 
 def _mean_bases(m: float, d: int, lo_b: int, hi_b: int, rel: Mean, total: Any, res: dict, total_pattern: str | None) -> set[int]:
@@ -338,7 +343,7 @@ def _mean_bases(m: float, d: int, lo_b: int, hi_b: int, rel: Mean, total: Any, r
     if total is not None:
         if not isinstance(total, (int, float)) or lo_m <= 0:
             return set(range(lo_b, hi_b + 1))
-        t_lo, t_hi = around(float(total), field_decimals(res, total_pattern, float(total)) if isinstance(total, float) else 0)
+        t_lo, t_hi = _total_window(res, total_pattern, total)
         return set(integers_in(max(lo_b, t_lo / hi_m), min(hi_b, t_hi / lo_m)))
     out = set()
     for n in range(lo_b, hi_b + 1):

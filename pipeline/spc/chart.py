@@ -16,7 +16,7 @@ from matplotlib.offsetbox import AnchoredOffsetbox, DrawingArea, HPacker, TextAr
 from matplotlib.patches import Circle
 from matplotlib.text import Text
 
-from pipeline.spc.describe import fmt_number
+from pipeline.spc.describe import fmt_limit, fmt_number
 from pipeline.spc.icons import ICONS, icon_label
 from pipeline.spc.limits import STABLE_MIN_POINTS
 from pipeline.spc.model import COMMON_CAUSE, SPCResult
@@ -57,12 +57,12 @@ def _limit_lines(ax, result: SPCResult, n: int) -> list[Line2D]:
     ax.plot([0, n - 1], [lim.upper, lim.upper], **style)
     ax.plot([0, n - 1], [lim.lower, lim.lower], **style)
     ax.plot([0, n - 1], [lim.mean, lim.mean], color=INK, lw=1.2)
-    span = f"{fmt_number(lim.lower)} and {fmt_number(lim.upper)}"
+    span = f"{fmt_limit(lim.lower)} and {fmt_limit(lim.upper)}"
     limits_label = (f"Trial process limits, {span} ({lim.n_points} months; {STABLE_MIN_POINTS} needed)"
                     if trial else f"Process limits, {span}")
     if trial:
         ax.text(0, lim.upper, " Trial limits", ha="left", va="bottom", fontsize=8, color=INK)
-    handles = [Line2D([], [], color=INK, lw=1.2, label=f"Mean, {fmt_number(lim.mean)}"),
+    handles = [Line2D([], [], color=INK, lw=1.2, label=f"Mean, {fmt_limit(lim.mean)}"),
                Line2D([], [], label=limits_label, **style)]
     return handles
 

@@ -37,9 +37,10 @@ def fmt_number(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 10 else f"{x:,.1f}"
 
 
-def _published(x: float) -> float:
-    """A mean or limit as ``results.json`` publishes it (the words repeat the published figure)."""
-    return round(x, LIMIT_DECIMALS)
+def fmt_limit(x: float) -> str:
+    """A mean or process limit for readers, from the figure ``results.json`` publishes (rounded to
+    :data:`LIMIT_DECIMALS` first), so words and chart labels never show more than it holds."""
+    return fmt_number(round(x, LIMIT_DECIMALS))
 
 
 def _plural(n: int, word: str) -> str:
@@ -73,7 +74,7 @@ def _why(result: SPCResult) -> str:
         which = "upper" if up else "lower"
         limit = lim.upper if up else lim.lower
         return f"{month_name(latest.label)} ({fmt_number(latest.value)}) is beyond the {which} process limit " \
-               f"of {fmt_number(_published(limit))}"
+               f"of {fmt_limit(limit)}"
     if SHIFT in latest.rules and above == up:
         run = _run_back(shown, SHIFT, lambda a, b: (a.value > lim.mean) == above)
         return f"{len(run)} months in a row {'above' if above else 'below'} the mean from {month_name(run[0].label)}"
@@ -93,9 +94,9 @@ def _variation_sentence(result: SPCResult) -> str:
         outside = [p for p in result.plotted if OUTSIDE_LIMITS in p.rules]
         tail = f"{_plural(len(outside), 'month')} outside the limits ({_months(outside)})" if outside \
             else "no month outside the limits"
-        return f"common cause variation around a mean of {fmt_number(_published(lim.mean))}; {tail}"
+        return f"common cause variation around a mean of {fmt_limit(lim.mean)}; {tail}"
     words = SIGNAL_WORDS.get(latest.signal, NEUTRAL_WORDS)
-    return f"{words} around a mean of {fmt_number(_published(lim.mean))}: {_why(result)}"
+    return f"{words} around a mean of {fmt_limit(lim.mean)}: {_why(result)}"
 
 
 def _assurance_clause(result: SPCResult) -> str | None:
@@ -105,12 +106,12 @@ def _assurance_clause(result: SPCResult) -> str | None:
     if result.assurance in (CONSISTENT_PASS, CONSISTENT_FAIL):
         above = result.target > lim.upper
         edge = lim.upper if above else lim.lower
-        limit = f"{'upper' if above else 'lower'} process limit ({fmt_number(_published(edge))})"
+        limit = f"{'upper' if above else 'lower'} process limit ({fmt_limit(edge)})"
         verdict = "met" if result.assurance == CONSISTENT_PASS else "missed"
         return f"the target of {t} is {'above' if above else 'below'} the {limit}, so it will be {verdict} " \
                f"every month unless the process changes"
-    return f"the target of {t} lies between the process limits ({fmt_number(_published(lim.lower))} to " \
-           f"{fmt_number(_published(lim.upper))}), so it will be hit and missed"
+    return f"the target of {t} lies between the process limits ({fmt_limit(lim.lower)} to " \
+           f"{fmt_limit(lim.upper)}), so it will be hit and missed"
 
 
 def alt_text(result: SPCResult, name: str) -> str:
